@@ -1,0 +1,108 @@
+import type { EventType } from '../shared/events/catalog';
+
+/**
+ * Every Lambda of the system, in one list. The CDK stack creates one function
+ * per entry (route, Function URL, schedule or event rule, and IAM grants
+ * derived from `access`); the local runtime serves the same entries with the
+ * same event shapes. Neither can drift from the other.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type Trigger =
+  /** API Gateway HTTP API route; `jwt` routes sit behind the JWT authorizer. */
+  | { kind: 'http'; method: HttpMethod; path: string; auth: 'jwt' | 'public' }
+  /** Provider webhook: a Function URL in AWS (auth NONE, verified in code); `path` locally. */
+  | { kind: 'webhook'; provider: string; path: string }
+  /** EventBridge Scheduler schedule; `rate(N minutes|hours)`. */
+  | { kind: 'schedule'; expression: string }
+  /** EventBridge rule on the integrations bus for one detail type. */
+  | { kind: 'event'; detailType: EventType };
+
+export interface Access {
+  /** `write` includes read. */
+  table: 'none' | 'read' | 'write';
+  /** Token key (KMS): `decrypt` opens tokens; `encrypt` also seals new ones (creates branch keys). */
+  tokenKey: 'none' | 'decrypt' | 'encrypt';
+  /** May PutEvents on the integrations bus. */
+  publishEvents: boolean;
+}
+
+export interface FunctionSpec {
+  /** Unique, kebab-case; becomes the construct id and the local job name. */
+  name: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  entry: string;
+  description: string;
+  trigger: Trigger;
+  access: Access;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** Set while a later issue has still to fill the function in. */
+  placeholder?: string;
+}
+
+const readOnly: Access = { table: 'read', tokenKey: 'none', publishEvents: false };
+
+export const manifest: readonly FunctionSpec[] = [
+  {
+    name: 'list-providers',
+    entry: 'functions/api/list-providers.ts',
+    description: 'GET /api/integrations/providers: the provider catalog',
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/providers', auth: 'jwt' },
+    access: { table: 'none', tokenKey: 'none', publishEvents: false },
+    timeoutSeconds: 5,
+    memoryMb: 256,
+  },
+  {
+    name: 'list-integrations',
+    entry: 'functions/api/list-integrations.ts',
+    description: "GET /api/integrations: the organisation's integrations",
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'get-integration',
+    entry: 'functions/api/get-integration.ts',
+    description: 'GET /api/integrations/{id}: one integration',
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/{id}', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'dispatch-sync',
+    entry: 'functions/jobs/dispatch-sync.ts',
+    description: 'Every 15 minutes: publish SyncRequested for integrations that are due',
+    trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
+    access: { table: 'read', tokenKey: 'none', publishEvents: true },
+    timeoutSeconds: 300,
+    memoryMb: 512,
+    placeholder: 'Sync engine issue: query the due index and publish SyncRequested in batches',
+  },
+  {
+    name: 'renew-subscriptions',
+    entry: 'functions/jobs/renew-subscriptions.ts',
+    description: 'Hourly: renew Google channels, Graph subscriptions and Gmail watches before they lapse',
+    trigger: { kind: 'schedule', expression: 'rate(1 hour)' },
+    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true },
+    timeoutSeconds: 300,
+    memoryMb: 512,
+    placeholder: 'Webhooks issue: renew push channels and subscriptions',
+  },
+  {
+    name: 'sync-worker',
+    entry: 'functions/jobs/sync-worker.ts',
+    description: 'On SyncRequested: pull changes for one integration',
+    trigger: { kind: 'event', detailType: 'SyncRequested' },
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true },
+    timeoutSeconds: 900,
+    memoryMb: 1024,
+    placeholder: 'Sync engine issue: lease, incremental pulls, records, cursors, sync log',
+  },
+];
+
+export function findFunction(name: string): FunctionSpec | undefined {
+  return manifest.find((spec) => spec.name === name);
+}

@@ -1,0 +1,45 @@
+/**
+ * Errors the API turns into the documented envelope. Anything that is not an
+ * AppError becomes a 500 whose message never reveals internals.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'validation_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'provider_unavailable'
+  | 'internal_error';
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (message: string) => new AppError(400, 'bad_request', message);
+export const validationFailed = (message: string) => new AppError(400, 'validation_failed', message);
+export const unauthorized = (message = 'Authentication required') => new AppError(401, 'unauthorized', message);
+export const forbidden = (message = 'Your role does not allow this action') => new AppError(403, 'forbidden', message);
+export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
+export const conflict = (message: string) => new AppError(409, 'conflict', message);
+export const payloadTooLarge = (limitBytes: number) =>
+  new AppError(413, 'payload_too_large', `Request body exceeds the ${limitBytes}-byte limit`);
+export const unsupportedMediaType = () =>
+  new AppError(415, 'unsupported_media_type', 'Request body must be application/json');
+
+/** A conditional write lost a race (optimistic version or lease). */
+export class VersionConflictError extends Error {
+  constructor(message = 'The item changed since it was read') {
+    super(message);
+    this.name = 'VersionConflictError';
+  }
+}

@@ -1,0 +1,146 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import {
+  AppError,
+  VersionConflictError,
+  badRequest,
+  forbidden,
+  payloadTooLarge,
+  unsupportedMediaType,
+  validationFailed,
+} from '../domain/errors';
+import { logger } from '../logging/logger';
+import { InvalidCursorError } from '../store/items';
+import { failure } from './envelope';
+import { principalFromEvent, type Principal } from './principal';
+import { can, type Permission } from './rbac';
+
+/** Largest JSON body an endpoint accepts (documented in the README). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  event: APIGatewayProxyEventV2;
+  context: Context;
+}
+
+type Schema<T> = z.ZodType<T>;
+
+interface ApiRouteSpec<P, Q, B> {
+  params?: Schema<P>;
+  query?: Schema<Q>;
+  body?: Schema<B>;
+}
+
+interface AuthenticatedRoute<P, Q, B> extends ApiRouteSpec<P, Q, B> {
+  permission: Permission;
+  handle(input: RouteInput<P, Q, B> & { principal: Principal }): Promise<ApiResult>;
+}
+
+interface PublicRoute<P, Q, B> extends ApiRouteSpec<P, Q, B> {
+  permission: 'public';
+  handle(input: RouteInput<P, Q, B>): Promise<ApiResult>;
+}
+
+/** A readable one-line summary of what was wrong with the input. */
+export function summarizeIssues(where: string, error: z.ZodError): string {
+  const parts = error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : where;
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
+  return `Invalid ${where}: ${parts.join('; ')}${more}`;
+}
+
+function parsePart<T>(where: string, schema: Schema<T> | undefined, value: unknown): T {
+  if (!schema) return undefined as T;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationFailed(summarizeIssues(where, parsed.error));
+  return parsed.data;
+}
+
+function rawBody(event: APIGatewayProxyEventV2): string | undefined {
+  if (event.body === undefined || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
+  return text;
+}
+
+function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: Schema<B> | undefined): B {
+  const text = rawBody(event);
+  if (!schema) return undefined as B;
+  let json: unknown = undefined;
+  if (text !== undefined) {
+    const contentType = event.headers['content-type'] ?? '';
+    if (!/^application\/(.+\+)?json\b/i.test(contentType)) throw unsupportedMediaType();
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw badRequest('The request body is not valid JSON');
+    }
+  }
+  return parsePart('body', schema, json ?? {});
+}
+
+/** Maps anything thrown to the envelope; internals are logged, never returned. */
+export function errorResponse(error: unknown, context: Context): ApiResult {
+  if (error instanceof AppError) {
+    if (error.status >= 500) logger.error('Request failed', { error });
+    else logger.info('Request rejected', { status: error.status, errorCode: error.code, reason: error.message });
+    return failure(error.status, error.code, error.message);
+  }
+  if (error instanceof InvalidCursorError) return failure(400, 'bad_request', error.message);
+  if (error instanceof VersionConflictError) {
+    return failure(409, 'conflict', 'The integration changed at the same time; retry the request');
+  }
+  logger.error('Unhandled error', { error });
+  return failure(500, 'internal_error', `An unexpected error occurred (reference ${context.awsRequestId})`);
+}
+
+/**
+ * One API Gateway route as a Lambda handler: authenticate (claims from the
+ * JWT authorizer), authorise (RBAC), parse path, query and body with zod,
+ * call the domain, and shape the envelope.
+ */
+export function apiHandler<P = undefined, Q = undefined, B = undefined>(
+  route: AuthenticatedRoute<P, Q, B> | PublicRoute<P, Q, B>,
+) {
+  return middy<APIGatewayProxyEventV2, ApiResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event, context) => {
+      try {
+        if (route.permission === 'public') return await route.handle(readInput(route, event, context));
+        const principal = authorise(event, route.permission);
+        return await route.handle({ ...readInput(route, event, context), principal });
+      } catch (error) {
+        return errorResponse(error, context);
+      }
+    });
+}
+
+function authorise(event: APIGatewayProxyEventV2, permission: Permission): Principal {
+  const principal = principalFromEvent(event);
+  logger.appendKeys({ orgId: principal.orgId, userId: principal.userId, role: principal.role });
+  if (!can(principal.role, permission)) throw forbidden();
+  return principal;
+}
+
+function readInput<P, Q, B>(
+  spec: ApiRouteSpec<P, Q, B>,
+  event: APIGatewayProxyEventV2,
+  context: Context,
+): RouteInput<P, Q, B> {
+  return {
+    params: parsePart('path', spec.params, event.pathParameters ?? {}),
+    query: parsePart('query', spec.query, event.queryStringParameters ?? {}),
+    body: parseJsonBody(event, spec.body),
+    event,
+    context,
+  };
+}

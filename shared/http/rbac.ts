@@ -1,0 +1,26 @@
+/**
+ * The role matrix, in one place (architecture §7): admin and HR may do
+ * everything, a manager may read, an employee may do nothing.
+ */
+export const roles = ['admin', 'hr', 'manager', 'employee'] as const;
+export type Role = (typeof roles)[number];
+
+export const permissions = [
+  'integrations:read',
+  'integrations:connect',
+  'integrations:disconnect',
+  'integrations:sync',
+  'integrations:configure',
+  'integrations:export',
+  'integrations:erase',
+] as const;
+export type Permission = (typeof permissions)[number];
+
+const matrix: Record<Role, ReadonlySet<Permission>> = {
+  admin: new Set(permissions),
+  hr: new Set(permissions),
+  manager: new Set(['integrations:read']),
+  employee: new Set(),
+};
+
+export const can = (role: Role, permission: Permission): boolean => matrix[role].has(permission);

@@ -1,0 +1,24 @@
+import { asana } from './asana';
+import { google } from './google';
+import { microsoft } from './microsoft';
+import { notion } from './notion';
+import { slack } from './slack';
+import type { ProviderCatalogEntry, ProviderDefinition } from './types';
+
+/** Adding a provider: one folder beside this file and one entry here. */
+const providers: readonly ProviderDefinition[] = [slack, google, microsoft, asana, notion];
+
+const byId = new Map(providers.map((provider) => [provider.catalog.id, provider]));
+
+export const providerIds = providers.map((provider) => provider.catalog.id);
+
+export function findProvider(providerId: string): ProviderDefinition | undefined {
+  return byId.get(providerId);
+}
+
+export function catalog(): ProviderCatalogEntry[] {
+  return providers.map((provider) => provider.catalog);
+}
+
+/** The display name of a provider id, falling back to the id for one no longer registered. */
+export const providerName = (providerId: string): string => byId.get(providerId)?.catalog.name ?? providerId;

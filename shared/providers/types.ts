@@ -1,0 +1,23 @@
+/** What every provider module exports. Later issues extend it with OAuth, clients, webhooks and sync. */
+export type ProviderAvailability = 'active' | 'coming_soon';
+
+export interface ProviderScope {
+  scope: string;
+  /** What the permission lets us do, as shown on the consent screen and in the catalog. */
+  description: string;
+  /** Requested when the caller names no scopes. */
+  default: boolean;
+}
+
+export interface ProviderCatalogEntry {
+  id: string;
+  name: string;
+  status: ProviderAvailability;
+  description: string;
+  features: string[];
+  scopes: ProviderScope[];
+}
+
+export interface ProviderDefinition {
+  catalog: ProviderCatalogEntry;
+}

@@ -1,0 +1,96 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ulid } from 'ulid';
+import { VersionConflictError } from '../domain/errors';
+import { integrationRecordSchema, type IntegrationRecord } from '../domain/integration';
+import { dynamo, tableName } from './client';
+import { keys } from './keys';
+import { getLiveItem, isConditionalCheckFailure, queryLivePage, type Item, type Page } from './items';
+
+/** Repository of integration items: one per connection, under the organisation's partition. */
+
+export const newIntegrationId = (): string => `int_${ulid()}`;
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'routeKey', 'routeSk', 'dueShard', 'dueAt', 'expiresAt'] as const;
+
+function toRecord(item: Item): IntegrationRecord {
+  const rest: Item = { ...item };
+  for (const attribute of KEY_ATTRIBUTES) delete rest[attribute];
+  return integrationRecordSchema.parse(rest);
+}
+
+export async function createIntegration(record: IntegrationRecord): Promise<void> {
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { pk: keys.org(record.orgId), sk: keys.integration(record.id), ...record },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) throw new VersionConflictError(`Integration ${record.id} already exists`);
+    throw error;
+  }
+}
+
+export async function getIntegration(orgId: string, integrationId: string): Promise<IntegrationRecord | undefined> {
+  const item = await getLiveItem(keys.org(orgId), keys.integration(integrationId));
+  return item ? toRecord(item) : undefined;
+}
+
+export async function listIntegrations(orgId: string, cursor?: string, limit = 100): Promise<Page<IntegrationRecord>> {
+  const page = await queryLivePage(
+    {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': keys.integrationPrefix },
+      Limit: limit,
+    },
+    cursor,
+  );
+  return { ...page, items: page.items.map(toRecord) };
+}
+
+type MutableFields = Partial<Omit<IntegrationRecord, 'id' | 'orgId' | 'version' | 'createdAt'>>;
+
+/**
+ * Optimistic update: succeeds only if the stored version is still the one in
+ * `current`, and bumps it. A field set to undefined is removed. Returns the record as stored afterwards.
+ */
+export async function updateIntegration(
+  current: IntegrationRecord,
+  changes: MutableFields,
+  now: Date = new Date(),
+): Promise<IntegrationRecord> {
+  const fields: Item = { ...changes, updatedAt: now.toISOString() };
+  const names: Record<string, string> = { '#version': 'version' };
+  const values: Record<string, unknown> = { ':expected': current.version, ':one': 1 };
+  const sets: string[] = ['#version = #version + :one'];
+  const removes: string[] = [];
+  Object.entries(fields).forEach(([field, value], index) => {
+    names[`#f${index}`] = field;
+    if (value === undefined) {
+      removes.push(`#f${index}`);
+    } else {
+      values[`:v${index}`] = value;
+      sets.push(`#f${index} = :v${index}`);
+    }
+  });
+  const updateExpression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: keys.org(current.orgId), sk: keys.integration(current.id) },
+        UpdateExpression: updateExpression,
+        ConditionExpression: '#version = :expected',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toRecord(result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) throw new VersionConflictError();
+    throw error;
+  }
+}

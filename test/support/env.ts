@@ -1,0 +1,13 @@
+import { inject } from 'vitest';
+import { TEST_TABLE } from './global-setup';
+
+// Handlers read their configuration from the environment, as on Lambda.
+process.env.AWS_REGION = 'eu-west-1';
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+process.env.AWS_ENDPOINT_URL_DYNAMODB = inject('dynamoEndpoint');
+process.env.TABLE_NAME = TEST_TABLE;
+process.env.EVENT_BUS_NAME = 'hr-integrations-test';
+process.env.APP_BASE_URL = 'http://app.test';
+process.env.INTEGRATION_ENCRYPTION_KEY ??= '6a'.repeat(32);
+delete process.env.TOKEN_KMS_KEY_ARN;
