@@ -1,0 +1,201 @@
+import path from 'node:path';
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Access, FunctionSpec } from '../manifest';
+
+/** Must match `PURPOSE` in shared/crypto/kms-branch-keys.ts: every KMS call carries it in its encryption context. */
+export const TOKEN_KEY_PURPOSE = 'hr-integrations-token-branch-key';
+
+export const SERVICE_NAME = 'hr-integrations';
+
+/** Table actions per access level. No Scan, ever: every read is a key or index query. */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const;
+export const TABLE_WRITE_ACTIONS = [
+  ...TABLE_READ_ACTIONS,
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+export function tableActions(access: Access): readonly string[] {
+  switch (access.table) {
+    case 'none':
+      return [];
+    case 'read':
+      return TABLE_READ_ACTIONS;
+    case 'write':
+      return TABLE_WRITE_ACTIONS;
+  }
+}
+
+export function tokenKeyActions(access: Access): readonly string[] {
+  switch (access.tokenKey) {
+    case 'none':
+      return [];
+    case 'decrypt':
+      return ['kms:Decrypt'];
+    case 'encrypt':
+      return ['kms:Decrypt', 'kms:GenerateDataKey'];
+  }
+}
+
+/** Throws on a spec the stack cannot grant correctly. */
+export function validateAccess(spec: FunctionSpec): void {
+  if (spec.access.tokenKey !== 'none' && spec.access.table === 'none') {
+    throw new Error(
+      `Manifest entry "${spec.name}": tokenKey "${spec.access.tokenKey}" needs table access (branch keys live in the table)`,
+    );
+  }
+}
+
+/** `list-providers` → `ListProviders`. */
+export function pascalCase(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Lets an ESM bundle load CommonJS dependencies that call `require` (aws-notes §4). */
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+export interface ManifestFunctionProps {
+  spec: FunctionSpec;
+  repoRoot: string;
+  table: ITableV2;
+  tokenKey: IKey;
+  bus: IEventBus;
+  appBaseUrl: string;
+  /** Lambda's own DLQ for asynchronous invocations (schedules, event rules) that fail after Lambda's retries. */
+  asyncDeadLetterQueue?: IQueue;
+}
+
+/**
+ * One manifest entry as a Lambda: its own log group, and its own role whose
+ * only policy is derived from `spec.access` (plus writing to that log group).
+ */
+export class ManifestFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ManifestFunctionProps) {
+    super(scope, id);
+    const { spec, table, tokenKey, bus } = props;
+    validateAccess(spec);
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const statements: PolicyStatement[] = [
+      new PolicyStatement({
+        sid: 'WriteOwnLogs',
+        effect: Effect.ALLOW,
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // The log group's `Arn` attribute ends in `:*`, i.e. its streams.
+        resources: [this.logGroup.logGroupArn],
+      }),
+    ];
+
+    const environment: Record<string, string> = {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    };
+
+    const dynamoActions = tableActions(spec.access);
+    const indexArn = `${table.tableArn}/index/*`;
+    if (dynamoActions.length > 0) {
+      environment.TABLE_NAME = table.tableName;
+      statements.push(
+        new PolicyStatement({
+          sid: 'Table',
+          actions: [...dynamoActions],
+          resources: [table.tableArn, indexArn],
+        }),
+      );
+    }
+
+    const kmsActions = tokenKeyActions(spec.access);
+    if (kmsActions.length > 0) {
+      environment.TOKEN_KMS_KEY_ARN = tokenKey.keyArn;
+      statements.push(
+        new PolicyStatement({
+          sid: 'TokenKey',
+          actions: [...kmsActions],
+          resources: [tokenKey.keyArn],
+          conditions: { StringEquals: { 'kms:EncryptionContext:purpose': TOKEN_KEY_PURPOSE } },
+        }),
+      );
+    }
+
+    if (spec.access.publishEvents) {
+      environment.EVENT_BUS_NAME = bus.eventBusName;
+      statements.push(
+        new PolicyStatement({ sid: 'PublishEvents', actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
+      );
+    }
+
+    if (spec.trigger.kind === 'http') environment.APP_BASE_URL = props.appBaseUrl;
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${spec.name}`,
+      inlinePolicies: { access: new PolicyDocument({ statements }) },
+    });
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: path.join(props.repoRoot, spec.entry),
+      handler: 'handler',
+      projectRoot: props.repoRoot,
+      depsLockFilePath: path.join(props.repoRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: spec.memoryMb,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      description: spec.description,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment,
+      ...(props.asyncDeadLetterQueue ? { deadLetterQueue: props.asyncDeadLetterQueue, retryAttempts: 2 } : {}),
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: CREATE_REQUIRE_BANNER,
+        // `@aws-sdk/*` stays external (the default for Node 18+ runtimes): the runtime provides it.
+      },
+    });
+
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is deliberate: it matches the toolchain the code is built and tested with (package.json engines, node devDependency); 24 would be untested.',
+    });
+    const tableResource = table.node.defaultChild;
+    if (dynamoActions.length > 0 && tableResource instanceof CfnElement) {
+      const tableLogicalId = Stack.of(this).getLogicalId(tableResource);
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+        reason: 'The `index/*` wildcard covers only the GSIs of this one table, which the store queries (routing, due).',
+      });
+    }
+  }
+}

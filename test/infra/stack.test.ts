@@ -1,0 +1,384 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { CfnElement } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app';
+import { manifest, type FunctionSpec } from '../../infra/manifest';
+import { REPO_ROOT, type IntegrationsStack } from '../../infra/stack';
+import { TABLE } from '../../shared/store/table';
+
+const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+  .context;
+const context = { ...cdkContext, 'aws:cdk:bundling-stacks': [] };
+const { jwtIssuer, jwtAudience, appBaseUrl } = cdkContext as Record<'jwtIssuer' | 'jwtAudience' | 'appBaseUrl', string>;
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const logicalId = (stack: IntegrationsStack, construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+/** Every statement of every policy attached to a role, inline or not. */
+function roleStatements(template: Template, roleId: string): Statement[] {
+  const role = template.toJSON().Resources[roleId] as Resource;
+  const inline = ((role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+    (policy) => policy.PolicyDocument.Statement,
+  );
+  const attached = Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+    .filter((policy) => (policy.Properties.Roles as unknown[]).some((ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleId })))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+  return [...inline, ...attached];
+}
+
+const TABLE_READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+const TABLE_WRITE = [
+  ...TABLE_READ,
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+].sort();
+const expectedTableActions = (spec: FunctionSpec) =>
+  spec.access.table === 'write' ? TABLE_WRITE : spec.access.table === 'read' ? TABLE_READ : [];
+const expectedKmsActions = (spec: FunctionSpec) =>
+  spec.access.tokenKey === 'encrypt' ? ['kms:Decrypt', 'kms:GenerateDataKey'] : spec.access.tokenKey === 'decrypt' ? ['kms:Decrypt'] : [];
+const isAsync = (spec: FunctionSpec) => spec.trigger.kind === 'schedule' || spec.trigger.kind === 'event';
+
+describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
+  let stack: IntegrationsStack;
+  let template: Template;
+  let ids: { table: string; key: string; bus: string; dlq: string; authorizer: string };
+
+  beforeAll(() => {
+    ({ stack } = buildApp({ context }));
+    // Synthesizing runs the cdk-nag plugin: any unacknowledged finding throws here.
+    template = Template.fromStack(stack);
+    ids = {
+      table: logicalId(stack, stack.table),
+      key: logicalId(stack, stack.tokenKey),
+      bus: logicalId(stack, stack.bus),
+      dlq: logicalId(stack, stack.deadLetterQueue),
+      authorizer: Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0]!,
+    };
+  });
+
+  const fnId = (name: string) => logicalId(stack, stack.functions.get(name)!.fn);
+
+  it('creates one arm64 Node 22 function per manifest entry, sized from the spec', () => {
+    template.resourceCountIs('AWS::Lambda::Function', manifest.length);
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
+    }
+    for (const spec of manifest) {
+      const fn = functions[fnId(spec.name)]!;
+      expect(fn.Properties).toMatchObject({
+        Handler: 'index.handler',
+        MemorySize: spec.memoryMb,
+        Timeout: spec.timeoutSeconds,
+        Description: spec.description,
+      });
+    }
+  });
+
+  it('gives each function exactly the environment its access needs', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    for (const spec of manifest) {
+      const env = (functions[fnId(spec.name)]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env, spec.name).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'hr-integrations',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      });
+      expect(env.TABLE_NAME, spec.name).toEqual(spec.access.table === 'none' ? undefined : { Ref: ids.table });
+      expect(env.TOKEN_KMS_KEY_ARN, spec.name).toEqual(
+        spec.access.tokenKey === 'none' ? undefined : { 'Fn::GetAtt': [ids.key, 'Arn'] },
+      );
+      expect(env.EVENT_BUS_NAME, spec.name).toEqual(spec.access.publishEvents ? { Ref: ids.bus } : undefined);
+      expect(env.APP_BASE_URL, spec.name).toEqual(spec.trigger.kind === 'http' ? appBaseUrl : undefined);
+    }
+  });
+
+  it('defines the single table from shared/store/table.ts, retained and protected', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    const gsi = (index: { name: string; partitionKey: string; sortKey: string }) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+    });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith(
+        ['pk', 'sk', 'routeKey', 'routeSk', 'dueShard', 'dueAt'].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      ),
+      GlobalSecondaryIndexes: [
+        Match.objectLike(gsi(TABLE.indexes.routing)),
+        Match.objectLike(gsi(TABLE.indexes.due)),
+      ],
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      Replicas: [
+        Match.objectLike({
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+  });
+
+  it('has a rotating, retained token key with an alias', () => {
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ EnableKeyRotation: true }),
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/hr-integrations-tokens',
+      TargetKeyId: { 'Fn::GetAtt': [ids.key, 'Arn'] },
+    });
+  });
+
+  it('has the custom bus and an encrypted, TLS-only DLQ keeping messages 14 days', () => {
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'hr-integrations' });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('schedules each schedule trigger with its rate, input, retries and the DLQ', () => {
+    const schedules = manifest.filter((spec) => spec.trigger.kind === 'schedule');
+    expect(schedules.map((spec) => spec.trigger)).toEqual([
+      { kind: 'schedule', expression: 'rate(15 minutes)' },
+      { kind: 'schedule', expression: 'rate(1 hour)' },
+    ]);
+    template.resourceCountIs('AWS::Scheduler::Schedule', schedules.length);
+    for (const spec of schedules) {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: (spec.trigger as { expression: string }).expression,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fnId(spec.name), 'Arn'] },
+          Input: JSON.stringify({ source: 'schedule', job: spec.name }),
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
+        }),
+      });
+    }
+  });
+
+  it('routes SyncRequested on the bus to the sync worker, with retries and the DLQ', () => {
+    const events = manifest.filter((spec) => spec.trigger.kind === 'event');
+    template.resourceCountIs('AWS::Events::Rule', events.length);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: ids.bus },
+      EventPattern: { source: ['hr.integrations'], 'detail-type': ['SyncRequested'] },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fnId('sync-worker'), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
+        }),
+      ],
+    });
+  });
+
+  it('sends failed async invocations of schedule and event functions to the DLQ', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    for (const spec of manifest) {
+      const dlq = functions[fnId(spec.name)]!.Properties.DeadLetterConfig;
+      expect(dlq, spec.name).toEqual(isAsync(spec) ? { TargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] } } : undefined);
+    }
+  });
+
+  it('puts every jwt route behind the JWT authorizer from context, with CORS for the app only', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: jwtIssuer, Audience: [jwtAudience] },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({ AllowOrigins: [appBaseUrl] }),
+    });
+    const https = manifest.filter((spec) => spec.trigger.kind === 'http');
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', https.length);
+    for (const spec of https) {
+      const trigger = spec.trigger as Extract<FunctionSpec['trigger'], { kind: 'http' }>;
+      template.hasResourceProperties(
+        'AWS::ApiGatewayV2::Route',
+        trigger.auth === 'jwt'
+          ? { RouteKey: `${trigger.method} ${trigger.path}`, AuthorizationType: 'JWT', AuthorizerId: { Ref: ids.authorizer } }
+          : { RouteKey: `${trigger.method} ${trigger.path}`, AuthorizationType: 'NONE' },
+      );
+    }
+  });
+
+  it('logs and throttles the $default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+      DefaultRouteSettings: { ThrottlingBurstLimit: Match.anyValue(), ThrottlingRateLimit: Match.anyValue() },
+    });
+  });
+
+  it('grants each function exactly what its access says, and nothing else', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    for (const spec of manifest) {
+      const roleId = (functions[fnId(spec.name)]!.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const statements = roleStatements(template, roleId);
+      const actionsOf = (prefix: string) =>
+        statements.flatMap((statement) => asArray(statement.Action)).filter((action) => action.startsWith(prefix)).sort();
+
+      expect(actionsOf('dynamodb:'), spec.name).toEqual(expectedTableActions(spec));
+      expect(actionsOf('kms:'), spec.name).toEqual(expectedKmsActions(spec));
+      expect(actionsOf('events:'), spec.name).toEqual(spec.access.publishEvents ? ['events:PutEvents'] : []);
+      expect(actionsOf('logs:'), spec.name).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(actionsOf('sqs:'), spec.name).toEqual(isAsync(spec) ? ['sqs:SendMessage'] : []);
+      // Nothing outside those five services.
+      const all = statements.flatMap((statement) => asArray(statement.Action));
+      expect(all.filter((action) => !/^(dynamodb|kms|events|logs|sqs):/.test(action)), spec.name).toEqual([]);
+
+      for (const statement of statements) {
+        expect(statement.Effect).toBe('Allow');
+        const actions = asArray(statement.Action);
+        if (actions.some((action) => action.startsWith('dynamodb:'))) {
+          expect(statement.Resource).toEqual([
+            { 'Fn::GetAtt': [ids.table, 'Arn'] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, '/index/*']] },
+          ]);
+        }
+        if (actions.some((action) => action.startsWith('kms:'))) {
+          expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.key, 'Arn'] });
+          expect(statement.Condition).toEqual({
+            StringEquals: { 'kms:EncryptionContext:purpose': 'hr-integrations-token-branch-key' },
+          });
+        }
+        if (actions.includes('events:PutEvents')) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.bus, 'Arn'] });
+        if (actions.includes('sqs:SendMessage')) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.dlq, 'Arn'] });
+        if (actions.some((action) => action.startsWith('logs:'))) {
+          // Its own log group only (the `Arn` attribute ends in `:*`, covering that group's streams).
+          const ownLogs = logicalId(stack, stack.functions.get(spec.name)!.logGroup);
+          expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ownLogs, 'Arn'] });
+        }
+      }
+    }
+  });
+
+  it('uses no managed policies, and no identity policy allows Scan or a wildcard action', () => {
+    const roles = template.findResources('AWS::IAM::Role') as Record<string, Resource>;
+    const allowed: string[] = [];
+    for (const roleId of Object.keys(roles)) {
+      expect(roles[roleId]!.Properties.ManagedPolicyArns, roleId).toBeUndefined();
+      for (const statement of roleStatements(template, roleId)) {
+        if (statement.Effect === 'Allow') allowed.push(...asArray(statement.Action));
+      }
+    }
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.filter((action) => action.includes('*'))).toEqual([]);
+    expect(allowed).not.toContain('dynamodb:Scan');
+    // Not in any resource or key policy either.
+    expect(JSON.stringify(template.toJSON()).includes('dynamodb:Scan')).toBe(false);
+  });
+
+  it('outputs the API URL, table name, bus name and key ARN', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'TableName', 'TokenKeyArn']);
+    expect(outputs.TableName!.Value).toEqual({ Ref: ids.table });
+    expect(outputs.EventBusName!.Value).toEqual({ Ref: ids.bus });
+    expect(outputs.TokenKeyArn!.Value).toEqual({ 'Fn::GetAtt': [ids.key, 'Arn'] });
+  });
+});
+
+describe('IntegrationsStack with an extra manifest', () => {
+  const base: Omit<FunctionSpec, 'name' | 'trigger'> = {
+    entry: 'functions/api/list-providers.ts',
+    description: 'test entry',
+    access: { table: 'write', tokenKey: 'none', publishEvents: true },
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  };
+  const extra: FunctionSpec[] = [
+    ...manifest,
+    { ...base, name: 'slack-webhook', trigger: { kind: 'webhook', provider: 'slack', path: '/api/webhooks/slack' } },
+    {
+      ...base,
+      name: 'oauth-callback',
+      access: { table: 'write', tokenKey: 'encrypt', publishEvents: true },
+      trigger: { kind: 'http', method: 'GET', path: '/api/integrations/oauth/callback', auth: 'public' },
+    },
+  ];
+
+  it('gives a webhook a Function URL with auth NONE and an output, and a public route no authorizer (nag still passes)', () => {
+    const { stack } = buildApp({ context, manifest: extra });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', extra.length);
+    const webhookFn = logicalId(stack, stack.functions.get('slack-webhook')!.fn);
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [webhookFn, 'Arn'] },
+    });
+    template.hasOutput('WebhookUrlSlack', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionUrl'] } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /api/integrations/oauth/callback',
+      AuthorizationType: 'NONE',
+      AuthorizerId: Match.absent(),
+    });
+    const env = (
+      template.toJSON().Resources[webhookFn] as Resource
+    ).Properties.Environment as { Variables: Record<string, unknown> };
+    expect(env.Variables.APP_BASE_URL).toBeUndefined();
+    expect(env.Variables.TABLE_NAME).toBeDefined();
+  });
+});
+
+describe('manifest validation and cdk-nag enforcement', () => {
+  const spec = (overrides: Partial<FunctionSpec>): FunctionSpec => ({
+    name: 'bad',
+    entry: 'functions/jobs/sync-worker.ts',
+    description: 'bad',
+    trigger: { kind: 'schedule', expression: 'rate(5 minutes)' },
+    access: { table: 'none', tokenKey: 'none', publishEvents: false },
+    timeoutSeconds: 10,
+    memoryMb: 128,
+    ...overrides,
+  });
+
+  it('rejects a token key grant without table access', () => {
+    expect(() =>
+      buildApp({ context, nag: false, manifest: [spec({ access: { table: 'none', tokenKey: 'decrypt', publishEvents: false } })] }),
+    ).toThrow(/tokenKey "decrypt" needs table access/);
+  });
+
+  it.each(['cron(0 * * * ? *)', 'rate(1 minutes)', 'rate(2 hour)', 'rate(5 days)', 'rate(0 minutes)'])(
+    'rejects the schedule expression %s',
+    (expression) => {
+      expect(() => buildApp({ context, nag: false, manifest: [spec({ trigger: { kind: 'schedule', expression } })] })).toThrow(
+        /Unsupported schedule expression/,
+      );
+    },
+  );
+
+  it('fails synthesis on an unacknowledged cdk-nag finding', () => {
+    const { stack } = buildApp({ context, manifest: [spec({})] });
+    new Queue(stack, 'NoDlqNoTls');
+    expect(() => Template.fromStack(stack)).toThrow(/AwsSolutions-SQS/);
+  });
+});
