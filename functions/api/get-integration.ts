@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { notFound } from '../../shared/domain/errors';
 import { integrationIdSchema, toIntegrationView } from '../../shared/domain/integration';
 import { apiHandler } from '../../shared/http/api-handler';

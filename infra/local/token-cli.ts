@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { roles } from '../../shared/http/rbac';
 import { orgIdSchema } from '../../shared/http/principal';
 import { mintLocalToken } from './jwt';

@@ -1,6 +1,6 @@
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamo, tableName } from '../store/client';
 import { isConditionalCheckFailure } from '../store/items';
 import { keys } from '../store/keys';
@@ -29,14 +29,14 @@ const versionOf = (name: string): number | undefined => {
 };
 
 interface CachedKey {
-  key: WrappingKey;
+  key: Promise<WrappingKey>;
   loadedAt: number;
 }
 
 export class KmsBranchKeys implements WrappingKeySource {
+  /** Keys by name, as promises so concurrent callers share one KMS call. */
   private readonly cache = new Map<string, CachedKey>();
-  private currentName: string | undefined;
-  private currentLoadedAt = 0;
+  private currentKey: CachedKey | undefined;
 
   constructor(
     private readonly kms: KMSClient,
@@ -53,11 +53,19 @@ export class KmsBranchKeys implements WrappingKeySource {
     return { purpose: PURPOSE, branchKey: name };
   }
 
-  async current(): Promise<WrappingKey> {
-    if (this.currentName && this.fresh(this.currentLoadedAt)) {
-      const cached = await this.byName(this.currentName);
-      if (cached) return cached;
+  current(): Promise<WrappingKey> {
+    if (!this.currentKey || !this.fresh(this.currentKey.loadedAt)) {
+      const loading = this.loadCurrent();
+      // A failed load is forgotten so the next caller tries again.
+      loading.catch(() => {
+        if (this.currentKey?.key === loading) this.currentKey = undefined;
+      });
+      this.currentKey = { key: loading, loadedAt: this.clock() };
     }
+    return this.currentKey.key;
+  }
+
+  private async loadCurrent(): Promise<WrappingKey> {
     const { Items } = await dynamo().send(
       new QueryCommand({
         TableName: tableName(),
@@ -69,10 +77,7 @@ export class KmsBranchKeys implements WrappingKeySource {
       }),
     );
     const newest = Items?.[0] ? branchKeyItemSchema.parse(Items[0]) : undefined;
-    const key = newest ? await this.unwrap(newest.name, newest.wrappedKey) : await this.create(1);
-    this.currentName = key.name;
-    this.currentLoadedAt = this.clock();
-    return key;
+    return newest ? this.byName(newest.name).then((key) => key ?? this.create(1)) : this.create(1);
   }
 
   async byName(name: string): Promise<WrappingKey | undefined> {
@@ -81,19 +86,20 @@ export class KmsBranchKeys implements WrappingKeySource {
     const version = versionOf(name);
     if (version === undefined) return undefined;
     const { Item } = await dynamo().send(
-      new GetCommand({ TableName: tableName(), Key: { pk: keys.keyringPk, sk: keys.branchKey(version) } }),
+      new GetCommand({ TableName: tableName(), Key: { pk: keys.keyringPk, sk: keys.branchKey(version) }, ConsistentRead: true }),
     );
     if (!Item) return undefined;
-    return this.unwrap(name, branchKeyItemSchema.parse(Item).wrappedKey);
+    const again = this.cache.get(name);
+    if (again && this.fresh(again.loadedAt)) return again.key;
+    return this.remember(name, this.unwrap(name, branchKeyItemSchema.parse(Item).wrappedKey));
   }
 
   /** Starts a new branch key version; returns its name. */
   async rotate(): Promise<string> {
     const current = await this.current();
-    const next = await this.create((versionOf(current.name) ?? 0) + 1);
-    this.currentName = next.name;
-    this.currentLoadedAt = this.clock();
-    return next.name;
+    const next = this.create((versionOf(current.name) ?? 0) + 1);
+    this.currentKey = { key: next, loadedAt: this.clock() };
+    return (await next).name;
   }
 
   private async unwrap(name: string, wrappedKey: Uint8Array): Promise<WrappingKey> {
@@ -101,7 +107,7 @@ export class KmsBranchKeys implements WrappingKeySource {
       new DecryptCommand({ CiphertextBlob: wrappedKey, KeyId: this.kmsKeyArn, EncryptionContext: this.kmsContext(name) }),
     );
     if (!Plaintext || Plaintext.length !== 32) throw new Error('KMS returned no 256-bit branch key');
-    return this.remember({ name, material: Plaintext });
+    return { name, material: Plaintext };
   }
 
   /** Creates a branch key version; when another container won the race, uses theirs. */
@@ -127,7 +133,9 @@ export class KmsBranchKeys implements WrappingKeySource {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return this.remember({ name, material: Plaintext });
+      const key = { name, material: Plaintext };
+      this.remember(name, Promise.resolve(key));
+      return key;
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw error;
       const theirs = await this.byName(name);
@@ -136,8 +144,11 @@ export class KmsBranchKeys implements WrappingKeySource {
     }
   }
 
-  private remember(key: WrappingKey): WrappingKey {
-    this.cache.set(key.name, { key, loadedAt: this.clock() });
+  private remember(name: string, key: Promise<WrappingKey>): Promise<WrappingKey> {
+    this.cache.set(name, { key, loadedAt: this.clock() });
+    key.catch(() => {
+      if (this.cache.get(name)?.key === key) this.cache.delete(name);
+    });
     return key;
   }
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** `status` is the connection's lifecycle; `healthStatus` is how well it is working (architecture §6). */
 export const integrationStatuses = ['active', 'disconnected', 'erased'] as const;

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { forbidden, unauthorized } from '../domain/errors';
 import { roles, type Role } from './rbac';
 

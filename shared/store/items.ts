@@ -53,9 +53,11 @@ export async function queryLivePage(
   input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
   cursor?: string,
 ): Promise<Page<Item>> {
-  const result = await dynamo().send(
-    new QueryCommand({ TableName: tableName(), ...input, ExclusiveStartKey: decodeCursor(cursor) }),
-  );
+  const startKey = decodeCursor(cursor);
+  // A cursor only continues the query it came from: never another organisation's partition.
+  const partition = input.ExpressionAttributeValues?.[':pk'];
+  if (startKey && partition !== undefined && startKey.pk !== partition) throw new InvalidCursorError();
+  const result = await dynamo().send(new QueryCommand({ TableName: tableName(), ...input, ExclusiveStartKey: startKey }));
   const items = (result.Items ?? []).filter((item) => isLive(item));
   const nextCursor = encodeCursor(result.LastEvaluatedKey);
   return nextCursor === undefined ? { items } : { items, nextCursor };

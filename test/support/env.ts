@@ -11,3 +11,5 @@ process.env.EVENT_BUS_NAME = 'hr-integrations-test';
 process.env.APP_BASE_URL = 'http://app.test';
 process.env.INTEGRATION_ENCRYPTION_KEY ??= '6a'.repeat(32);
 delete process.env.TOKEN_KMS_KEY_ARN;
+// Powertools then logs through the global console, which vitest captures and shows only for failing tests.
+process.env.POWERTOOLS_DEV = 'true';
