@@ -24,12 +24,11 @@ export type JwtClaims = Record<string, string | number | boolean | string[]>;
 
 const TEXT_CONTENT = /^(text\/|application\/(json|.*\+json|x-www-form-urlencoded|xml|.*\+xml|javascript))/i;
 
-function encodeBody(request: IncomingRequest): { body?: string; isBase64Encoded: boolean } {
-  if (request.body.length === 0) return { isBase64Encoded: false };
-  const contentType = request.headers['content-type'] ?? '';
+function encodeBody(body: Buffer, contentType: string): { body?: string; isBase64Encoded: boolean } {
+  if (body.length === 0) return { isBase64Encoded: false };
   return TEXT_CONTENT.test(contentType)
-    ? { body: request.body.toString('utf8'), isBase64Encoded: false }
-    : { body: request.body.toString('base64'), isBase64Encoded: true };
+    ? { body: body.toString('utf8'), isBase64Encoded: false }
+    : { body: body.toString('base64'), isBase64Encoded: true };
 }
 
 function queryParameters(rawQueryString: string): Record<string, string> | undefined {
@@ -48,13 +47,14 @@ function requestTime(now: Date): string {
   return `${pad(now.getUTCDate())}/${months[now.getUTCMonth()]}/${now.getUTCFullYear()}:${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())} +0000`;
 }
 
-function baseEvent(request: IncomingRequest, routeKey: string, domainName: string): APIGatewayProxyEventV2 {
+function baseEvent(request: IncomingRequest, routeKey: string): APIGatewayProxyEventV2 {
   const now = new Date();
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
   // Payload v2 moves cookies out of the headers.
   const cookies = headers.cookie?.split(/;\s*/).filter(Boolean);
   delete headers.cookie;
+  const domainName = headers.host ?? 'localhost';
   const queryStringParameters = queryParameters(request.rawQueryString);
   return {
     version: '2.0',
@@ -82,7 +82,7 @@ function baseEvent(request: IncomingRequest, routeKey: string, domainName: strin
       time: requestTime(now),
       timeEpoch: now.getTime(),
     },
-    ...encodeBody(request),
+    ...encodeBody(request.body, headers['content-type'] ?? ''),
   };
 }
 
@@ -90,7 +90,7 @@ export function httpApiEvent(
   request: IncomingRequest,
   route: { routeKey: string; pathParameters?: Record<string, string>; claims?: JwtClaims },
 ): APIGatewayProxyEventV2 {
-  const event = baseEvent(request, route.routeKey, request.headers.host ?? 'localhost');
+  const event = baseEvent(request, route.routeKey);
   if (route.pathParameters && Object.keys(route.pathParameters).length > 0) event.pathParameters = route.pathParameters;
   if (route.claims) {
     // The JWT authorizer passes claims as strings (arrays stay arrays).
@@ -102,7 +102,7 @@ export function httpApiEvent(
 }
 
 export function functionUrlEvent(request: IncomingRequest): APIGatewayProxyEventV2 {
-  return baseEvent(request, '$default', request.headers.host ?? 'localhost');
+  return baseEvent(request, '$default');
 }
 
 export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
