@@ -43,3 +43,11 @@ export class VersionConflictError extends Error {
     this.name = 'VersionConflictError';
   }
 }
+
+/** A pagination cursor this API did not issue, or issued for another query. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('The cursor is not one this API issued');
+    this.name = 'InvalidCursorError';
+  }
+}

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import * as z from 'zod';
 import {
   AppError,
+  InvalidCursorError,
   VersionConflictError,
   badRequest,
   forbidden,
@@ -12,7 +13,6 @@ import {
   validationFailed,
 } from '../domain/errors';
 import { logger } from '../logging/logger';
-import { InvalidCursorError } from '../store/items';
 import { failure } from './envelope';
 import { principalFromEvent, type Principal } from './principal';
 import { can, type Permission } from './rbac';

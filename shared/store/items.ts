@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { InvalidCursorError } from '../domain/errors';
 import { TABLE } from './table';
 import { dynamo, tableName } from './client';
 
@@ -39,13 +40,6 @@ export function decodeCursor(cursor: string | undefined): Record<string, unknown
     // fall through to the typed error below
   }
   throw new InvalidCursorError();
-}
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('The cursor is not one this API issued');
-    this.name = 'InvalidCursorError';
-  }
 }
 
 /** One page of a query, expired items dropped. */

@@ -1,9 +1,9 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { VersionConflictError } from '../../shared/domain/errors';
+import { InvalidCursorError, VersionConflictError } from '../../shared/domain/errors';
 import { dynamo, tableName } from '../../shared/store/client';
 import { createIntegration, getIntegration, listIntegrations, updateIntegration } from '../../shared/store/integrations';
-import { InvalidCursorError, nowEpochSeconds } from '../../shared/store/items';
+import { nowEpochSeconds } from '../../shared/store/items';
 import { keys } from '../../shared/store/keys';
 import { integrationRecord, uniqueOrg } from '../support/api';
 

@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { BenchOptions } from './types';
+
+/** The benchmark's knobs, from the environment (all optional). */
+const optionsSchema = z.object({
+  BENCH_DURATION: z.coerce.number().int().min(1).max(600).default(10),
+  BENCH_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(10),
+  BENCH_COLD_RUNS: z.coerce.number().int().min(5).max(100).default(7),
+  BENCH_VAULT_N: z.coerce.number().int().min(1).max(100_000).default(1000),
+  BENCH_VAULT_CONTAINERS: z.coerce.number().int().min(1).max(100).default(4),
+  BENCH_SECTIONS: z.string().optional(),
+  BENCH_OUT: z.string().min(1).default('bench-results/latest.json'),
+});
+
+export function readOptions(root: string, env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const present = Object.fromEntries(Object.entries(env).filter(([name, value]) => name.startsWith('BENCH_') && value !== ''));
+  const parsed = optionsSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid benchmark options: ${problems.join('; ')}`);
+  }
+  const options = parsed.data;
+  const sections = options.BENCH_SECTIONS?.split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  return {
+    durationSeconds: options.BENCH_DURATION,
+    connections: options.BENCH_CONNECTIONS,
+    coldRuns: options.BENCH_COLD_RUNS,
+    vaultIntegrations: options.BENCH_VAULT_N,
+    vaultContainers: options.BENCH_VAULT_CONTAINERS,
+    sections: sections && sections.length > 0 ? sections : undefined,
+    outFile: resolve(root, options.BENCH_OUT),
+  };
+}

@@ -1,0 +1,100 @@
+import { bundleAll, bytesByPackage, type Bundle } from '../lib/bundle';
+import { kib } from '../lib/stats';
+import type { Json, Row, Section } from '../lib/types';
+
+/** Minified and gzipped bundle size per manifest function, and what fills it. */
+
+const VAULT_MODULE = 'shared/crypto/vault.ts';
+
+function flags(bundle: Extract<Bundle, { ok: true }>): string[] {
+  const { access } = bundle.spec;
+  const out: string[] = [];
+  const has = (path: string) => bundle.inputs.some((input) => input.path === path);
+  const hasPackage = (prefix: string) => bundle.inputs.some((input) => input.path.includes(`node_modules/${prefix}`));
+  if (access.tokenKey === 'none' && (has(VAULT_MODULE) || hasPackage('@aws-crypto/'))) out.push('vault bundled without tokenKey access');
+  if (access.table === 'none' && bundle.externals.some((name) => name.startsWith('@aws-sdk/client-dynamodb'))) {
+    out.push('DynamoDB client without table access');
+  }
+  if (!access.publishEvents && bundle.externals.includes('@aws-sdk/client-eventbridge')) out.push('EventBridge client without publishEvents');
+  if (bundle.spec.placeholder) out.push('placeholder');
+  return out;
+}
+
+export const bundlesSection: Section = {
+  id: 'bundles',
+  title: 'Lambda bundle sizes',
+  async run(context) {
+    const bundles = await bundleAll(context);
+    const sizeRows: Row[] = [];
+    const compositionRows: Row[] = [];
+    const data: Json[] = [];
+    for (const bundle of bundles) {
+      const { spec } = bundle;
+      const access = `${spec.access.table}/${spec.access.tokenKey}${spec.access.publishEvents ? '/events' : ''}`;
+      if (!bundle.ok) {
+        sizeRows.push({ function: spec.name, access, bytes: null, kib: null, gzipKib: null, modules: null, vault: null, flags: `BUILD FAILED: ${bundle.error}` });
+        data.push({ function: spec.name, error: bundle.error });
+        continue;
+      }
+      const packages = bytesByPackage(bundle.inputs);
+      sizeRows.push({
+        function: spec.name,
+        access,
+        bytes: bundle.bytes,
+        kib: kib(bundle.bytes),
+        gzipKib: kib(bundle.gzipBytes),
+        modules: bundle.inputs.length,
+        vault: bundle.inputs.some((input) => input.path === VAULT_MODULE),
+        flags: flags(bundle).join('; ') || null,
+      });
+      compositionRows.push({
+        function: spec.name,
+        largest: packages
+          .slice(0, 4)
+          .map((entry) => `${entry.name} ${kib(entry.bytes).toFixed(0)}K`)
+          .join(', '),
+        externals: bundle.externals.join(' ') || null,
+      });
+      data.push({
+        function: spec.name,
+        entry: spec.entry,
+        bytes: bundle.bytes,
+        gzipBytes: bundle.gzipBytes,
+        modules: bundle.inputs.length,
+        includesVault: bundle.inputs.some((input) => input.path === VAULT_MODULE),
+        flags: flags(bundle),
+        externals: bundle.externals,
+        packages: packages.map((entry) => ({ name: entry.name, bytes: entry.bytes })),
+      });
+    }
+    return {
+      tables: [
+        {
+          title: 'Lambda bundles (esbuild as the CDK stack: esm, minify, node22, @aws-sdk/* + @smithy/* external)',
+          columns: [
+            { key: 'function', title: 'function' },
+            { key: 'access', title: 'table/token' },
+            { key: 'bytes', title: 'min bytes' },
+            { key: 'kib', title: 'min KiB', digits: 1 },
+            { key: 'gzipKib', title: 'gzip KiB', digits: 1 },
+            { key: 'modules', title: 'modules' },
+            { key: 'vault', title: 'vault?' },
+            { key: 'flags', title: 'flags' },
+          ],
+          rows: sizeRows,
+          notes: ['gzip is level 9 of the minified .mjs; source maps (the stack emits one) are not counted'],
+        },
+        {
+          title: 'Bundle composition (output bytes by package, largest first)',
+          columns: [
+            { key: 'function', title: 'function' },
+            { key: 'largest', title: 'largest contributors' },
+            { key: 'externals', title: 'runtime externals' },
+          ],
+          rows: compositionRows,
+        },
+      ],
+      data,
+    };
+  },
+};

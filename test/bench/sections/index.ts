@@ -1,0 +1,21 @@
+import type { Section } from '../lib/types';
+import { bundlesSection } from './bundles';
+import { coldImportSection } from './cold-import';
+import { httpListIntegrationsSection } from './http-list-integrations';
+import { tokenVaultSection } from './token-vault';
+
+/**
+ * The benchmark's sections, in the order they run and print. Adding one: a
+ * file beside this one exporting a `Section` (an id, a title, and `run`
+ * returning tables of rows plus optional raw data), and an entry here.
+ * Shared work goes through `context.memo` (see lib/bundle.ts, lib/store.ts);
+ * scratch files go under `context.workDir`; anything to stop at the end goes
+ * to `context.onCleanup`. Heavy imports belong inside `run`, so selecting
+ * sections with BENCH_SECTIONS stays quick.
+ */
+export const sections: readonly Section[] = [
+  bundlesSection,
+  coldImportSection,
+  httpListIntegrationsSection,
+  tokenVaultSection,
+];
