@@ -56,6 +56,10 @@ const appSchema = z.object({
   APP_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
 });
 
+const apiSchema = z.object({
+  API_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+});
+
 export type VaultConfig =
   | { mode: 'kms'; kmsKeyArn: string }
   | { mode: 'local'; currentKeyHex: string; previousKeysHex: string[] };
@@ -86,3 +90,6 @@ export const appConfig = once(() => {
   const env = parseEnv(appSchema);
   return { appBaseUrl: new URL(env.APP_BASE_URL) };
 });
+
+/** The API's public origin: OAuth redirect URIs are built on it and must match the provider's registration. */
+export const apiConfig = once(() => ({ apiBaseUrl: parseEnv(apiSchema).API_BASE_URL.replace(/\/+$/, '') }));

@@ -1,4 +1,6 @@
-/** What every provider module exports. Later issues extend it with OAuth, clients, webhooks and sync. */
+import type { ProviderOAuth } from '../oauth/types';
+
+/** What every provider module exports. Later issues extend it with webhooks and sync. */
 export type ProviderAvailability = 'active' | 'coming_soon';
 
 export interface ProviderScope {
@@ -7,6 +9,8 @@ export interface ProviderScope {
   description: string;
   /** Requested when the caller names no scopes. */
   default: boolean;
+  /** Always requested: the connection cannot work without it (identity, offline access). */
+  required?: boolean;
 }
 
 export interface ProviderCatalogEntry {
@@ -20,4 +24,6 @@ export interface ProviderCatalogEntry {
 
 export interface ProviderDefinition {
   catalog: ProviderCatalogEntry;
+  /** Present for providers that can be connected (status `active`). */
+  oauth?: ProviderOAuth;
 }

@@ -4,6 +4,7 @@ import { VersionConflictError } from '../domain/errors';
 import { integrationRecordSchema, type IntegrationRecord } from '../domain/integration';
 import { dynamo, tableName } from './client';
 import { keys } from './keys';
+import { TABLE } from './table';
 import { getLiveItem, isConditionalCheckFailure, queryLivePage, type Item, type Page } from './items';
 
 /** Repository of integration items: one per connection, under the organisation's partition. */
@@ -18,12 +19,18 @@ function toRecord(item: Item): IntegrationRecord {
   return integrationRecordSchema.parse(rest);
 }
 
+/** Webhook routing: the integration is found by its provider account through the `routing` index. */
+const routeAttributes = (record: IntegrationRecord) => ({
+  routeKey: keys.accountRoute(record.providerId, record.externalAccountId),
+  routeSk: keys.accountRouteSk(record.orgId, record.id),
+});
+
 export async function createIntegration(record: IntegrationRecord): Promise<void> {
   try {
     await dynamo().send(
       new PutCommand({
         TableName: tableName(),
-        Item: { pk: keys.org(record.orgId), sk: keys.integration(record.id), ...record },
+        Item: { pk: keys.org(record.orgId), sk: keys.integration(record.id), ...routeAttributes(record), ...record },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -36,6 +43,21 @@ export async function createIntegration(record: IntegrationRecord): Promise<void
 export async function getIntegration(orgId: string, integrationId: string): Promise<IntegrationRecord | undefined> {
   const item = await getLiveItem(keys.org(orgId), keys.integration(integrationId));
   return item ? toRecord(item) : undefined;
+}
+
+/** The organisation's integration with this provider account, if any (routing index, eventually consistent). */
+export async function findIntegrationByAccount(
+  orgId: string,
+  providerId: string,
+  accountId: string,
+): Promise<IntegrationRecord | undefined> {
+  const page = await queryLivePage({
+    IndexName: TABLE.indexes.routing.name,
+    KeyConditionExpression: 'routeKey = :route AND begins_with(routeSk, :org)',
+    ExpressionAttributeValues: { ':route': keys.accountRoute(providerId, accountId), ':org': `ORG#${orgId}#` },
+  });
+  const first = page.items[0];
+  return first ? getIntegration(orgId, toRecord(first).id) : undefined;
 }
 
 export async function listIntegrations(orgId: string, cursor?: string, limit = 100): Promise<Page<IntegrationRecord>> {

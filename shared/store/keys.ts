@@ -5,6 +5,17 @@ export const keys = {
   integrationPrefix: 'INT#',
   /** Tokens live under their own prefix so listing integrations never reads ciphertext. */
   tokens: (integrationId: string) => `TOKENS#${integrationId}`,
+  /** OAuth state lives in its own partition: looked up by the state value alone, at the public callback. */
+  oauthState: (state: string) => `STATE#${state}`,
+  oauthStateSk: 'STATE',
+  consent: (integrationId: string, at: string) => `CONSENT#${integrationId}#${at}`,
+  consentPrefix: (integrationId: string) => `CONSENT#${integrationId}#`,
+  /** Routing GSI: an external account (Slack team, Google user, Microsoft tenant:user) to its integrations. */
+  accountRoute: (providerId: string, accountId: string) => `ACCOUNT#${providerId}#${accountId}`,
+  accountRouteSk: (orgId: string, integrationId: string) => `ORG#${orgId}#INT#${integrationId}`,
+  /** Due GSI sort key of a token refresh: `REFRESH#<iso time>`. */
+  refreshDue: (at: string) => `REFRESH#${at}`,
+  refreshDuePrefix: 'REFRESH#',
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',

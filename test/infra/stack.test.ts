@@ -166,6 +166,7 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
     expect(schedules.map((spec) => spec.trigger)).toEqual([
       { kind: 'schedule', expression: 'rate(15 minutes)' },
       { kind: 'schedule', expression: 'rate(1 hour)' },
+      { kind: 'schedule', expression: 'rate(15 minutes)' },
     ]);
     template.resourceCountIs('AWS::Scheduler::Schedule', schedules.length);
     for (const spec of schedules) {
@@ -319,9 +320,9 @@ describe('IntegrationsStack with an extra manifest', () => {
     { ...base, name: 'slack-webhook', trigger: { kind: 'webhook', provider: 'slack', path: '/api/webhooks/slack' } },
     {
       ...base,
-      name: 'oauth-callback',
+      name: 'public-probe',
       access: { table: 'write', tokenKey: 'encrypt', publishEvents: true },
-      trigger: { kind: 'http', method: 'GET', path: '/api/integrations/oauth/callback', auth: 'public' },
+      trigger: { kind: 'http', method: 'GET', path: '/api/probe/public', auth: 'public' },
     },
   ];
 
@@ -337,7 +338,7 @@ describe('IntegrationsStack with an extra manifest', () => {
     });
     template.hasOutput('WebhookUrlSlack', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionUrl'] } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: 'GET /api/integrations/oauth/callback',
+      RouteKey: 'GET /api/probe/public',
       AuthorizationType: 'NONE',
       AuthorizerId: Match.absent(),
     });

@@ -13,3 +13,4 @@ process.env.INTEGRATION_ENCRYPTION_KEY ??= '6a'.repeat(32);
 delete process.env.TOKEN_KMS_KEY_ARN;
 // Powertools then logs through the global console, which vitest captures and shows only for failing tests.
 process.env.POWERTOOLS_DEV = 'true';
+process.env.API_BASE_URL = 'http://api.test';

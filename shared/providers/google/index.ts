@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { googleOAuth } from './oauth';
 
 const api = (name: string) => `https://www.googleapis.com/auth/${name}`;
 
@@ -10,8 +11,8 @@ export const google: ProviderDefinition = {
     description: 'Calendar, Gmail and Drive in your Google Workspace.',
     features: ['calendar', 'gmail', 'drive', 'contacts'],
     scopes: [
-      { scope: 'openid', description: 'Identify your Google account', default: true },
-      { scope: 'email', description: 'See your primary email address', default: true },
+      { scope: 'openid', description: 'Identify your Google account', default: true, required: true },
+      { scope: 'email', description: 'See your primary email address', default: true, required: true },
       { scope: api('calendar.events'), description: 'Manage events and meetings', default: true },
       { scope: api('drive.readonly'), description: 'See your Drive files and their changes', default: true },
       { scope: api('drive.file'), description: 'Share files the app creates', default: false },
@@ -20,4 +21,5 @@ export const google: ProviderDefinition = {
       { scope: api('contacts.readonly'), description: 'Read contact information', default: true },
     ],
   },
+  oauth: googleOAuth,
 };

@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { microsoftOAuth } from './oauth';
 
 export const microsoft: ProviderDefinition = {
   catalog: {
@@ -8,9 +9,9 @@ export const microsoft: ProviderDefinition = {
     description: 'Outlook calendar and mail, Teams and OneDrive in your Microsoft 365 tenant.',
     features: ['calendar', 'mail', 'teams', 'onedrive'],
     scopes: [
-      { scope: 'openid', description: 'Identify your Microsoft account', default: true },
-      { scope: 'offline_access', description: 'Stay connected without signing in again', default: true },
-      { scope: 'User.Read', description: 'Read your profile', default: true },
+      { scope: 'openid', description: 'Identify your Microsoft account', default: true, required: true },
+      { scope: 'offline_access', description: 'Stay connected without signing in again', default: true, required: true },
+      { scope: 'User.Read', description: 'Read your profile', default: true, required: true },
       { scope: 'Calendars.ReadWrite', description: 'Manage events and meetings', default: true },
       { scope: 'Mail.Send', description: 'Send emails on your behalf', default: true },
       { scope: 'Files.Read.All', description: 'See your OneDrive files and their changes', default: true },
@@ -18,4 +19,5 @@ export const microsoft: ProviderDefinition = {
       { scope: 'Team.ReadBasic.All', description: 'List the teams you belong to', default: true },
     ],
   },
+  oauth: microsoftOAuth,
 };

@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { slackOAuth } from './oauth';
 
 export const slack: ProviderDefinition = {
   catalog: {
@@ -14,6 +15,9 @@ export const slack: ProviderDefinition = {
       { scope: 'users:read', description: 'Read user profiles for mentions', default: true },
       { scope: 'channels:history', description: 'Receive new messages in public channels', default: true },
       { scope: 'groups:read', description: 'View private channels the app was added to', default: false },
+      // `user:` scopes are requested as Slack user scopes and yield a separate user token.
+      { scope: 'user:chat:write', description: 'Send messages as you', default: true },
     ],
   },
+  oauth: slackOAuth,
 };

@@ -1,0 +1,15 @@
+import * as z from 'zod';
+import { disconnectIntegration } from '../../shared/domain/connections';
+import { integrationIdSchema } from '../../shared/domain/integration';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+
+/** DELETE /api/integrations/{id} — revoke, drop tokens, keep history; safe to repeat. */
+export const handler = apiHandler({
+  permission: 'integrations:disconnect',
+  params: z.object({ id: integrationIdSchema }),
+  handle: async ({ principal, params }) => {
+    await disconnectIntegration(principal, params.id);
+    return success(null);
+  },
+});

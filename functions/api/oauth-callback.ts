@@ -1,0 +1,35 @@
+import * as z from 'zod';
+import { completeConnection } from '../../shared/domain/connections';
+import { apiHandler } from '../../shared/http/api-handler';
+import { redirect } from '../../shared/http/envelope';
+
+/**
+ * GET /api/integrations/callback/{providerId} — public: the provider sends the
+ * browser here. The single-use state authenticates it. Whatever happens, the
+ * browser goes back to the HR app with `integration` and `status`, or `error`.
+ */
+const loose = z.string().max(4096).optional().catch(undefined);
+
+export const handler = apiHandler({
+  permission: 'public',
+  params: z.object({ providerId: z.string().max(64).catch('') }),
+  query: z.object({ state: loose, code: loose, error: loose }),
+  handle: async ({ params, query, event }) => {
+    const outcome = await completeConnection({
+      providerId: params.providerId,
+      ...(query.state ? { state: query.state } : {}),
+      ...(query.code ? { code: query.code } : {}),
+      ...(query.error ? { error: query.error } : {}),
+      ipAddress: event.requestContext.http.sourceIp,
+      userAgent: event.requestContext.http.userAgent,
+    });
+    const target = new URL(outcome.redirectTo);
+    if (outcome.ok) {
+      target.searchParams.set('integration', outcome.integrationId);
+      target.searchParams.set('status', outcome.reconnected ? 'reconnected' : 'connected');
+    } else {
+      target.searchParams.set('error', outcome.error);
+    }
+    return redirect(target.toString());
+  },
+});

@@ -1,0 +1,13 @@
+import * as z from 'zod';
+import { startReconnection } from '../../shared/domain/connections';
+import { integrationIdSchema } from '../../shared/domain/integration';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+
+/** POST /api/integrations/{id}/reconnect — OAuth again for the same provider; the id survives. */
+export const handler = apiHandler({
+  permission: 'integrations:connect',
+  params: z.object({ id: integrationIdSchema }),
+  body: z.object({ redirectTo: z.string().max(2048).optional() }),
+  handle: async ({ principal, params, body }) => success(await startReconnection(principal, params.id, body.redirectTo)),
+});

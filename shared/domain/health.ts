@@ -1,0 +1,78 @@
+import { VersionConflictError } from './errors';
+import type { HealthStatus, IntegrationRecord } from './integration';
+import { publishEvents } from '../events/publisher';
+import { logger } from '../logging/logger';
+import { getIntegration, updateIntegration } from '../store/integrations';
+
+/**
+ * Health moves only on real outcomes (a refresh, a sync, a revocation), never
+ * on a read, and every move publishes `integration.health_changed` with the
+ * reason, so a recovery is as visible as a failure (architecture §6).
+ */
+export interface HealthChange {
+  healthStatus: HealthStatus;
+  reason: string;
+  /** A disconnect also ends the connection. */
+  disconnect?: boolean;
+}
+
+const MAX_ATTEMPTS = 5;
+
+export async function changeHealth(
+  orgId: string,
+  integrationId: string,
+  change: HealthChange,
+  now: Date = new Date(),
+): Promise<IntegrationRecord | undefined> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const current = await getIntegration(orgId, integrationId);
+    if (!current) return undefined;
+    // A late success must not revive an integration that was disconnected meanwhile.
+    if (current.status !== 'active' && !change.disconnect) return current;
+    const unchanged = current.healthStatus === change.healthStatus && current.healthReason === change.reason;
+    if (unchanged && (!change.disconnect || current.status === 'disconnected')) return current;
+    try {
+      const updated = await updateIntegration(
+        current,
+        {
+          healthStatus: change.healthStatus,
+          healthReason: change.reason,
+          healthChangedAt: now.toISOString(),
+          ...(change.disconnect ? { status: 'disconnected' as const, disconnectedAt: now.toISOString() } : {}),
+        },
+        now,
+      );
+      await publishHealthChanged(current, updated, now);
+      return updated;
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+    }
+  }
+  throw new VersionConflictError(`Integration ${integrationId} kept changing while its health was recorded`);
+}
+
+export async function publishHealthChanged(before: IntegrationRecord, after: IntegrationRecord, now: Date): Promise<void> {
+  if (before.healthStatus === after.healthStatus && before.healthReason === after.healthReason) return;
+  try {
+    await publishEvents(
+      [
+        {
+          type: 'integration.health_changed',
+          orgId: after.orgId,
+          integrationId: after.id,
+          detail: {
+            providerId: after.providerId,
+            from: before.healthStatus,
+            to: after.healthStatus,
+            reason: after.healthReason,
+            changedAt: after.healthChangedAt,
+          },
+        },
+      ],
+      now,
+    );
+  } catch (error) {
+    // The state change stands; a lost notification is logged loudly rather than undoing it.
+    logger.error('Could not publish integration.health_changed', { integrationId: after.id, error });
+  }
+}
