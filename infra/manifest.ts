@@ -25,6 +25,8 @@ export interface Access {
   tokenKey: 'none' | 'decrypt' | 'encrypt';
   /** May PutEvents on the integrations bus. */
   publishEvents: boolean;
+  /** Talks to providers: reads their client credentials (Secrets Manager in AWS). */
+  providerCredentials?: boolean;
 }
 
 export interface FunctionSpec {
@@ -76,7 +78,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/api/connect.ts',
     description: 'POST /api/integrations/connect: start OAuth',
     trigger: { kind: 'http', method: 'POST', path: '/api/integrations/connect', auth: 'jwt' },
-    access: { table: 'write', tokenKey: 'none', publishEvents: false },
+    access: { table: 'write', tokenKey: 'none', publishEvents: false, providerCredentials: true },
     timeoutSeconds: 10,
     memoryMb: 512,
   },
@@ -85,7 +87,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/api/oauth-callback.ts',
     description: 'GET /api/integrations/callback/{providerId}: finish OAuth (public; the state authenticates)',
     trigger: { kind: 'http', method: 'GET', path: '/api/integrations/callback/{providerId}', auth: 'public' },
-    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true },
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 29,
     memoryMb: 1024,
   },
@@ -94,7 +96,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/api/reconnect.ts',
     description: 'POST /api/integrations/{id}/reconnect: OAuth again, same integration id',
     trigger: { kind: 'http', method: 'POST', path: '/api/integrations/{id}/reconnect', auth: 'jwt' },
-    access: { table: 'write', tokenKey: 'none', publishEvents: false },
+    access: { table: 'write', tokenKey: 'none', publishEvents: false, providerCredentials: true },
     timeoutSeconds: 10,
     memoryMb: 512,
   },
@@ -103,7 +105,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/api/disconnect.ts',
     description: 'DELETE /api/integrations/{id}: revoke, drop tokens, keep history',
     trigger: { kind: 'http', method: 'DELETE', path: '/api/integrations/{id}', auth: 'jwt' },
-    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true },
+    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 29,
     memoryMb: 1024,
   },
@@ -122,7 +124,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/jobs/renew-subscriptions.ts',
     description: 'Hourly: renew Google channels, Graph subscriptions and Gmail watches before they lapse',
     trigger: { kind: 'schedule', expression: 'rate(1 hour)' },
-    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true },
+    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 300,
     memoryMb: 512,
     placeholder: 'Webhooks issue: renew push channels and subscriptions',
@@ -132,7 +134,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/jobs/refresh-tokens.ts',
     description: 'Every 15 minutes: refresh tokens that expire before the next run',
     trigger: { kind: 'schedule', expression: 'rate(15 minutes)' },
-    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true },
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 300,
     memoryMb: 1024,
   },
@@ -141,7 +143,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/jobs/sync-worker.ts',
     description: 'On SyncRequested: pull changes for one integration',
     trigger: { kind: 'event', detailType: 'SyncRequested' },
-    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true },
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 900,
     memoryMb: 1024,
     placeholder: 'Sync engine issue: lease, incremental pulls, records, cursors, sync log',

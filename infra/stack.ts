@@ -20,6 +20,7 @@ import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../shared/events/catalog';
@@ -45,6 +46,8 @@ export interface IntegrationsStackProps extends StackProps {
   jwtAudience?: string;
   /** Default: context `appBaseUrl`. */
   appBaseUrl?: string;
+  /** Default: context `apiBaseUrl`, else the HTTP API's endpoint. */
+  apiBaseUrl?: string;
 }
 
 /** `rate(15 minutes)` / `rate(1 hour)` → Scheduler expression. Anything else throws. */
@@ -71,6 +74,7 @@ export class IntegrationsStack extends Stack {
   readonly deadLetterQueue: Queue;
   readonly api: HttpApi;
   readonly stage: HttpStage;
+  readonly providerCredentials: Secret;
   readonly functions = new Map<string, ManifestFunction>();
 
   constructor(scope: Construct, id: string, props: IntegrationsStackProps = {}) {
@@ -161,6 +165,19 @@ export class IntegrationsStack extends Stack {
         ),
       },
     });
+    // A custom domain in front of the API is named by context `apiBaseUrl`; else the API's own endpoint.
+    const apiBaseUrl = props.apiBaseUrl ?? (this.node.tryGetContext('apiBaseUrl') as string | undefined) ?? this.api.apiEndpoint;
+
+    this.providerCredentials = new Secret(this, 'ProviderCredentials', {
+      description:
+        'OAuth client credentials as JSON: SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, MICROSOFT_CLIENT_ID, MICROSOFT_CLIENT_SECRET, MICROSOFT_TENANT',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.providerCredentials).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'OAuth client secrets are issued and rotated in each provider\'s developer console; a Lambda rotation function cannot rotate them.',
+    });
+
     const jwtAuthorizer = new HttpJwtAuthorizer('Jwt', jwtIssuer, { jwtAudience: [jwtAudience] });
 
     // --- functions --------------------------------------------------------
@@ -174,6 +191,8 @@ export class IntegrationsStack extends Stack {
         tokenKey: this.tokenKey,
         bus: this.bus,
         appBaseUrl,
+        apiBaseUrl,
+        providerCredentials: this.providerCredentials,
         ...(asyncTrigger ? { asyncDeadLetterQueue: this.deadLetterQueue } : {}),
       });
       this.functions.set(spec.name, fn);

@@ -8,6 +8,7 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { Access, FunctionSpec } from '../manifest';
 
@@ -78,6 +79,10 @@ export interface ManifestFunctionProps {
   tokenKey: IKey;
   bus: IEventBus;
   appBaseUrl: string;
+  /** The API's public origin (OAuth redirect URIs). */
+  apiBaseUrl: string;
+  /** The providers' client credentials (JSON), read by functions with `access.providerCredentials`. */
+  providerCredentials: ISecret;
   /** Lambda's own DLQ for asynchronous invocations (schedules, event rules) that fail after Lambda's retries. */
   asyncDeadLetterQueue?: IQueue;
 }
@@ -150,7 +155,21 @@ export class ManifestFunction extends Construct {
       );
     }
 
-    if (spec.trigger.kind === 'http') environment.APP_BASE_URL = props.appBaseUrl;
+    if (spec.access.providerCredentials) {
+      environment.PROVIDER_CREDENTIALS_SECRET_ARN = props.providerCredentials.secretArn;
+      statements.push(
+        new PolicyStatement({
+          sid: 'ProviderCredentials',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.providerCredentials.secretArn],
+        }),
+      );
+    }
+
+    if (spec.trigger.kind === 'http') {
+      environment.APP_BASE_URL = props.appBaseUrl;
+      environment.API_BASE_URL = props.apiBaseUrl;
+    }
 
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),

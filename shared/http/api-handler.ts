@@ -13,6 +13,7 @@ import {
   validationFailed,
 } from '../domain/errors';
 import { logger } from '../logging/logger';
+import { loadProviderCredentials } from '../oauth/provider-secrets';
 import { failure } from './envelope';
 import { principalFromEvent, type Principal } from './principal';
 import { can, type Permission } from './rbac';
@@ -115,6 +116,7 @@ export function apiHandler<P = undefined, Q = undefined, B = undefined>(
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event, context) => {
       try {
+        await loadProviderCredentials();
         if (route.permission === 'public') return await route.handle(readInput(route, event, context));
         const principal = authorise(event, route.permission);
         return await route.handle({ ...readInput(route, event, context), principal });

@@ -252,9 +252,10 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       expect(actionsOf('events:'), spec.name).toEqual(spec.access.publishEvents ? ['events:PutEvents'] : []);
       expect(actionsOf('logs:'), spec.name).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
       expect(actionsOf('sqs:'), spec.name).toEqual(isAsync(spec) ? ['sqs:SendMessage'] : []);
-      // Nothing outside those five services.
+      expect(actionsOf('secretsmanager:'), spec.name).toEqual(spec.access.providerCredentials ? ['secretsmanager:GetSecretValue'] : []);
+      // Nothing outside those six services.
       const all = statements.flatMap((statement) => asArray(statement.Action));
-      expect(all.filter((action) => !/^(dynamodb|kms|events|logs|sqs):/.test(action)), spec.name).toEqual([]);
+      expect(all.filter((action) => !/^(dynamodb|kms|events|logs|sqs|secretsmanager):/.test(action)), spec.name).toEqual([]);
 
       for (const statement of statements) {
         expect(statement.Effect).toBe('Allow');
@@ -273,6 +274,9 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
         }
         if (actions.includes('events:PutEvents')) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.bus, 'Arn'] });
         if (actions.includes('sqs:SendMessage')) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.dlq, 'Arn'] });
+        if (actions.includes('secretsmanager:GetSecretValue')) {
+          expect(statement.Resource).toEqual({ Ref: logicalId(stack, stack.providerCredentials) });
+        }
         if (actions.some((action) => action.startsWith('logs:'))) {
           // Its own log group only (the `Arn` attribute ends in `:*`, covering that group's streams).
           const ownLogs = logicalId(stack, stack.functions.get(spec.name)!.logGroup);

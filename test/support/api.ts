@@ -43,14 +43,15 @@ type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof lambda
 export interface ParsedResponse {
   statusCode: number;
   headers: Record<string, string | number | boolean>;
-  json: { success: boolean; data?: unknown; error?: { code: string; message: string } };
+  /** The envelope; `{}` for a body-less answer such as a redirect. */
+  json: { success?: boolean; data?: unknown; error?: { code: string; message: string } };
   raw: string;
 }
 
 export async function call(handler: Handler, options: CallOptions): Promise<ParsedResponse> {
   const result = (await handler(apiEvent(options), lambdaContext('test', 10))) as APIGatewayProxyStructuredResultV2;
   const raw = result.body ?? '';
-  return { statusCode: result.statusCode ?? 200, headers: result.headers ?? {}, json: JSON.parse(raw), raw };
+  return { statusCode: result.statusCode ?? 200, headers: result.headers ?? {}, json: raw ? JSON.parse(raw) : {}, raw };
 }
 
 export const uniqueOrg = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;

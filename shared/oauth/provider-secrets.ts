@@ -1,0 +1,27 @@
+import * as z from 'zod';
+
+/**
+ * In AWS the providers' client ids and secrets live in one Secrets Manager
+ * secret (JSON, keys named like the environment variables: SLACK_CLIENT_ID…).
+ * A function that talks to providers reads it once per container, before its
+ * first request; the SDK is imported only then, so others pay nothing.
+ */
+const secretSchema = z.record(z.string().regex(/^([A-Z]+_CLIENT_(ID|SECRET)|MICROSOFT_TENANT)$/), z.string().min(1));
+
+let loading: Promise<void> | undefined;
+
+export function loadProviderCredentials(): Promise<void> {
+  const secretArn = process.env.PROVIDER_CREDENTIALS_SECRET_ARN;
+  if (!secretArn) return Promise.resolve();
+  loading ??= (async () => {
+    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const { SecretString } = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const parsed = secretSchema.safeParse(JSON.parse(SecretString ?? '{}'));
+    if (!parsed.success) throw new Error('The provider credentials secret is not a JSON object of SLACK_CLIENT_ID-style keys');
+    for (const [name, value] of Object.entries(parsed.data)) process.env[name] ??= value;
+  })().catch((error: unknown) => {
+    loading = undefined;
+    throw error;
+  });
+  return loading;
+}
