@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { catalog, findProvider } from '../../shared/providers/registry';
 import { manifest } from '../manifest';
 import { ensureTable, startEmbeddedDynamo } from './embedded-store';
 import { localEnv, localKeys } from './local-config';
+import { Sandbox } from './sandbox';
 import { startLocalServer } from './server';
 
 /**
@@ -26,6 +28,16 @@ async function main(): Promise<void> {
     delete process.env.TOKEN_KMS_KEY_ARN;
   }
 
+  // Providers without client credentials run against the sandbox fakes; their state survives restarts.
+  const providerModes = catalog()
+    .filter((entry) => findProvider(entry.id)?.oauth)
+    .map((entry) => {
+      const env = findProvider(entry.id)?.oauth?.credentialEnv;
+      const real = Boolean(env && process.env[env.clientId] && process.env[env.clientSecret]);
+      return { id: entry.id, real, env };
+    });
+  const sandbox = new Sandbox({ statePath: join(env.dataDir, 'sandbox-state.json') });
+
   const server = await startLocalServer({
     root,
     functions: manifest,
@@ -34,6 +46,7 @@ async function main(): Promise<void> {
     jwtSecret: keys.jwtSecret,
     eventBusName: env.EVENT_BUS_NAME,
     scheduler: env.LOCAL_SCHEDULER === 'on',
+    sandbox,
     beforeLoad: (url) => {
       // The handlers read the same variables as on Lambda; here they point at the local stand-ins.
       Object.assign(process.env, {
@@ -46,6 +59,8 @@ async function main(): Promise<void> {
         EVENT_BUS_NAME: env.EVENT_BUS_NAME,
         INTEGRATION_ENCRYPTION_KEY: keys.encryptionKey,
         APP_BASE_URL: env.APP_BASE_URL ?? url,
+        API_BASE_URL: url,
+        SANDBOX_BASE_URL: `${url}/sandbox`,
         POWERTOOLS_DEV: process.env.POWERTOOLS_DEV ?? 'false',
       });
     },
@@ -58,6 +73,10 @@ async function main(): Promise<void> {
       `  API            ${server.url}`,
       `  Data           ${env.dataDir} (DynamoDB protocol: dynalite on disk)`,
       `  App origin     ${process.env.APP_BASE_URL}`,
+      ...providerModes.map(
+        (mode) =>
+          `  ${mode.id.padEnd(14)} ${mode.real ? 'real provider' : `SANDBOX at ${server.url}/sandbox/${mode.id} (set ${mode.env?.clientId} and ${mode.env?.clientSecret} for the real one)`}`,
+      ),
       `  Scheduler      ${env.LOCAL_SCHEDULER === 'on' ? server.scheduler.jobNames().join(', ') : 'off (LOCAL_SCHEDULER=off)'}`,
       '',
       '  Get a token:   TOKEN=$(npm run -s token -- --org acme --role admin)',
@@ -75,6 +94,7 @@ async function main(): Promise<void> {
     process.stdout.write(`[local] ${signal}: stopping\n`);
     server
       .close()
+      .then(() => sandbox.close())
       .then(() => dynamo.close())
       .then(() => {
         process.stdout.write('[local] stopped cleanly\n');

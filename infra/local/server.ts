@@ -25,6 +25,8 @@ export interface LocalServerOptions {
   jwtSecret: string;
   eventBusName: string;
   scheduler: boolean;
+  /** Sandbox providers served under `/sandbox/` (never deployed). */
+  sandbox?: SandboxMount;
   /** Runs once the port is known and before any handler module is imported (sets their environment). */
   beforeLoad?: (url: string) => void;
   log?: (line: string) => void;
@@ -35,6 +37,17 @@ export interface LocalServer {
   bus: LocalEventBus;
   scheduler: LocalScheduler;
   close(): Promise<void>;
+}
+
+/** The part of the sandbox the server needs: one request in, one response out. */
+export interface SandboxMount {
+  handle(request: {
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    headers: Record<string, string>;
+    body: Buffer;
+  }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
 }
 
 class RequestTooLargeError extends Error {}
@@ -106,6 +119,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     };
 
     if (url.pathname.startsWith('/_local/')) return handleLocalControl(incoming, response, bus, scheduler);
+    if (options.sandbox && url.pathname.startsWith('/sandbox/')) {
+      const answer = await options.sandbox.handle({
+        method,
+        path: url.pathname.slice('/sandbox'.length),
+        query: url.searchParams,
+        headers: incoming.headers,
+        body,
+      });
+      response.writeHead(answer.status, answer.headers);
+      response.end(answer.body);
+      return;
+    }
 
     const webhook = ready.webhooks.get(url.pathname);
     if (webhook) {

@@ -154,11 +154,20 @@ export async function withAccessToken<T>(
 ): Promise<T> {
   const credential = await getCredential(integration, kind);
   try {
-    return await call(credential.accessToken);
+    try {
+      return await call(credential.accessToken);
+    } catch (error) {
+      if (!(error instanceof ProviderError) || error.kind !== 'unauthorized') throw error;
+      const fresh = await getCredential(integration, kind, { force: true, staleAccessToken: credential.accessToken });
+      return await call(fresh.accessToken);
+    }
   } catch (error) {
-    if (!(error instanceof ProviderError) || error.kind !== 'unauthorized') throw error;
-    const fresh = await getCredential(integration, kind, { force: true, staleAccessToken: credential.accessToken });
-    return call(fresh.accessToken);
+    // An API call can learn first that the grant is gone (Slack `token_revoked`, `account_inactive`).
+    if (error instanceof ProviderError && error.terminal) {
+      await changeHealth(integration.orgId, integration.id, { healthStatus: 'disconnected', reason: error.code, disconnect: true });
+      throw new IntegrationUnavailableError(integration.id, error.code);
+    }
+    throw error;
   }
 }
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ProviderError } from '../../oauth/errors';
-import type { ProviderResponse } from '../../oauth/http';
+import { retryAfterSeconds, type ProviderResponse } from '../../oauth/http';
 import { apiCall, parseProviderResponse, providerHost, type RetryOptions } from '../api-call';
 import { slackOAuth } from './oauth';
 
@@ -32,18 +32,13 @@ function readSlack<S extends z.ZodType>(method: string, schema: S) {
     if (error.success) {
       const code = error.data.error;
       const kind = slackErrorKind(code);
-      throw new ProviderError(PROVIDER, code, response.status, kind, kind === 'transient' ? retryAfter(response) : undefined);
+      throw new ProviderError(PROVIDER, code, response.status, kind, kind === 'transient' ? retryAfterSeconds(response.headers) : undefined);
     }
     if (response.status !== 200) {
       throw new ProviderError(PROVIDER, `http_${response.status}`, response.status, response.status === 401 ? 'unauthorized' : 'rejected');
     }
     return parseProviderResponse(PROVIDER, schema, response.json, `${method} response`);
   };
-}
-
-function retryAfter(response: ProviderResponse): number | undefined {
-  const value = Number(response.headers.get('retry-after') ?? Number.NaN);
-  return Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 const postMessageResponse = z.object({ ok: z.literal(true), channel: z.string().min(1), ts: z.string().min(1) });

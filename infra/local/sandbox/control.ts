@@ -1,0 +1,168 @@
+import * as z from 'zod';
+import type { ActiveFault, FaultSpec } from './faults';
+import { faultSpecSchema } from './faults';
+import { jsonResponse, paramsRecord, type SandboxRequest, type SandboxResponse } from './http';
+import {
+  providerIdSchema,
+  type CalendarEventRecord,
+  type ProviderId,
+  type SentEmail,
+  type SlackMessage,
+  type TeamsMessage,
+  type TokenCounts,
+} from './state';
+
+/**
+ * The control API under `/_control/` (JSON in, JSON out) for tests and
+ * developers. Every operation is also a method of `Sandbox`.
+ */
+
+export interface LoggedRequest {
+  seq: number;
+  provider: ProviderId;
+  method: string;
+  /** The path after the provider segment, e.g. `/slack/api/chat.postMessage`. */
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  /** Parsed form or JSON, raw text otherwise, null when empty. */
+  body: unknown;
+  /** Sandbox-clock time, ISO 8601. */
+  at: string;
+  /** The status the sandbox answered (absent while the answer is pending). */
+  status?: number;
+}
+
+export interface ClockInfo {
+  now: string;
+  nowMs: number;
+  offsetSeconds: number;
+}
+
+export const revokeInputSchema = z
+  .object({ provider: providerIdSchema, token: z.string().min(1).optional(), account: z.string().min(1).optional() })
+  .strict()
+  .refine((input) => input.token !== undefined || input.account !== undefined, 'give a token or an account');
+export type RevokeInput = z.infer<typeof revokeInputSchema>;
+
+export const expireInputSchema = z.object({ provider: providerIdSchema, token: z.string().min(1).optional() }).strict();
+export type ExpireInput = z.infer<typeof expireInputSchema>;
+
+export const advanceSecondsSchema = z.number().finite().min(0).max(10 * 366 * 24 * 3600);
+
+const clockInputSchema = z.object({ advanceSeconds: advanceSecondsSchema }).strict();
+
+const requestsQuerySchema = z.object({
+  provider: providerIdSchema.optional(),
+  since: z.coerce.number().int().min(0).optional(),
+});
+
+const providerQuerySchema = z.object({ provider: providerIdSchema.optional() });
+
+export class SandboxNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxNotFoundError';
+  }
+}
+
+export interface ControlTarget {
+  requests(filter?: { provider?: ProviderId | undefined; since?: number | undefined }): LoggedRequest[];
+  revoke(input: RevokeInput): { revoked: number };
+  expire(input: ExpireInput): { expired: number };
+  addFault(spec: FaultSpec): void;
+  clearFaults(): void;
+  faults(): ActiveFault[];
+  advanceClock(seconds: number): ClockInfo;
+  clock(): ClockInfo;
+  emails(provider?: 'google' | 'microsoft'): SentEmail[];
+  slackMessages(): SlackMessage[];
+  teamsMessages(): TeamsMessage[];
+  calendarEvents(provider?: 'google' | 'microsoft'): CalendarEventRecord[];
+  tokenCounts(provider?: ProviderId): Partial<Record<ProviderId, TokenCounts>>;
+  reset(): void;
+}
+
+class ControlInputError extends Error {}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ControlInputError(z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+function jsonBody(request: SandboxRequest): unknown {
+  const text = request.body.toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ControlInputError('The body must be JSON');
+  }
+}
+
+export function handleControl(target: ControlTarget, request: SandboxRequest): SandboxResponse {
+  const route = request.path.replace(/^\/_control/, '').replace(/\/+$/, '') || '/';
+  const query = paramsRecord(request.query);
+  const { method } = request;
+  try {
+    switch (route) {
+      case '/requests':
+        if (method !== 'GET') break;
+        return jsonResponse(200, { requests: target.requests(parse(requestsQuerySchema, query)) });
+      case '/revoke':
+        if (method !== 'POST') break;
+        return jsonResponse(200, target.revoke(parse(revokeInputSchema, jsonBody(request))));
+      case '/expire':
+        if (method !== 'POST') break;
+        return jsonResponse(200, target.expire(parse(expireInputSchema, jsonBody(request))));
+      case '/faults':
+        if (method === 'GET') return jsonResponse(200, { faults: target.faults() });
+        if (method === 'DELETE') {
+          target.clearFaults();
+          return jsonResponse(200, { faults: [] });
+        }
+        if (method === 'POST') {
+          target.addFault(parse(faultSpecSchema, jsonBody(request)));
+          return jsonResponse(200, { faults: target.faults() });
+        }
+        break;
+      case '/clock':
+        if (method === 'GET') return jsonResponse(200, target.clock());
+        if (method === 'POST') return jsonResponse(200, target.advanceClock(parse(clockInputSchema, jsonBody(request)).advanceSeconds));
+        break;
+      case '/emails': {
+        if (method !== 'GET') break;
+        const provider = parse(providerQuerySchema, query).provider;
+        if (provider === 'slack') return jsonResponse(200, { emails: [] });
+        return jsonResponse(200, { emails: target.emails(provider) });
+      }
+      case '/slack/messages':
+        if (method !== 'GET') break;
+        return jsonResponse(200, { messages: target.slackMessages() });
+      case '/teams/messages':
+        if (method !== 'GET') break;
+        return jsonResponse(200, { messages: target.teamsMessages() });
+      case '/calendar/events': {
+        if (method !== 'GET') break;
+        const provider = parse(providerQuerySchema, query).provider;
+        if (provider === 'slack') return jsonResponse(200, { events: [] });
+        return jsonResponse(200, { events: target.calendarEvents(provider) });
+      }
+      case '/tokens':
+        if (method !== 'GET') break;
+        return jsonResponse(200, { tokens: target.tokenCounts(parse(providerQuerySchema, query).provider) });
+      case '/reset':
+        if (method !== 'POST') break;
+        target.reset();
+        return jsonResponse(200, { reset: true });
+      default:
+        return jsonResponse(404, { error: `No control endpoint ${method} /_control${route === '/' ? '' : route}` });
+    }
+    return jsonResponse(405, { error: `Method ${method} not allowed on /_control${route}` });
+  } catch (error) {
+    if (error instanceof ControlInputError) return jsonResponse(400, { error: error.message });
+    if (error instanceof SandboxNotFoundError) return jsonResponse(404, { error: error.message });
+    throw error;
+  }
+}

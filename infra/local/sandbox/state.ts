@@ -1,0 +1,469 @@
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import * as z from 'zod';
+import { randomHex, randomId, secretKey } from './ids';
+
+/**
+ * The sandbox's memory: authorization codes, grants and tokens (stored under
+ * the SHA-256 of their value, never in clear), Slack channels and the clock
+ * offset. With a `statePath` it is persisted as JSON (debounced, atomic
+ * rename) so a restart of the local runtime keeps issued tokens valid. Sent
+ * mail and posted messages are observations, kept in memory only.
+ */
+
+export const PROVIDER_IDS = ['slack', 'google', 'microsoft'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+export const providerIdSchema = z.enum(PROVIDER_IDS);
+
+const pkceSchema = z.object({ challenge: z.string(), method: z.enum(['S256', 'plain']) });
+
+const codeSchema = z.object({
+  provider: providerIdSchema,
+  clientId: z.string(),
+  redirectUri: z.string(),
+  scopes: z.array(z.string()),
+  /** Slack `user_scope`. */
+  userScopes: z.array(z.string()),
+  pkce: pkceSchema.optional(),
+  account: z.string(),
+  /** Microsoft: the `{tenant}` path segment of the authorize request. */
+  tenant: z.string().optional(),
+  /** Whether a refresh token is issued (Google `access_type=offline`, Microsoft `offline_access`). */
+  offline: z.boolean(),
+  nonce: z.string().optional(),
+  issuedAt: z.number(),
+  expiresAt: z.number(),
+  usedAt: z.number().optional(),
+});
+export type CodeRecord = z.infer<typeof codeSchema>;
+
+const grantSchema = z.object({
+  id: z.string(),
+  provider: providerIdSchema,
+  clientId: z.string(),
+  account: z.string(),
+  /** Slack issues a bot and a user credential from one consent; the others one grant. */
+  kind: z.enum(['bot', 'user', 'oauth']),
+  scopes: z.array(z.string()),
+  offline: z.boolean(),
+  nonce: z.string().optional(),
+  tenant: z.string().optional(),
+  createdAt: z.number(),
+  revokedAt: z.number().optional(),
+});
+export type GrantRecord = z.infer<typeof grantSchema>;
+
+const tokenSchema = z.object({
+  grantId: z.string(),
+  kind: z.enum(['access', 'refresh']),
+  /** When narrower than the grant (Microsoft refresh with a `scope` subset). */
+  scopes: z.array(z.string()).optional(),
+  issuedAt: z.number(),
+  expiresAt: z.number().optional(),
+  revokedAt: z.number().optional(),
+});
+export type TokenRecord = z.infer<typeof tokenSchema>;
+
+const slackChannelSchema = z.object({
+  id: z.string(),
+  teamId: z.string(),
+  name: z.string(),
+  isPrivate: z.boolean(),
+  created: z.number(),
+  creator: z.string(),
+});
+export type SlackChannelRecord = z.infer<typeof slackChannelSchema>;
+
+const issuedSchema = z.object({ code: z.number(), access: z.number(), refresh: z.number() });
+type Issued = z.infer<typeof issuedSchema>;
+
+const persistedSchema = z.object({
+  version: z.literal(1),
+  clockOffsetMs: z.number(),
+  codes: z.record(z.string(), codeSchema),
+  grants: z.record(z.string(), grantSchema),
+  tokens: z.record(z.string(), tokenSchema),
+  slackChannels: z.array(slackChannelSchema),
+  issued: z.object({ slack: issuedSchema, google: issuedSchema, microsoft: issuedSchema }),
+});
+type PersistedState = z.infer<typeof persistedSchema>;
+
+function emptyState(): PersistedState {
+  const zero = (): Issued => ({ code: 0, access: 0, refresh: 0 });
+  return {
+    version: 1,
+    clockOffsetMs: 0,
+    codes: {},
+    grants: {},
+    tokens: {},
+    slackChannels: [],
+    issued: { slack: zero(), google: zero(), microsoft: zero() },
+  };
+}
+
+// --- observations (memory only) ---
+
+export interface SentEmail {
+  id: string;
+  provider: 'google' | 'microsoft';
+  account: string;
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  contentType: 'text' | 'html';
+  body: string;
+  /** Gmail: the RFC 2822 headers as sent (unfolded); Graph: none. */
+  headers: Record<string, string>;
+  /** Gmail: the whole decoded RFC 2822 message. */
+  raw?: string;
+  threadId?: string;
+  at: string;
+}
+
+export interface SlackMessage {
+  teamId: string;
+  channel: string;
+  ts: string;
+  threadTs?: string;
+  text?: string;
+  blocks?: unknown;
+  attachments?: unknown;
+  tokenKind: 'bot' | 'user';
+  user: string;
+  at: string;
+}
+
+export interface TeamsMessage {
+  id: string;
+  account: string;
+  teamId: string;
+  channelId: string;
+  contentType: string;
+  content: string;
+  at: string;
+}
+
+export interface CalendarEventRecord {
+  provider: 'google' | 'microsoft';
+  account: string;
+  calendarId: string;
+  id: string;
+  /** The event as the fake answered it. */
+  event: Record<string, unknown>;
+  at: string;
+}
+
+const RECORD_LIMIT = 1_000;
+
+export interface Records {
+  emails: SentEmail[];
+  slackMessages: SlackMessage[];
+  teamsMessages: TeamsMessage[];
+  calendarEvents: CalendarEventRecord[];
+}
+
+export type TokenLookup =
+  | { status: 'unknown' }
+  | { status: 'active' | 'expired' | 'revoked'; key: string; token: TokenRecord; grant: GrantRecord };
+
+export interface TokenCounts {
+  grants: { active: number; revoked: number };
+  codes: { issued: number; pending: number; used: number; expired: number };
+  access: { issued: number; active: number; expired: number; revoked: number };
+  refresh: { issued: number; active: number; expired: number; revoked: number };
+}
+
+const PRUNE_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+export class SandboxStore {
+  private state: PersistedState = emptyState();
+  readonly records: Records = { emails: [], slackMessages: [], teamsMessages: [], calendarEvents: [] };
+  private readonly file: StateFile | undefined;
+  private changesSincePrune = 0;
+
+  constructor(
+    private readonly baseNow: () => number,
+    statePath?: string,
+  ) {
+    if (statePath) {
+      this.file = new StateFile(statePath, () => JSON.stringify(this.state));
+      const loaded = this.file.load();
+      if (loaded) this.state = loaded;
+    }
+  }
+
+  /** The sandbox clock in epoch milliseconds. */
+  now(): number {
+    return this.baseNow() + this.state.clockOffsetMs;
+  }
+
+  get clockOffsetMs(): number {
+    return this.state.clockOffsetMs;
+  }
+
+  advanceClock(seconds: number): void {
+    this.state.clockOffsetMs += Math.round(seconds * 1000);
+    this.changed();
+  }
+
+  // --- codes ---
+
+  saveCode(raw: string, code: Omit<CodeRecord, 'issuedAt' | 'expiresAt'>, ttlSeconds: number): void {
+    const now = this.now();
+    this.state.codes[secretKey(raw)] = { ...code, issuedAt: now, expiresAt: now + ttlSeconds * 1000 };
+    this.state.issued[code.provider].code += 1;
+    this.changed();
+  }
+
+  /** A code of this provider: redeemable, or why not. */
+  findCode(provider: ProviderId, raw: string): { status: 'ok'; key: string; code: CodeRecord } | { status: 'unknown' | 'used' | 'expired' } {
+    const key = secretKey(raw);
+    const code = this.state.codes[key];
+    if (!code || code.provider !== provider) return { status: 'unknown' };
+    if (code.usedAt !== undefined) return { status: 'used' };
+    if (this.now() >= code.expiresAt) return { status: 'expired' };
+    return { status: 'ok', key, code };
+  }
+
+  markCodeUsed(key: string): void {
+    const code = this.state.codes[key];
+    if (code) code.usedAt = this.now();
+    this.changed();
+  }
+
+  // --- grants and tokens ---
+
+  createGrant(input: Omit<GrantRecord, 'id' | 'createdAt' | 'revokedAt'>): GrantRecord {
+    const grant: GrantRecord = { ...input, id: randomId(), createdAt: this.now() };
+    this.state.grants[grant.id] = grant;
+    this.changed();
+    return grant;
+  }
+
+  grant(id: string): GrantRecord | undefined {
+    return this.state.grants[id];
+  }
+
+  grants(provider?: ProviderId): GrantRecord[] {
+    return Object.values(this.state.grants).filter((grant) => !provider || grant.provider === provider);
+  }
+
+  issueToken(
+    grant: GrantRecord,
+    kind: 'access' | 'refresh',
+    raw: string,
+    ttlSeconds: number | undefined,
+    scopes?: string[],
+  ): TokenRecord {
+    const now = this.now();
+    const token: TokenRecord = {
+      grantId: grant.id,
+      kind,
+      issuedAt: now,
+      ...(ttlSeconds !== undefined ? { expiresAt: now + ttlSeconds * 1000 } : {}),
+      ...(scopes ? { scopes } : {}),
+    };
+    this.state.tokens[secretKey(raw)] = token;
+    this.state.issued[grant.provider][kind] += 1;
+    this.changed();
+    return token;
+  }
+
+  lookupToken(provider: ProviderId, raw: string): TokenLookup {
+    const key = secretKey(raw);
+    const token = this.state.tokens[key];
+    const grant = token ? this.state.grants[token.grantId] : undefined;
+    if (!token || !grant || grant.provider !== provider) return { status: 'unknown' };
+    return { status: this.tokenStatus(token, grant), key, token, grant };
+  }
+
+  private tokenStatus(token: TokenRecord, grant: GrantRecord): 'active' | 'expired' | 'revoked' {
+    if (token.revokedAt !== undefined || grant.revokedAt !== undefined) return 'revoked';
+    if (token.expiresAt !== undefined && this.now() >= token.expiresAt) return 'expired';
+    return 'active';
+  }
+
+  revokeToken(key: string): void {
+    const token = this.state.tokens[key];
+    if (token && token.revokedAt === undefined) {
+      token.revokedAt = this.now();
+      this.changed();
+    }
+  }
+
+  /** Revokes the grant and with it every access and refresh token it issued. */
+  revokeGrant(grantId: string): boolean {
+    const grant = this.state.grants[grantId];
+    if (!grant || grant.revokedAt !== undefined) return false;
+    const now = this.now();
+    grant.revokedAt = now;
+    for (const token of Object.values(this.state.tokens)) {
+      if (token.grantId === grantId && token.revokedAt === undefined) token.revokedAt = now;
+    }
+    this.changed();
+    return true;
+  }
+
+  /** Makes the access tokens of one grant (or of the whole provider) expire now. */
+  expireAccessTokens(provider: ProviderId, grantId?: string): number {
+    const now = this.now();
+    let count = 0;
+    for (const token of Object.values(this.state.tokens)) {
+      const grant = this.state.grants[token.grantId];
+      if (!grant || grant.provider !== provider || token.kind !== 'access') continue;
+      if (grantId !== undefined && grant.id !== grantId) continue;
+      if (this.tokenStatus(token, grant) !== 'active') continue;
+      token.expiresAt = now;
+      count += 1;
+    }
+    if (count > 0) this.changed();
+    return count;
+  }
+
+  counts(provider: ProviderId): TokenCounts {
+    const now = this.now();
+    const issued = this.state.issued[provider];
+    const counts: TokenCounts = {
+      grants: { active: 0, revoked: 0 },
+      codes: { issued: issued.code, pending: 0, used: 0, expired: 0 },
+      access: { issued: issued.access, active: 0, expired: 0, revoked: 0 },
+      refresh: { issued: issued.refresh, active: 0, expired: 0, revoked: 0 },
+    };
+    for (const grant of this.grants(provider)) counts.grants[grant.revokedAt === undefined ? 'active' : 'revoked'] += 1;
+    for (const code of Object.values(this.state.codes)) {
+      if (code.provider !== provider) continue;
+      if (code.usedAt !== undefined) counts.codes.used += 1;
+      else if (now >= code.expiresAt) counts.codes.expired += 1;
+      else counts.codes.pending += 1;
+    }
+    for (const token of Object.values(this.state.tokens)) {
+      const grant = this.state.grants[token.grantId];
+      if (!grant || grant.provider !== provider) continue;
+      counts[token.kind][this.tokenStatus(token, grant)] += 1;
+    }
+    return counts;
+  }
+
+  // --- Slack channels ---
+
+  slackChannels(teamId: string): SlackChannelRecord[] {
+    return this.state.slackChannels.filter((channel) => channel.teamId === teamId);
+  }
+
+  addSlackChannel(channel: SlackChannelRecord): void {
+    this.state.slackChannels.push(channel);
+    this.changed();
+  }
+
+  // --- observations ---
+
+  record<K extends keyof Records>(kind: K, entry: Records[K][number]): void {
+    const list = this.records[kind] as Array<Records[K][number]>;
+    list.push(entry);
+    if (list.length > RECORD_LIMIT) list.splice(0, list.length - RECORD_LIMIT);
+  }
+
+  // --- lifecycle ---
+
+  reset(): void {
+    this.state = emptyState();
+    this.records.emails = [];
+    this.records.slackMessages = [];
+    this.records.teamsMessages = [];
+    this.records.calendarEvents = [];
+    this.changed();
+  }
+
+  async flush(): Promise<void> {
+    await this.file?.flush();
+  }
+
+  private changed(): void {
+    this.changesSincePrune += 1;
+    if (this.changesSincePrune >= 500) this.prune();
+    this.file?.schedule();
+  }
+
+  /** Drops codes and access tokens long past their expiry (sandbox clock), so the state file stays small. */
+  private prune(): void {
+    this.changesSincePrune = 0;
+    const horizon = this.now() - PRUNE_AFTER_MS;
+    for (const [key, code] of Object.entries(this.state.codes)) if (code.expiresAt < horizon) delete this.state.codes[key];
+    for (const [key, token] of Object.entries(this.state.tokens)) {
+      if (token.kind === 'access' && token.expiresAt !== undefined && token.expiresAt < horizon) delete this.state.tokens[key];
+    }
+  }
+}
+
+/** Debounced, atomic JSON persistence (write a temporary file, then rename it over the old one). */
+class StateFile {
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = false;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly path: string,
+    private readonly snapshot: () => string,
+    private readonly debounceMs = 50,
+  ) {}
+
+  load(): PersistedState | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    let parsed: z.ZodSafeParseResult<PersistedState>;
+    try {
+      parsed = persistedSchema.safeParse(JSON.parse(text));
+    } catch {
+      parsed = persistedSchema.safeParse(undefined);
+    }
+    if (parsed.success) return parsed.data;
+    // Unreadable state must not stop the runtime: keep it aside and start empty.
+    const aside = `${this.path}.corrupt-${Date.now()}`;
+    renameSync(this.path, aside);
+    process.stderr.write(`[sandbox] ${this.path} was unreadable; moved to ${aside}, starting with an empty sandbox\n`);
+    return undefined;
+  }
+
+  schedule(): void {
+    this.dirty = true;
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.write();
+    }, this.debounceMs);
+    this.timer.unref();
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    return this.write();
+  }
+
+  private write(): Promise<void> {
+    if (!this.dirty) return this.writing;
+    this.dirty = false;
+    const data = this.snapshot();
+    this.writing = this.writing.then(async () => {
+      const temporary = `${this.path}.${process.pid}.${randomHex(4)}.tmp`;
+      try {
+        mkdirSync(dirname(this.path), { recursive: true });
+        await writeFile(temporary, data, { mode: 0o600 });
+        await rename(temporary, this.path);
+      } catch (error) {
+        process.stderr.write(`[sandbox] could not persist ${this.path}: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    });
+    return this.writing;
+  }
+}
