@@ -8,6 +8,7 @@ import { startSandboxServer } from '../../infra/local/sandbox';
 import type { IntegrationRecord } from '../../shared/domain/integration';
 import { ProviderError } from '../../shared/oauth/errors';
 import { providerFetch } from '../../shared/oauth/http';
+import { sweepExpiringTokens } from '../../shared/oauth/refresh-sweep';
 import { savePendingConnection } from '../../shared/oauth/state';
 import { IntegrationUnavailableError, getCredential, withAccessToken } from '../../shared/oauth/token-manager';
 import { dynamo, tableName } from '../../shared/store/client';
@@ -28,6 +29,10 @@ let sandbox: Awaited<ReturnType<typeof startSandboxServer>>;
 let events: Awaited<ReturnType<typeof startTestEventBus>>;
 const logLines: string[] = [];
 const secretsSeen = new Set<string>();
+/** Every API answer the tests saw, searched for secrets at the end. */
+const responses: string[] = [];
+/** OAuth states are returned by connect by design; everything else secret must never be. */
+const statesIssued = new Set<string>();
 
 beforeAll(async () => {
   sandbox = await startSandboxServer({ port: 0 });
@@ -85,8 +90,10 @@ async function connect(providerId: string, orgId = uniqueOrg(providerId)): Promi
     claims: claimsFor(orgId, 'hr', 'user-42'),
   });
   expect(started.statusCode, started.raw).toBe(200);
+  responses.push(started.raw);
   const { url, state } = started.json.data as { url: string; state: string };
   secretsSeen.add(state);
+  statesIssued.add(state);
   const pending = await dynamo().send(new GetCommand({ TableName: tableName(), Key: { pk: keys.oauthState(state), sk: keys.oauthStateSk } }));
   if (typeof pending.Item?.codeVerifier === 'string') secretsSeen.add(pending.Item.codeVerifier);
   const callbackUrl = new URL(await submitConsent(url, 'allow'));
@@ -102,6 +109,7 @@ async function connect(providerId: string, orgId = uniqueOrg(providerId)): Promi
   });
   expect(back.statusCode).toBe(302);
   expect(String(back.headers.location)).toContain('status=connected');
+  responses.push(JSON.stringify(back.headers), back.raw);
   const integration = (await listIntegrations(orgId)).items.find((item) => item.providerId === providerId);
   if (!integration) throw new Error('integration was not created');
   await remember(integration);
@@ -293,8 +301,31 @@ describe('a dead grant seen by an API call', () => {
   });
 });
 
-describe('logs', () => {
-  it('never carry a token, code, state or verifier the sandbox issued', () => {
+describe('refresh sweep', () => {
+  it('refreshes, through the due index, the tokens that expire before its next run, and skips fresh ones', async () => {
+    const stale = await connect('google');
+    const fresh = await connect('microsoft');
+    await ageTokens(stale);
+    const before = (await refreshRequests('google')).length;
+    const freshBefore = (await refreshRequests('microsoft')).length;
+    const result = await sweepExpiringTokens(20 * 60_000);
+    expect(result.refreshed).toBeGreaterThanOrEqual(1);
+    expect((await refreshRequests('google')).length - before).toBe(1);
+    expect((await refreshRequests('microsoft')).length - freshBefore).toBe(0);
+    const stored = await remember(stale);
+    expect(Date.parse(stored?.credentials[0]?.expiresAt ?? '')).toBeGreaterThan(Date.now() + 50 * 60_000);
+    void fresh;
+  });
+});
+
+describe('responses and logs', () => {
+  it('no API answer carries a token, code or verifier', () => {
+    const all = responses.join('\n');
+    expect(all.length).toBeGreaterThan(0);
+    for (const secret of secretsSeen) if (secret && !statesIssued.has(secret)) expect(all).not.toContain(secret);
+  });
+
+  it('logs never carry a token, code, state or verifier the sandbox issued', () => {
     expect(logLines.length).toBeGreaterThan(0);
     const all = logLines.join('\n');
     for (const secret of secretsSeen) if (secret) expect(all).not.toContain(secret);
