@@ -110,6 +110,15 @@ export const manifest: readonly FunctionSpec[] = [
     memoryMb: 1024,
   },
   {
+    name: 'slack-webhook',
+    entry: 'functions/webhooks/slack.ts',
+    description: 'Slack Events API: verify, deduplicate, route by team, publish',
+    trigger: { kind: 'webhook', provider: 'slack', path: '/api/webhooks/slack' },
+    access: { table: 'write', tokenKey: 'none', publishEvents: true, providerCredentials: true },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
     name: 'dispatch-sync',
     entry: 'functions/jobs/dispatch-sync.ts',
     description: 'Every 15 minutes: publish SyncRequested for integrations that are due',

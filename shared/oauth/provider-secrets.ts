@@ -6,7 +6,7 @@ import * as z from 'zod';
  * A function that talks to providers reads it once per container, before its
  * first request; the SDK is imported only then, so others pay nothing.
  */
-const secretSchema = z.record(z.string().regex(/^([A-Z]+_CLIENT_(ID|SECRET)|MICROSOFT_TENANT)$/), z.string().min(1));
+const secretSchema = z.record(z.string().regex(/^([A-Z]+_CLIENT_(ID|SECRET)|[A-Z]+_SIGNING_SECRET|MICROSOFT_TENANT)$/), z.string().min(1));
 
 let loading: Promise<void> | undefined;
 

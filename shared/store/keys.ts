@@ -16,6 +16,9 @@ export const keys = {
   /** Due GSI sort key of a token refresh: `REFRESH#<iso time>`. */
   refreshDue: (at: string) => `REFRESH#${at}`,
   refreshDuePrefix: 'REFRESH#',
+  /** Webhook deliveries already accepted, by provider and the provider's event id. */
+  webhookEvent: (providerId: string, eventId: string) => `EVT#${providerId}#${eventId}`,
+  webhookEventSk: 'EVT',
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',

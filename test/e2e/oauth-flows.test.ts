@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLocalToken } from '../../infra/local/jwt';
+import { SANDBOX_SLACK_SIGNING_SECRET } from '../../shared/providers/slack/webhook';
 import { follow, submitConsent } from '../support/oauth-browser';
 import { startLocalProcess, type LocalProcess } from '../support/local-process';
+import { signedSlackRequest, slackEventCallback } from '../support/slack-events';
 
 /**
  * Connect → list → reconnect → disconnect for every active provider, through
@@ -160,5 +162,38 @@ describe('connect refuses bad requests with the envelope', () => {
       body: '{"providerId":',
     });
     expect(response.status).toBe(400);
+  });
+});
+
+describe('Slack webhooks through the local runtime', () => {
+  it('needs no set-up: connecting Slack is enough; N signed events sent → exactly N processed, retries once', async () => {
+    const { back } = await connectThroughBrowser('slack');
+    const integrationId = back.location.searchParams.get('integration') ?? '';
+    const one = await api('GET', `/api/integrations/${integrationId}`);
+    const teamId = (one.body.data as { externalAccount: { id: string } }).externalAccount.id;
+
+    const N = 120;
+    const payloads = Array.from({ length: N }, (_, n) => slackEventCallback(teamId, { type: 'message', channel: 'C1', text: `m${n}`, ts: `${n}.0` }));
+    const send = async (payload: unknown, retryNum?: number) => {
+      const request = signedSlackRequest(SANDBOX_SLACK_SIGNING_SECRET, payload, retryNum === undefined ? {} : { retryNum });
+      const response = await fetch(`${server.url}/api/webhooks/slack`, { method: 'POST', headers: request.headers, body: request.body });
+      return response.status;
+    };
+    for (let start = 0; start < N; start += 10) {
+      const statuses = await Promise.all(payloads.slice(start, start + 10).map((payload) => send(payload)));
+      expect(statuses.every((status) => status === 200)).toBe(true);
+    }
+    // Slack retries some of them: still processed once.
+    await Promise.all(payloads.slice(0, 20).map((payload) => send(payload, 1)));
+
+    const events = (await (await fetch(`${server.url}/_local/events`)).json()) as { events: Array<{ 'detail-type': string; detail: { integrationId?: string; eventId?: string } }> };
+    const received = events.events.filter((event) => event['detail-type'] === 'integration.webhook.received' && event.detail.integrationId === integrationId);
+    expect(received).toHaveLength(N);
+    expect(new Set(received.map((event) => event.detail.eventId)).size).toBe(N);
+  });
+
+  it('refuses an unsigned event with 401', async () => {
+    const response = await fetch(`${server.url}/api/webhooks/slack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"event_callback"}' });
+    expect(response.status).toBe(401);
   });
 });

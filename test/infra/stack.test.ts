@@ -304,7 +304,7 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
 
   it('outputs the API URL, table name, bus name and key ARN', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'TableName', 'TokenKeyArn']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'TableName', 'TokenKeyArn', 'WebhookUrlSlack']);
     expect(outputs.TableName!.Value).toEqual({ Ref: ids.table });
     expect(outputs.EventBusName!.Value).toEqual({ Ref: ids.bus });
     expect(outputs.TokenKeyArn!.Value).toEqual({ 'Fn::GetAtt': [ids.key, 'Arn'] });
@@ -321,7 +321,7 @@ describe('IntegrationsStack with an extra manifest', () => {
   };
   const extra: FunctionSpec[] = [
     ...manifest,
-    { ...base, name: 'slack-webhook', trigger: { kind: 'webhook', provider: 'slack', path: '/api/webhooks/slack' } },
+    { ...base, name: 'probe-webhook', trigger: { kind: 'webhook', provider: 'probe', path: '/api/webhooks/probe' } },
     {
       ...base,
       name: 'public-probe',
@@ -334,13 +334,13 @@ describe('IntegrationsStack with an extra manifest', () => {
     const { stack } = buildApp({ context, manifest: extra });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Lambda::Function', extra.length);
-    const webhookFn = logicalId(stack, stack.functions.get('slack-webhook')!.fn);
-    template.resourceCountIs('AWS::Lambda::Url', 1);
+    const webhookFn = logicalId(stack, stack.functions.get('probe-webhook')!.fn);
+    template.resourceCountIs('AWS::Lambda::Url', extra.filter((spec) => spec.trigger.kind === 'webhook').length);
     template.hasResourceProperties('AWS::Lambda::Url', {
       AuthType: 'NONE',
       TargetFunctionArn: { 'Fn::GetAtt': [webhookFn, 'Arn'] },
     });
-    template.hasOutput('WebhookUrlSlack', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionUrl'] } });
+    template.hasOutput('WebhookUrlProbe', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionUrl'] } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: 'GET /api/probe/public',
       AuthorizationType: 'NONE',

@@ -30,3 +30,46 @@ export function inProcessStore(context: BenchContext): Promise<InProcessStore> {
     return { endpoint: dynamo.endpoint, tableName: BENCH_TABLE };
   });
 }
+
+export interface DynamoRequestCounter {
+  /** Requests sent through the store's document client so far (every command, failed ones included). */
+  total(): number;
+  /** Of those, the ones DynamoDB refused (a lost conditional write among them). */
+  failed(): number;
+  /** Per command name, e.g. `GetCommand`, `UpdateCommand`. */
+  byCommand(): Record<string, number>;
+}
+
+/**
+ * Counts the requests of the store's own DynamoDB client (shared/store/client.ts,
+ * one per process) from the first call on. Attached once per run, so sections
+ * read differences between two snapshots.
+ */
+export function countDynamoRequests(context: BenchContext): Promise<DynamoRequestCounter> {
+  return context.memo('dynamo-request-counter', async () => {
+    await inProcessStore(context);
+    const { dynamo } = await import('../../../shared/store/client');
+    let total = 0;
+    let failed = 0;
+    const byCommand = new Map<string, number>();
+    dynamo().middlewareStack.add(
+      (next, handlerContext) => async (args) => {
+        total += 1;
+        const name = handlerContext.commandName ?? 'unknown';
+        byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
+        try {
+          return await next(args);
+        } catch (error) {
+          failed += 1;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'benchStoreRequestCounter' },
+    );
+    return {
+      total: () => total,
+      failed: () => failed,
+      byCommand: () => Object.fromEntries(byCommand),
+    };
+  });
+}

@@ -2,6 +2,7 @@ import type { Section } from '../lib/types';
 import { bundlesSection } from './bundles';
 import { coldImportSection } from './cold-import';
 import { httpListIntegrationsSection } from './http-list-integrations';
+import { tokenRefreshSection } from './token-refresh';
 import { tokenVaultSection } from './token-vault';
 
 /**
@@ -18,4 +19,5 @@ export const sections: readonly Section[] = [
   coldImportSection,
   httpListIntegrationsSection,
   tokenVaultSection,
+  tokenRefreshSection,
 ];

@@ -1,0 +1,73 @@
+import { changeHealth } from '../../domain/health';
+import type { DomainEvent } from '../../events/catalog';
+import { publishEvents } from '../../events/publisher';
+import { logger } from '../../logging/logger';
+import { deleteCredentials } from '../../store/tokens';
+import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
+import { integrationsForAccount } from '../../webhooks/routing';
+import { interpretSlackEvent, type SlackEnvelope } from './webhook';
+
+/**
+ * What an accepted Slack event does: routed by team (and `webhook_id`) to
+ * every integration of that workspace, processed once per `event_id`,
+ * published as `integration.webhook.received` (plus `SyncRequested` where
+ * data changed), and a revocation or uninstall disconnects.
+ */
+export type SlackDeliveryOutcome = 'processed' | 'duplicate' | 'unrouted' | 'ignored';
+
+export async function processSlackDelivery(envelope: SlackEnvelope, webhookId?: string): Promise<SlackDeliveryOutcome> {
+  if (envelope.type !== 'event_callback') return 'ignored';
+  const integrations = (await integrationsForAccount('slack', envelope.team_id)).filter(
+    (integration) => integration.status !== 'erased' && (webhookId === undefined || integration.id === webhookId),
+  );
+  if (integrations.length === 0) {
+    // A 200 all the same: an error would make Slack retry, and then disable the subscription.
+    logger.info('Slack event for a team with no integration', { teamId: envelope.team_id, eventType: envelope.event.type });
+    return 'unrouted';
+  }
+  if (!(await claimDelivery('slack', envelope.event_id))) return 'duplicate';
+
+  try {
+    const meaning = interpretSlackEvent(envelope.event);
+    const events: DomainEvent[] = [];
+    for (const integration of integrations) {
+      events.push({
+        type: 'integration.webhook.received',
+        orgId: integration.orgId,
+        integrationId: integration.id,
+        detail: {
+          providerId: 'slack',
+          eventId: envelope.event_id,
+          eventType: envelope.event.type,
+          ...(meaning.kind === 'data' ? { normalizedType: meaning.normalizedType, data: meaning.data } : {}),
+        },
+      });
+      if (integration.status !== 'active') continue;
+      if (meaning.kind === 'data' && meaning.resource) {
+        events.push({
+          type: 'SyncRequested',
+          orgId: integration.orgId,
+          integrationId: integration.id,
+          detail: { providerId: 'slack', resource: meaning.resource, trigger: 'webhook', cause: meaning.normalizedType },
+        });
+      }
+      if (meaning.kind === 'revoked' && meaning.botRevoked) {
+        await changeHealth(integration.orgId, integration.id, { healthStatus: 'disconnected', reason: meaning.reason, disconnect: true });
+        await deleteCredentials({ orgId: integration.orgId, integrationId: integration.id, providerId: 'slack' });
+        events.push({
+          type: 'integration.disconnected',
+          orgId: integration.orgId,
+          integrationId: integration.id,
+          detail: { providerId: 'slack', reason: meaning.reason },
+        });
+      } else if (meaning.kind === 'revoked') {
+        await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'user_token_revoked' });
+      }
+    }
+    await publishEvents(events);
+    return 'processed';
+  } catch (error) {
+    await releaseDelivery('slack', envelope.event_id);
+    throw error;
+  }
+}
