@@ -1,10 +1,8 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { logger } from '../logging/logger';
-import { dynamo, tableName } from '../store/client';
+import { dueItems } from '../store/due';
 import { getIntegration } from '../store/integrations';
 import { keys } from '../store/keys';
-import { DUE_SHARDS, TABLE } from '../store/table';
 import { refreshExpiringCredentials } from './token-manager';
 import { ProviderError } from './errors';
 
@@ -25,31 +23,10 @@ export interface SweepResult {
 }
 
 async function dueIntegrations(until: Date): Promise<Array<z.infer<typeof dueItemSchema>>> {
-  const found: Array<z.infer<typeof dueItemSchema>> = [];
-  for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await dynamo().send(
-        new QueryCommand({
-          TableName: tableName(),
-          IndexName: TABLE.indexes.due.name,
-          KeyConditionExpression: 'dueShard = :shard AND dueAt BETWEEN :from AND :until',
-          ExpressionAttributeValues: {
-            ':shard': `DUE#${shard}`,
-            ':from': keys.refreshDuePrefix,
-            ':until': keys.refreshDue(until.toISOString()),
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const parsed = dueItemSchema.safeParse(item);
-        if (parsed.success) found.push(parsed.data);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-  }
-  return found;
+  return (await dueItems(keys.refreshDuePrefix, until)).flatMap((item) => {
+    const parsed = dueItemSchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
 export async function sweepExpiringTokens(horizonMs: number, now: Date = new Date()): Promise<SweepResult> {

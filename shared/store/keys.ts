@@ -16,6 +16,13 @@ export const keys = {
   /** Due GSI sort key of a token refresh: `REFRESH#<iso time>`. */
   refreshDue: (at: string) => `REFRESH#${at}`,
   refreshDuePrefix: 'REFRESH#',
+  subscription: (integrationId: string, subscriptionId: string) => `SUB#${integrationId}#${subscriptionId}`,
+  subscriptionPrefix: (integrationId: string) => `SUB#${integrationId}#`,
+  /** Routing GSI: a push channel / Graph subscription / Gmail address to its integration. */
+  subscriptionRoute: (channel: string, subscriptionId: string) => `SUB#${channel}#${subscriptionId}`,
+  /** Due GSI sort key of a subscription renewal: `RENEW#<iso time>`. */
+  renewDue: (at: string) => `RENEW#${at}`,
+  renewDuePrefix: 'RENEW#',
   /** Webhook deliveries already accepted, by provider and the provider's event id. */
   webhookEvent: (providerId: string, eventId: string) => `EVT#${providerId}#${eventId}`,
   webhookEventSk: 'EVT',

@@ -1,5 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { tokenVault } from '../crypto';
 import type { TokenContext } from '../crypto/vault';
@@ -7,7 +6,10 @@ import type { Credential } from '../oauth/types';
 import { dynamo, tableName } from './client';
 import { isConditionalCheckFailure } from './items';
 import { keys } from './keys';
-import { DUE_SHARDS } from './table';
+import { dueShardOf } from './due';
+import { tokenKey, type TokenRef } from './token-item';
+
+export { deleteCredentials, type TokenRef } from './token-item';
 
 /**
  * The tokens item of an integration: one sealed blob per credential (each
@@ -15,11 +17,6 @@ import { DUE_SHARDS } from './table';
  * writes, and the refresh lease. Only ciphertext is stored; the expiry is
  * kept in the clear so the refresh sweep can find tokens through the due index.
  */
-export interface TokenRef {
-  orgId: string;
-  integrationId: string;
-  providerId: string;
-}
 
 export interface StoredCredentials {
   version: number;
@@ -50,7 +47,6 @@ const secretSchema = z.object({
   scopes: z.array(z.string()),
 });
 
-const tokenKey = (ref: TokenRef) => ({ pk: keys.org(ref.orgId), sk: keys.tokens(ref.integrationId) });
 const contextOf = (ref: TokenRef, kind: string): TokenContext => ({
   orgId: ref.orgId,
   integrationId: ref.integrationId,
@@ -58,8 +54,6 @@ const contextOf = (ref: TokenRef, kind: string): TokenContext => ({
   kind,
 });
 
-export const dueShardOf = (integrationId: string): string =>
-  `DUE#${createHash('sha256').update(integrationId).digest().readUInt32BE(0) % DUE_SHARDS}`;
 
 /** When the sweep should refresh: the earliest expiry among the credentials, less the margin. */
 function refreshDueAt(credentials: Credential[]): string | undefined {
@@ -187,8 +181,4 @@ export async function commitRefresh(ref: TokenRef, owner: string, version: numbe
     if (isConditionalCheckFailure(error)) return false;
     throw error;
   }
-}
-
-export async function deleteCredentials(ref: TokenRef): Promise<void> {
-  await dynamo().send(new DeleteCommand({ TableName: tableName(), Key: tokenKey(ref) }));
 }

@@ -304,7 +304,7 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
 
   it('outputs the API URL, table name, bus name and key ARN', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'TableName', 'TokenKeyArn', 'WebhookUrlSlack']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'TableName', 'TokenKeyArn', 'WebhookUrlGoogle', 'WebhookUrlMicrosoft', 'WebhookUrlSlack']);
     expect(outputs.TableName!.Value).toEqual({ Ref: ids.table });
     expect(outputs.EventBusName!.Value).toEqual({ Ref: ids.bus });
     expect(outputs.TokenKeyArn!.Value).toEqual({ 'Fn::GetAtt': [ids.key, 'Arn'] });

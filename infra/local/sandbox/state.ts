@@ -75,6 +75,88 @@ const slackChannelSchema = z.object({
 });
 export type SlackChannelRecord = z.infer<typeof slackChannelSchema>;
 
+// --- push notifications (Google channels, Gmail watches, Graph subscriptions) ---
+
+/** One outgoing delivery of the sandbox to the app (a notification, a handshake, a push). */
+const deliverySchema = z.object({
+  kind: z.enum(['sync', 'notification', 'validation', 'lifecycle', 'push']),
+  /** Sandbox-clock time, ISO 8601. */
+  at: z.string(),
+  /** The HTTP status the app answered; null when no answer came (refused, timed out, aborted). */
+  status: z.number().nullable(),
+  error: z.string().optional(),
+  /** Google: `X-Goog-Message-Number`. */
+  messageNumber: z.number().optional(),
+  /** Google resource state, Graph change type or lifecycle event, Gmail history id. */
+  detail: z.string().optional(),
+  durationMs: z.number(),
+});
+export type DeliveryRecord = z.infer<typeof deliverySchema>;
+
+const googleChannelSchema = z.object({
+  id: z.string(),
+  api: z.enum(['calendar', 'drive']),
+  account: z.string(),
+  clientId: z.string(),
+  resourceId: z.string(),
+  resourceUri: z.string(),
+  address: z.string(),
+  /** Echoed in `X-Goog-Channel-Token`; never shown by the control API. */
+  token: z.string().optional(),
+  expiration: z.number(),
+  createdAt: z.number(),
+  stoppedAt: z.number().optional(),
+  /** The last `X-Goog-Message-Number` sent. */
+  messageNumber: z.number(),
+  deliveries: z.array(deliverySchema),
+});
+export type GoogleChannelRecord = z.infer<typeof googleChannelSchema>;
+
+const gmailWatchSchema = z.object({
+  account: z.string(),
+  clientId: z.string(),
+  topicName: z.string(),
+  labelIds: z.array(z.string()),
+  labelFilterBehavior: z.string().optional(),
+  expiration: z.number(),
+  createdAt: z.number(),
+  stoppedAt: z.number().optional(),
+  deliveries: z.array(deliverySchema),
+});
+export type GmailWatchRecord = z.infer<typeof gmailWatchSchema>;
+
+const graphSubscriptionSchema = z.object({
+  id: z.string(),
+  account: z.string(),
+  clientId: z.string(),
+  resource: z.string(),
+  changeType: z.string(),
+  notificationUrl: z.string(),
+  lifecycleNotificationUrl: z.string().optional(),
+  /** Sent back in every notification; never shown by the control API. */
+  clientState: z.string().optional(),
+  latestSupportedTlsVersion: z.string(),
+  expiration: z.number(),
+  createdAt: z.number(),
+  deliveries: z.array(deliverySchema),
+});
+export type GraphSubscriptionRecord = z.infer<typeof graphSubscriptionSchema>;
+
+const pushStateSchema = z.object({
+  googleChannels: z.record(z.string(), googleChannelSchema),
+  /** By account (one watch per mailbox, as in Gmail). */
+  gmailWatches: z.record(z.string(), gmailWatchSchema),
+  graphSubscriptions: z.record(z.string(), graphSubscriptionSchema),
+  /** Gmail history id and Drive change counter, by account. */
+  gmailHistory: z.record(z.string(), z.number()),
+  driveChanges: z.record(z.string(), z.number()),
+  /** The private RSA JWK the sandbox signs Pub/Sub OIDC tokens with (kept across `reset`). */
+  signingKey: z.record(z.string(), z.unknown()).optional(),
+});
+export type PushState = z.infer<typeof pushStateSchema>;
+
+const emptyPushState = (): PushState => ({ googleChannels: {}, gmailWatches: {}, graphSubscriptions: {}, gmailHistory: {}, driveChanges: {} });
+
 const issuedSchema = z.object({ code: z.number(), access: z.number(), refresh: z.number() });
 type Issued = z.infer<typeof issuedSchema>;
 
@@ -86,6 +168,8 @@ const persistedSchema = z.object({
   tokens: z.record(z.string(), tokenSchema),
   slackChannels: z.array(slackChannelSchema),
   issued: z.object({ slack: issuedSchema, google: issuedSchema, microsoft: issuedSchema }),
+  /** Absent in state files written before push notifications existed. */
+  push: pushStateSchema.optional().transform((push) => push ?? emptyPushState()),
 });
 type PersistedState = z.infer<typeof persistedSchema>;
 
@@ -99,6 +183,7 @@ function emptyState(): PersistedState {
     tokens: {},
     slackChannels: [],
     issued: { slack: zero(), google: zero(), microsoft: zero() },
+    push: emptyPushState(),
   };
 }
 
@@ -358,6 +443,18 @@ export class SandboxStore {
     this.changed();
   }
 
+  // --- push notifications ---
+
+  /** Channels, watches, subscriptions and counters; call `touch()` after changing them. */
+  get push(): PushState {
+    return this.state.push;
+  }
+
+  /** Schedules a write of the state file after a change made through `push`. */
+  touch(): void {
+    this.changed();
+  }
+
   // --- observations ---
 
   record<K extends keyof Records>(kind: K, entry: Records[K][number]): void {
@@ -368,8 +465,11 @@ export class SandboxStore {
 
   // --- lifecycle ---
 
+  /** Forgets everything but the signing key (apps cache the JWKS, so its key id stays valid). */
   reset(): void {
+    const signingKey = this.state.push.signingKey;
     this.state = emptyState();
+    if (signingKey) this.state.push.signingKey = signingKey;
     this.records.emails = [];
     this.records.slackMessages = [];
     this.records.teamsMessages = [];
@@ -394,6 +494,12 @@ export class SandboxStore {
     for (const [key, code] of Object.entries(this.state.codes)) if (code.expiresAt < horizon) delete this.state.codes[key];
     for (const [key, token] of Object.entries(this.state.tokens)) {
       if (token.kind === 'access' && token.expiresAt !== undefined && token.expiresAt < horizon) delete this.state.tokens[key];
+    }
+    const push = this.state.push;
+    for (const [id, channel] of Object.entries(push.googleChannels)) if (channel.expiration < horizon) delete push.googleChannels[id];
+    for (const [account, watch] of Object.entries(push.gmailWatches)) if (watch.expiration < horizon) delete push.gmailWatches[account];
+    for (const [id, subscription] of Object.entries(push.graphSubscriptions)) {
+      if (subscription.expiration < this.now()) delete push.graphSubscriptions[id];
     }
   }
 }

@@ -2,7 +2,7 @@ import { changeHealth } from '../../domain/health';
 import type { DomainEvent } from '../../events/catalog';
 import { publishEvents } from '../../events/publisher';
 import { logger } from '../../logging/logger';
-import { deleteCredentials } from '../../store/tokens';
+import { deleteCredentials } from '../../store/token-item';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
 import { integrationsForAccount } from '../../webhooks/routing';
 import { interpretSlackEvent, type SlackEnvelope } from './webhook';

@@ -1,0 +1,15 @@
+import { logger } from '../../shared/logging/logger';
+import { handleGmailPush, handleGoogleChannelNotification } from '../../shared/providers/google/webhook';
+import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
+
+/**
+ * POST /api/webhooks/google — Calendar and Drive channel notifications
+ * (X-Goog-* headers, empty body) and Gmail Pub/Sub pushes (OIDC bearer, JSON).
+ */
+export const handler = webhookHandler('google', async ({ rawBody, headers }) => {
+  const outcome = headers['x-goog-channel-id'] !== undefined
+    ? await handleGoogleChannelNotification(headers)
+    : await handleGmailPush(headers.authorization, rawBody);
+  logger.info('Google notification handled', { outcome: outcome.outcome });
+  return webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : '');
+});

@@ -1,0 +1,103 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as z from 'zod';
+import { parseEnv } from '../../config';
+import { publishEvents } from '../../events/publisher';
+import { findSubscription, secretMatches } from '../../store/subscriptions';
+import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
+import { changeEvents } from '../../webhooks/sync-request';
+
+/**
+ * Google push: channel notifications are authenticated by the channel id
+ * being ours and `X-Goog-Channel-Token` matching the channel's secret; Gmail
+ * pushes come from Pub/Sub with an OIDC token for our audience, signed with
+ * Google's keys (the key URL is configurable so the sandbox can sign).
+ */
+export interface WebhookOutcome {
+  status: number;
+  outcome: string;
+}
+
+const channelHeaders = z.object({
+  'x-goog-channel-id': z.string().min(1).max(256),
+  'x-goog-channel-token': z.string().max(256).optional(),
+  'x-goog-resource-state': z.string().min(1).max(32),
+  'x-goog-message-number': z.string().regex(/^\d{1,20}$/),
+  'x-goog-resource-id': z.string().max(256).optional(),
+});
+
+export async function handleGoogleChannelNotification(headers: Record<string, string | undefined>): Promise<WebhookOutcome> {
+  const parsed = channelHeaders.safeParse(headers);
+  if (!parsed.success) return { status: 400, outcome: 'bad_request' };
+  const { 'x-goog-channel-id': channelId, 'x-goog-channel-token': token, 'x-goog-resource-state': state } = parsed.data;
+  const subscription = await findSubscription('google', channelId);
+  if (!subscription || !secretMatches(subscription, token)) return { status: 401, outcome: 'unauthorized' };
+  if (state === 'sync') return { status: 200, outcome: 'sync' };
+
+  const eventId = `${channelId}#${parsed.data['x-goog-message-number']}`;
+  if (!(await claimDelivery('google', eventId))) return { status: 200, outcome: 'duplicate' };
+  try {
+    await publishEvents(changeEvents(subscription, { resourceState: state, messageNumber: parsed.data['x-goog-message-number'] }));
+  } catch (error) {
+    await releaseDelivery('google', eventId);
+    throw error;
+  }
+  return { status: 200, outcome: 'processed' };
+}
+
+const pushEnv = z.object({
+  GMAIL_PUSH_AUDIENCE: z.string().min(1).optional(),
+  GMAIL_PUSH_SERVICE_ACCOUNT: z.string().min(3).optional(),
+  GOOGLE_JWKS_URL: z.url().default('https://www.googleapis.com/oauth2/v3/certs'),
+});
+
+const pushBody = z.object({
+  message: z.object({ data: z.string().min(1).max(4096), messageId: z.string().min(1).max(128) }),
+  subscription: z.string().max(512),
+});
+const gmailData = z.object({ emailAddress: z.string().min(3).max(320), historyId: z.union([z.string(), z.number()]).transform(String) });
+
+let jwks: { url: string; keys: ReturnType<typeof createRemoteJWKSet> } | undefined;
+
+export async function handleGmailPush(authorization: string | undefined, rawBody: Buffer): Promise<WebhookOutcome> {
+  const env = parseEnv(pushEnv, {
+    GMAIL_PUSH_AUDIENCE: process.env.GMAIL_PUSH_AUDIENCE || undefined,
+    GMAIL_PUSH_SERVICE_ACCOUNT: process.env.GMAIL_PUSH_SERVICE_ACCOUNT || undefined,
+    GOOGLE_JWKS_URL: process.env.GOOGLE_JWKS_URL || undefined,
+  });
+  if (!env.GMAIL_PUSH_AUDIENCE) return { status: 401, outcome: 'gmail_push_not_configured' };
+  const token = /^Bearer ([A-Za-z0-9._-]+)$/.exec(authorization ?? '')?.[1];
+  if (!token) return { status: 401, outcome: 'unauthorized' };
+  if (jwks?.url !== env.GOOGLE_JWKS_URL) jwks = { url: env.GOOGLE_JWKS_URL, keys: createRemoteJWKSet(new URL(env.GOOGLE_JWKS_URL)) };
+  try {
+    const { payload } = await jwtVerify(token, jwks.keys, {
+      issuer: ['https://accounts.google.com', 'accounts.google.com'],
+      audience: env.GMAIL_PUSH_AUDIENCE,
+      algorithms: ['RS256'],
+    });
+    if (env.GMAIL_PUSH_SERVICE_ACCOUNT && (payload.email !== env.GMAIL_PUSH_SERVICE_ACCOUNT || payload.email_verified !== true)) {
+      return { status: 401, outcome: 'unauthorized' };
+    }
+  } catch {
+    return { status: 401, outcome: 'unauthorized' };
+  }
+
+  let body: z.infer<typeof pushBody>;
+  let data: z.infer<typeof gmailData>;
+  try {
+    body = pushBody.parse(JSON.parse(rawBody.toString('utf8')));
+    data = gmailData.parse(JSON.parse(Buffer.from(body.message.data, 'base64url').toString('utf8')));
+  } catch {
+    return { status: 400, outcome: 'bad_request' };
+  }
+  const subscription = await findSubscription('google-gmail', data.emailAddress.toLowerCase());
+  // Unknown addresses are acknowledged: a non-2xx would make Pub/Sub redeliver for days.
+  if (!subscription) return { status: 204, outcome: 'unrouted' };
+  if (!(await claimDelivery('google-gmail', body.message.messageId))) return { status: 204, outcome: 'duplicate' };
+  try {
+    await publishEvents(changeEvents(subscription, { historyId: data.historyId }));
+  } catch (error) {
+    await releaseDelivery('google-gmail', body.message.messageId);
+    throw error;
+  }
+  return { status: 204, outcome: 'processed' };
+}

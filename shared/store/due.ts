@@ -1,0 +1,35 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { dynamo, tableName } from './client';
+import { isLive, type Item } from './items';
+import { DUE_SHARDS, TABLE } from './table';
+
+/** The due-index shard of a piece of work: a stable hash, so load spreads evenly. */
+export const dueShardOf = (workId: string): string =>
+  `DUE#${createHash('sha256').update(workId).digest().readUInt32BE(0) % DUE_SHARDS}`;
+
+/**
+ * Work found by time through the `due` index: every shard, every page, items
+ * whose `dueAt` lies between `<prefix>` and `<prefix><until>` (the prefix
+ * names the kind of work: `REFRESH#`, `RENEW#`…). Never a Scan.
+ */
+export async function dueItems(prefix: string, until: Date): Promise<Item[]> {
+  const found: Item[] = [];
+  for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: tableName(),
+          IndexName: TABLE.indexes.due.name,
+          KeyConditionExpression: 'dueShard = :shard AND dueAt BETWEEN :from AND :until',
+          ExpressionAttributeValues: { ':shard': `DUE#${shard}`, ':from': prefix, ':until': `${prefix}${until.toISOString()}` },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      found.push(...(page.Items ?? []).filter((item) => isLive(item)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+  return found;
+}

@@ -1,0 +1,97 @@
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import * as z from 'zod';
+import { dynamo, tableName } from './client';
+import { queryAllLive } from './items';
+import { keys } from './keys';
+import { dueItems, dueShardOf } from './due';
+import { TABLE } from './table';
+
+/**
+ * Push channels (Google), subscriptions (Microsoft Graph) and watches
+ * (Gmail), one item each under the integration. The channel's shared secret
+ * (Google channel token, Graph clientState) is kept only as a SHA-256 hash,
+ * so webhook functions verify without ever holding a secret or the vault.
+ */
+export const RENEW_AHEAD_MS = 24 * 60 * 60 * 1000;
+
+export const subscriptionSchema = z.object({
+  orgId: z.string(),
+  integrationId: z.string(),
+  providerId: z.string(),
+  /** Routing namespace: `google` (channels), `google-gmail` (by address), `microsoft`. */
+  channel: z.string(),
+  subscriptionId: z.string(),
+  /** What it watches: calendar, drive, gmail, events, onedrive. */
+  resource: z.string(),
+  /** Provider-side handle needed to stop it (Google resourceId) or its resource path. */
+  resourceId: z.string().optional(),
+  secretHash: z.string().optional(),
+  channelExpiresAt: z.iso.datetime(),
+  /** Drive changes page token and similar per-channel cursors. */
+  cursor: z.string().optional(),
+  createdAt: z.iso.datetime(),
+});
+
+export type SubscriptionRecord = z.infer<typeof subscriptionSchema>;
+
+export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** Constant-time check of a presented secret against the stored hash. */
+export function secretMatches(record: SubscriptionRecord, presented: string | undefined): boolean {
+  if (!record.secretHash || presented === undefined) return false;
+  const expected = Buffer.from(record.secretHash, 'hex');
+  const actual = createHash('sha256').update(presented).digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+export async function saveSubscription(record: SubscriptionRecord): Promise<void> {
+  const renewAt = new Date(Date.parse(record.channelExpiresAt) - RENEW_AHEAD_MS).toISOString();
+  await dynamo().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        pk: keys.org(record.orgId),
+        sk: keys.subscription(record.integrationId, record.subscriptionId),
+        routeKey: keys.subscriptionRoute(record.channel, record.subscriptionId),
+        routeSk: keys.accountRouteSk(record.orgId, record.integrationId),
+        dueShard: dueShardOf(`${record.integrationId}#${record.subscriptionId}`),
+        dueAt: keys.renewDue(renewAt),
+        ...record,
+      },
+    }),
+  );
+}
+
+export async function deleteSubscription(record: Pick<SubscriptionRecord, 'orgId' | 'integrationId' | 'subscriptionId'>): Promise<void> {
+  await dynamo().send(
+    new DeleteCommand({ TableName: tableName(), Key: { pk: keys.org(record.orgId), sk: keys.subscription(record.integrationId, record.subscriptionId) } }),
+  );
+}
+
+export async function subscriptionsOf(orgId: string, integrationId: string): Promise<SubscriptionRecord[]> {
+  const items = await queryAllLive({
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': keys.subscriptionPrefix(integrationId) },
+  });
+  return items.map((item) => subscriptionSchema.parse(item));
+}
+
+/** The subscription a notification names, through the routing index. */
+export async function findSubscription(channel: string, subscriptionId: string): Promise<SubscriptionRecord | undefined> {
+  const items = await queryAllLive({
+    IndexName: TABLE.indexes.routing.name,
+    KeyConditionExpression: 'routeKey = :route',
+    ExpressionAttributeValues: { ':route': keys.subscriptionRoute(channel, subscriptionId) },
+  });
+  const parsed = items[0] ? subscriptionSchema.safeParse(items[0]) : undefined;
+  return parsed?.success ? parsed.data : undefined;
+}
+
+/** Subscriptions whose renewal time has come. */
+export async function subscriptionsDueForRenewal(until: Date): Promise<SubscriptionRecord[]> {
+  return (await dueItems(keys.renewDuePrefix, until)).flatMap((item) => {
+    const parsed = subscriptionSchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
+}

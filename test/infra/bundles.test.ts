@@ -1,0 +1,42 @@
+import { build } from 'esbuild';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { manifest } from '../../infra/manifest';
+
+/**
+ * Each Lambda bundles only what its handler imports: webhook functions must
+ * carry no token vault (Encryption SDK, KMS) and no provider API client.
+ * Bundled as the stack does (esbuild, @aws-sdk external), inspecting the inputs.
+ */
+const root = join(import.meta.dirname, '..', '..');
+
+async function bundledInputs(entry: string): Promise<string[]> {
+  const result = await build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    external: ['@aws-sdk/*', '@smithy/*'],
+    outdir: '/tmp/bundle-check',
+  });
+  return Object.keys(result.metafile.inputs);
+}
+
+describe('function bundles', () => {
+  const webhooks = manifest.filter((spec) => spec.trigger.kind === 'webhook');
+
+  it.each(webhooks.map((spec) => [spec.name, spec.entry]))('%s imports no vault and no provider API client', async (_name, entry) => {
+    const inputs = await bundledInputs(entry);
+    expect(inputs.filter((input) => /shared\/crypto\/|@aws-crypto|shared\/providers\/[^/]+\/client\.ts|shared\/store\/tokens\.ts/.test(input))).toEqual([]);
+    expect(inputs.length).toBeGreaterThan(5);
+  });
+
+  it('the token vault is bundled where tokens are sealed (oauth-callback), proving the check can see it', async () => {
+    const inputs = await bundledInputs('functions/api/oauth-callback.ts');
+    expect(inputs.some((input) => input.includes('shared/crypto/vault.ts'))).toBe(true);
+  });
+});
