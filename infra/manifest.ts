@@ -151,10 +151,9 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/jobs/renew-subscriptions.ts',
     description: 'Hourly: renew Google channels, Graph subscriptions and Gmail watches before they lapse',
     trigger: { kind: 'schedule', expression: 'rate(1 hour)' },
-    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true, providerCredentials: true },
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 300,
     memoryMb: 512,
-    placeholder: 'Webhooks issue: renew push channels and subscriptions',
   },
   {
     name: 'refresh-tokens',

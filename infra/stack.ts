@@ -181,6 +181,7 @@ export class IntegrationsStack extends Stack {
     const jwtAuthorizer = new HttpJwtAuthorizer('Jwt', jwtIssuer, { jwtAudience: [jwtAudience] });
 
     // --- functions --------------------------------------------------------
+    const webhookUrls = new Map<string, string>();
     for (const spec of specs) {
       const id = pascalCase(spec.name);
       const asyncTrigger = spec.trigger.kind === 'schedule' || spec.trigger.kind === 'event';
@@ -218,6 +219,7 @@ export class IntegrationsStack extends Stack {
         }
         case 'webhook': {
           const url = fn.fn.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+          webhookUrls.set(trigger.provider, url.url);
           new CfnOutput(this, `WebhookUrl${pascalCase(trigger.provider)}`, {
             value: url.url,
             description: `Webhook URL for ${trigger.provider} (signature verified in code)`,
@@ -264,6 +266,14 @@ export class IntegrationsStack extends Stack {
           break;
         }
       }
+    }
+
+    // Functions that open push subscriptions tell providers where to deliver: the webhook Function URLs.
+    for (const [name, fn] of this.functions) {
+      const spec = specs.find((candidate) => candidate.name === name);
+      // A webhook function never needs its own URL (and referencing it would be a cycle).
+      if (!spec?.access.providerCredentials || spec.trigger.kind === 'webhook') continue;
+      for (const [provider, url] of webhookUrls) fn.fn.addEnvironment(`WEBHOOK_URL_${provider.toUpperCase()}`, url);
     }
 
     // --- outputs ----------------------------------------------------------

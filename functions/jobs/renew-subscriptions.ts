@@ -1,4 +1,5 @@
-import { placeholderJob } from '../../shared/jobs/placeholder';
+import { jobHandler } from '../../shared/jobs/job-handler';
+import { renewDueSubscriptions } from '../../shared/webhooks/subscriptions';
 
-/** PLACEHOLDER: wired and scheduled now; its work arrives with the webhooks issue (#4). */
-export const handler = placeholderJob('renew-subscriptions', 'the webhooks issue (#4)');
+/** Hourly: renew Google channels (new channel, then stop the old), Graph subscriptions (PATCH) and Gmail watches before they lapse. */
+export const handler = jobHandler('renew-subscriptions', () => renewDueSubscriptions());

@@ -61,6 +61,9 @@ async function main(): Promise<void> {
         APP_BASE_URL: env.APP_BASE_URL ?? url,
         API_BASE_URL: url,
         SANDBOX_BASE_URL: `${url}/sandbox`,
+        WEBHOOK_URL_GOOGLE: process.env.WEBHOOK_URL_GOOGLE ?? `${url}/api/webhooks/google`,
+        WEBHOOK_URL_MICROSOFT: process.env.WEBHOOK_URL_MICROSOFT ?? `${url}/api/webhooks/microsoft`,
+        GMAIL_PUSH_AUDIENCE: process.env.GMAIL_PUSH_AUDIENCE ?? `${url}/api/webhooks/google`,
         POWERTOOLS_DEV: process.env.POWERTOOLS_DEV ?? 'false',
       });
     },

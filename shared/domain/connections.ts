@@ -11,6 +11,7 @@ import type { ProviderDefinition } from '../providers/types';
 import { recordConsent } from '../store/consents';
 import { createIntegration, findIntegrationByAccount, getIntegration, newIntegrationId, updateIntegration } from '../store/integrations';
 import { deleteCredentials, loadCredentials, replaceCredentials } from '../store/tokens';
+import { closeSubscriptions, openSubscriptions } from '../webhooks/subscriptions';
 import { AppError, badRequest, notFound, validationFailed } from './errors';
 import { publishHealthChanged } from './health';
 import type { IntegrationRecord } from './integration';
@@ -216,6 +217,12 @@ async function storeGrant(pending: PendingConnection, grant: GrantResult, input:
     await createIntegration(record);
   }
 
+  // Real-time updates need no set-up from the user: push channels open now (reconnect replaces the old ones).
+  const accessToken = grant.credentials[0]?.accessToken;
+  const connectable = connectableProvider(pending.providerId);
+  if (existing) await closeSubscriptions(record, connectable.client, accessToken);
+  if (accessToken) await openSubscriptions(record, connectable.client, accessToken);
+
   await recordConsent({
     orgId: pending.orgId,
     integrationId,
@@ -255,6 +262,15 @@ export async function disconnectIntegration(caller: Caller, integrationId: strin
   if (!integration) throw notFound('Integration');
   const ref = { orgId: integration.orgId, integrationId: integration.id, providerId: integration.providerId };
   const stored = await loadCredentials(ref);
+  const client = (() => {
+    try {
+      return connectableProvider(integration.providerId).client;
+    } catch {
+      return undefined;
+    }
+  })();
+  // Webhooks stop first, while the access token still works.
+  await closeSubscriptions(integration, client, stored?.credentials[0]?.accessToken);
   if (stored && stored.credentials.length > 0) {
     try {
       const { oauth, client } = connectableProvider(integration.providerId);

@@ -1,6 +1,7 @@
 import type { ProviderOAuth } from '../oauth/types';
+import type { ProviderSubscriptions } from '../webhooks/types';
 
-/** What every provider module exports. Later issues extend it with webhooks and sync. */
+/** What every provider module exports. Later issues extend it with sync. */
 export type ProviderAvailability = 'active' | 'coming_soon';
 
 export interface ProviderScope {
@@ -26,4 +27,6 @@ export interface ProviderDefinition {
   catalog: ProviderCatalogEntry;
   /** Present for providers that can be connected (status `active`). */
   oauth?: ProviderOAuth;
+  /** Push channels the provider needs opened and renewed (Slack's events need none). */
+  subscriptions?: ProviderSubscriptions;
 }

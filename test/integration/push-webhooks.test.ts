@@ -13,7 +13,8 @@ import { startTestEventBus } from '../support/event-bus';
 /** Google and Microsoft push receivers, with real Function URL events, against dynalite and the local bus. */
 let events: Awaited<ReturnType<typeof startTestEventBus>>;
 let jwksServer: Server;
-let signingKey: CryptoKey;
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let signingKey: PrivateKey;
 const AUDIENCE = 'https://hooks.example.test/api/webhooks/google';
 
 beforeAll(async () => {
@@ -104,7 +105,7 @@ describe('Google channel notifications', () => {
 });
 
 describe('Gmail Pub/Sub push', () => {
-  const push = async (emailAddress: string, options: { audience?: string; key?: CryptoKey; messageId?: string } = {}) => {
+  const push = async (emailAddress: string, options: { audience?: string; key?: PrivateKey; messageId?: string } = {}) => {
     const token = await new SignJWT({ email: 'gmail-push@sandbox.iam.gserviceaccount.com', email_verified: true })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuer('https://accounts.google.com')

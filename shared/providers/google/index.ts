@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { googleSubscriptions } from './subscriptions';
 import { googleOAuth } from './oauth';
 
 const api = (name: string) => `https://www.googleapis.com/auth/${name}`;
@@ -22,4 +23,5 @@ export const google: ProviderDefinition = {
     ],
   },
   oauth: googleOAuth,
+  subscriptions: googleSubscriptions,
 };

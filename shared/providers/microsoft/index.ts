@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { microsoftSubscriptions } from './subscriptions';
 import { microsoftOAuth } from './oauth';
 
 export const microsoft: ProviderDefinition = {
@@ -20,4 +21,5 @@ export const microsoft: ProviderDefinition = {
     ],
   },
   oauth: microsoftOAuth,
+  subscriptions: microsoftSubscriptions,
 };

@@ -1,0 +1,112 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as z from 'zod';
+import { MalformedProviderResponseError, ProviderError } from '../../oauth/errors';
+import { providerFetch } from '../../oauth/http';
+import type { OAuthClient } from '../../oauth/types';
+import { hashSecret, type SubscriptionRecord } from '../../store/subscriptions';
+import type { ProviderSubscriptions } from '../../webhooks/types';
+
+/**
+ * Google push channels: Calendar `events.watch` on the primary calendar,
+ * Drive `changes.watch` from a start page token, and Gmail `users.watch`
+ * when a Pub/Sub topic is configured (GMAIL_PUBSUB_TOPIC). Channels cannot
+ * be extended: renewal opens a new channel and stops the old one.
+ */
+const channelResponse = z.object({ id: z.string(), resourceId: z.string(), expiration: z.union([z.string(), z.number()]).optional() });
+const startPageToken = z.object({ startPageToken: z.string() });
+const gmailWatch = z.object({ historyId: z.union([z.string(), z.number()]), expiration: z.union([z.string(), z.number()]) });
+const WEEK_MS = 7 * 24 * 3600_000;
+
+async function call(client: OAuthClient, accessToken: string, url: string, body?: unknown, method = 'POST') {
+  const response = await providerFetch('google', url, {
+    method,
+    headers: { authorization: `Bearer ${accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (response.status === 401) throw new ProviderError('google', 'authError', 401, 'unauthorized');
+  if (response.status >= 400) throw new ProviderError('google', `http_${response.status}`, response.status, 'rejected');
+  return response.json;
+}
+
+const expiryOf = (expiration: string | number | undefined) =>
+  new Date(expiration === undefined ? Date.now() + WEEK_MS : Number(expiration)).toISOString();
+
+async function watch(
+  client: OAuthClient,
+  accessToken: string,
+  resource: 'calendar' | 'drive',
+  base: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>,
+  webhookUrl: string,
+  cursor?: string,
+): Promise<SubscriptionRecord> {
+  const secret = randomBytes(32).toString('base64url');
+  const channel = { id: randomUUID(), type: 'web_hook', address: webhookUrl, token: secret };
+  let pageToken = cursor;
+  let url = `${client.hosts.www}/calendar/v3/calendars/primary/events/watch`;
+  if (resource === 'drive') {
+    if (!pageToken) {
+      const parsed = startPageToken.safeParse(await call(client, accessToken, `${client.hosts.www}/drive/v3/changes/startPageToken`, undefined, 'GET'));
+      if (!parsed.success) throw new MalformedProviderResponseError('google', 'startPageToken');
+      pageToken = parsed.data.startPageToken;
+    }
+    url = `${client.hosts.www}/drive/v3/changes/watch?pageToken=${encodeURIComponent(pageToken)}`;
+  }
+  const parsed = channelResponse.safeParse(await call(client, accessToken, url, channel));
+  if (!parsed.success) throw new MalformedProviderResponseError('google', 'channel');
+  return {
+    ...base,
+    providerId: 'google',
+    channel: 'google',
+    subscriptionId: parsed.data.id,
+    resource,
+    resourceId: parsed.data.resourceId,
+    secretHash: hashSecret(secret),
+    channelExpiresAt: expiryOf(parsed.data.expiration),
+    ...(pageToken ? { cursor: pageToken } : {}),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+async function watchGmail(client: OAuthClient, accessToken: string, base: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>, address: string) {
+  const topicName = process.env.GMAIL_PUBSUB_TOPIC;
+  if (!topicName) return undefined;
+  const parsed = gmailWatch.safeParse(await call(client, accessToken, `${client.hosts.gmail}/gmail/v1/users/me/watch`, { topicName }));
+  if (!parsed.success) throw new MalformedProviderResponseError('google', 'gmail watch');
+  return {
+    ...base,
+    providerId: 'google',
+    channel: 'google-gmail',
+    subscriptionId: address.toLowerCase(),
+    resource: 'gmail',
+    channelExpiresAt: expiryOf(parsed.data.expiration),
+    cursor: String(parsed.data.historyId),
+    createdAt: new Date().toISOString(),
+  } satisfies SubscriptionRecord;
+}
+
+export const googleSubscriptions: ProviderSubscriptions = {
+  credentialKind: 'oauth',
+
+  async open({ client, accessToken, integration, webhookUrl }) {
+    const base = { orgId: integration.orgId, integrationId: integration.id };
+    const opened = [await watch(client, accessToken, 'calendar', base, webhookUrl), await watch(client, accessToken, 'drive', base, webhookUrl)];
+    const gmail = integration.externalAccountName ? await watchGmail(client, accessToken, base, integration.externalAccountName) : undefined;
+    return gmail ? [...opened, gmail] : opened;
+  },
+
+  async renew({ client, accessToken, subscription, webhookUrl }) {
+    if (subscription.resource === 'gmail') {
+      return (await watchGmail(client, accessToken, subscription, subscription.subscriptionId)) ?? subscription;
+    }
+    return watch(client, accessToken, subscription.resource === 'drive' ? 'drive' : 'calendar', subscription, webhookUrl, subscription.cursor);
+  },
+
+  async close({ client, accessToken, subscription }) {
+    if (subscription.resource === 'gmail') {
+      await call(client, accessToken, `${client.hosts.gmail}/gmail/v1/users/me/stop`, {});
+      return;
+    }
+    const api = subscription.resource === 'drive' ? 'drive/v3' : 'calendar/v3';
+    await call(client, accessToken, `${client.hosts.www}/${api}/channels/stop`, { id: subscription.subscriptionId, resourceId: subscription.resourceId });
+  },
+};
