@@ -64,10 +64,16 @@ async function main(): Promise<void> {
         WEBHOOK_URL_GOOGLE: process.env.WEBHOOK_URL_GOOGLE ?? `${url}/api/webhooks/google`,
         WEBHOOK_URL_MICROSOFT: process.env.WEBHOOK_URL_MICROSOFT ?? `${url}/api/webhooks/microsoft`,
         GMAIL_PUSH_AUDIENCE: process.env.GMAIL_PUSH_AUDIENCE ?? `${url}/api/webhooks/google`,
+        ...(providerModes.find((mode) => mode.id === 'google')?.real
+          ? {}
+          : { GOOGLE_JWKS_URL: process.env.GOOGLE_JWKS_URL ?? `${url}/sandbox/google/www/oauth2/v3/certs` }),
         POWERTOOLS_DEV: process.env.POWERTOOLS_DEV ?? 'false',
       });
     },
   });
+
+  // The sandbox delivers Gmail pushes to our Google webhook, with our audience.
+  sandbox.configurePush({ gmailPushUrl: `${server.url}/api/webhooks/google`, gmailPushAudience: process.env.GMAIL_PUSH_AUDIENCE ?? null });
 
   process.stdout.write(
     [

@@ -1,7 +1,10 @@
 import * as z from 'zod';
 import type { ActiveFault, FaultSpec } from './faults';
 import { faultSpecSchema } from './faults';
+import type { GmailPushResult, GoogleNotifyResult } from './google-push';
 import { jsonResponse, paramsRecord, type SandboxRequest, type SandboxResponse } from './http';
+import type { GraphLifecycleResult, GraphNotifyResult } from './microsoft-push';
+import { pushConfigInputSchema, type ChannelInfo, type PushConfig, type PushConfigInput } from './push';
 import {
   providerIdSchema,
   type CalendarEventRecord,
@@ -59,10 +62,68 @@ const requestsQuerySchema = z.object({
 
 const providerQuerySchema = z.object({ provider: providerIdSchema.optional() });
 
+// --- push notifications ---
+
+export const GOOGLE_RESOURCE_STATES = ['exists', 'not_exists', 'add', 'remove', 'update', 'trash', 'untrash', 'change'] as const;
+export type GoogleResourceState = (typeof GOOGLE_RESOURCE_STATES)[number];
+
+const countSchema = z.number().int().min(1).max(100);
+
+export const googleNotifyInputSchema = z
+  .object({ channelId: z.string().min(1), state: z.enum(GOOGLE_RESOURCE_STATES).optional(), count: countSchema.optional() })
+  .strict();
+export type GoogleNotifyInput = z.infer<typeof googleNotifyInputSchema>;
+
+export const gmailPushInputSchema = z
+  .object({
+    emailAddress: z.string().min(3),
+    historyId: z.union([z.string().regex(/^\d{1,16}$/), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)]).optional(),
+    /** The OIDC token's `aud`; by default the configured audience, else the push URL (as in Pub/Sub). */
+    audience: z.string().min(1).optional(),
+  })
+  .strict();
+export type GmailPushInput = z.infer<typeof gmailPushInputSchema>;
+
+export const GRAPH_CHANGE_TYPES = ['created', 'updated', 'deleted'] as const;
+export const GRAPH_LIFECYCLE_EVENTS = ['reauthorizationRequired', 'subscriptionRemoved', 'missed'] as const;
+
+export const graphNotifyInputSchema = z
+  .object({
+    subscriptionId: z.string().min(1),
+    changeType: z.enum(GRAPH_CHANGE_TYPES).optional(),
+    count: countSchema.optional(),
+    /** The id of the changed item (random by default). */
+    resourceId: z.string().min(1).optional(),
+  })
+  .strict();
+export type GraphNotifyInput = z.infer<typeof graphNotifyInputSchema>;
+
+export const graphLifecycleInputSchema = z.object({ subscriptionId: z.string().min(1), lifecycleEvent: z.enum(GRAPH_LIFECYCLE_EVENTS) }).strict();
+export type GraphLifecycleInput = z.infer<typeof graphLifecycleInputSchema>;
+
+export const channelsProviderSchema = z.enum(['google', 'microsoft']);
+const channelsQuerySchema = z.object({ provider: channelsProviderSchema.optional() });
+
 export class SandboxNotFoundError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'SandboxNotFoundError';
+  }
+}
+
+/** A control operation that cannot run in the sandbox's present state (409). */
+export class SandboxConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxConflictError';
+  }
+}
+
+/** A control input that is well-formed but does not fit its target (400). */
+export class SandboxInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxInputError';
   }
 }
 
@@ -81,6 +142,14 @@ export interface ControlTarget {
   calendarEvents(provider?: 'google' | 'microsoft'): CalendarEventRecord[];
   tokenCounts(provider?: ProviderId): Partial<Record<ProviderId, TokenCounts>>;
   reset(): void;
+  configurePush(input: PushConfigInput): PushConfig;
+  pushConfig(): PushConfig;
+  channels(provider?: 'google' | 'microsoft'): ChannelInfo[];
+  googleNotify(input: GoogleNotifyInput): Promise<GoogleNotifyResult>;
+  gmailPush(input: GmailPushInput): Promise<GmailPushResult>;
+  graphNotify(input: GraphNotifyInput): Promise<GraphNotifyResult>;
+  graphLifecycle(input: GraphLifecycleInput): Promise<GraphLifecycleResult>;
+  waitForDeliveries(): Promise<void>;
 }
 
 class ControlInputError extends Error {}
@@ -101,7 +170,7 @@ function jsonBody(request: SandboxRequest): unknown {
   }
 }
 
-export function handleControl(target: ControlTarget, request: SandboxRequest): SandboxResponse {
+export async function handleControl(target: ControlTarget, request: SandboxRequest): Promise<SandboxResponse> {
   const route = request.path.replace(/^\/_control/, '').replace(/\/+$/, '') || '/';
   const query = paramsRecord(request.query);
   const { method } = request;
@@ -156,13 +225,37 @@ export function handleControl(target: ControlTarget, request: SandboxRequest): S
         if (method !== 'POST') break;
         target.reset();
         return jsonResponse(200, { reset: true });
+      case '/push-config':
+        if (method === 'GET') return jsonResponse(200, target.pushConfig());
+        if (method === 'POST') return jsonResponse(200, target.configurePush(parse(pushConfigInputSchema, jsonBody(request))));
+        break;
+      case '/channels':
+        if (method !== 'GET') break;
+        return jsonResponse(200, { channels: target.channels(parse(channelsQuerySchema, query).provider) });
+      case '/deliveries/settle':
+        if (method !== 'POST') break;
+        await target.waitForDeliveries();
+        return jsonResponse(200, { settled: true });
+      case '/google/notify':
+        if (method !== 'POST') break;
+        return jsonResponse(200, await target.googleNotify(parse(googleNotifyInputSchema, jsonBody(request))));
+      case '/google/gmail-push':
+        if (method !== 'POST') break;
+        return jsonResponse(200, await target.gmailPush(parse(gmailPushInputSchema, jsonBody(request))));
+      case '/microsoft/notify':
+        if (method !== 'POST') break;
+        return jsonResponse(200, await target.graphNotify(parse(graphNotifyInputSchema, jsonBody(request))));
+      case '/microsoft/lifecycle':
+        if (method !== 'POST') break;
+        return jsonResponse(200, await target.graphLifecycle(parse(graphLifecycleInputSchema, jsonBody(request))));
       default:
         return jsonResponse(404, { error: `No control endpoint ${method} /_control${route === '/' ? '' : route}` });
     }
     return jsonResponse(405, { error: `Method ${method} not allowed on /_control${route}` });
   } catch (error) {
-    if (error instanceof ControlInputError) return jsonResponse(400, { error: error.message });
+    if (error instanceof ControlInputError || error instanceof SandboxInputError) return jsonResponse(400, { error: error.message });
     if (error instanceof SandboxNotFoundError) return jsonResponse(404, { error: error.message });
+    if (error instanceof SandboxConflictError) return jsonResponse(409, { error: error.message });
     throw error;
   }
 }

@@ -15,6 +15,8 @@ import {
   type SandboxResponse,
 } from './http';
 import { BASE32HEX, epochSeconds, jwtLooking, randomB64url, randomChars, randomDigits, randomHex, sha256, stableChars, stableDigits, LOWER_HEX } from './ids';
+import { apiError } from './google-api';
+import type { GooglePush } from './google-push';
 import { parseAddressList, parseRfc2822 } from './mail';
 import { retryAfterHeader, type ProviderModule } from './provider';
 import type { GrantRecord, SandboxStore } from './state';
@@ -60,37 +62,6 @@ export function googleUser(email: string) {
 
 const oauthError = (status: number, error: string, description: string): SandboxResponse =>
   jsonResponse(status, { error, error_description: description });
-
-const API_STATUS: Record<number, string> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  409: 'ALREADY_EXISTS',
-  429: 'RESOURCE_EXHAUSTED',
-  500: 'INTERNAL',
-  502: 'UNAVAILABLE',
-  503: 'UNAVAILABLE',
-};
-
-function apiError(
-  code: number,
-  message: string,
-  reason: string,
-  options: { domain?: string; detail?: string; location?: string; headers?: Record<string, string> } = {},
-): SandboxResponse {
-  const error = {
-    message: options.detail ?? message,
-    domain: options.domain ?? 'global',
-    reason,
-    ...(options.location ? { locationType: 'header', location: options.location } : {}),
-  };
-  return jsonResponse(
-    code,
-    { error: { code, message, errors: [error], status: API_STATUS[code] ?? 'UNKNOWN' } },
-    { 'content-type': 'application/json; charset=UTF-8', ...options.headers },
-  );
-}
 
 const INVALID_CREDENTIALS =
   'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
@@ -138,7 +109,7 @@ function eventInstant(time: EventTime | undefined, which: 'start' | 'end'): numb
   return Number.isNaN(ms) ? { reason: 'invalid', message: `Invalid ${which} time.` } : ms;
 }
 
-export function createGoogle(store: SandboxStore): ProviderModule {
+export function createGoogle(store: SandboxStore, push?: GooglePush): ProviderModule {
   const client = SANDBOX_CLIENTS.google;
   const kid = stableChars('google-kid', 40, LOWER_HEX);
 
@@ -416,7 +387,7 @@ export function createGoogle(store: SandboxStore): ProviderModule {
     return jsonResponse(200, { id, threadId, labelIds: ['SENT'] }, { 'content-type': 'application/json; charset=UTF-8' });
   }
 
-  function handle(request: SandboxRequest): SandboxResponse {
+  function handle(request: SandboxRequest): SandboxResponse | Promise<SandboxResponse> {
     const { method, path } = request;
     const post = method === 'POST';
     if (path === '/accounts/o/oauth2/v2/auth' && (method === 'GET' || post)) return handleAuthorize(store, spec, request);
@@ -427,6 +398,8 @@ export function createGoogle(store: SandboxStore): ProviderModule {
     if (calendar?.[1] && post) return insertEvent(request, safeDecode(calendar[1]));
     const gmail = /^\/gmail\/gmail\/v1\/users\/([^/]+)\/messages\/send$/.exec(path);
     if (gmail?.[1] && post) return sendMessage(request, safeDecode(gmail[1]));
+    const pushed = push?.handle(request, { authenticate, jsonBody });
+    if (pushed) return pushed;
     return htmlResponse(
       404,
       renderErrorPage({

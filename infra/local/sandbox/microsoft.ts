@@ -14,6 +14,7 @@ import {
   type SandboxResponse,
 } from './http';
 import { epochSeconds, jwtLooking, randomB64url, randomId, stableChars, stableUuid } from './ids';
+import type { GraphApiContext, MicrosoftPush } from './microsoft-push';
 import { retryAfterHeader, type ProviderModule } from './provider';
 import type { GrantRecord, SandboxStore } from './state';
 
@@ -54,7 +55,7 @@ export function normalizeScope(scope: string): string {
   return lower.startsWith(GRAPH_RESOURCE) ? lower.slice(GRAPH_RESOURCE.length) : lower;
 }
 
-const hasScope = (scopes: readonly string[], anyOf: readonly string[]): boolean => {
+export const hasScope = (scopes: readonly string[], anyOf: readonly string[]): boolean => {
   const granted = new Set(scopes.map(normalizeScope));
   return anyOf.some((scope) => granted.has(normalizeScope(scope)));
 };
@@ -120,7 +121,7 @@ const sendMailSchema = z
 
 const channelMessageSchema = z.object({ body: itemBodySchema }).loose();
 
-export function createMicrosoft(store: SandboxStore): ProviderModule {
+export function createMicrosoft(store: SandboxStore, push?: MicrosoftPush): ProviderModule {
   const client = SANDBOX_CLIENTS.microsoft;
 
   function entraError(request: SandboxRequest, status: number, error: string, code: number, message: string): SandboxResponse {
@@ -389,7 +390,8 @@ export function createMicrosoft(store: SandboxStore): ProviderModule {
       return unauthorized('Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp');
     }
     const scopes = found.token.scopes ?? found.grant.scopes;
-    if (!hasScope(scopes, anyOf)) {
+    // An empty list: any valid token (the caller checks the scopes it needs itself).
+    if (anyOf.length > 0 && !hasScope(scopes, anyOf)) {
       return graphError(request, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
     }
     return { grant: found.grant, scopes };
@@ -568,7 +570,9 @@ export function createMicrosoft(store: SandboxStore): ProviderModule {
     return htmlResponse(404, renderErrorPage({ providerName: 'Microsoft', title: 'Not Found', message: 'The resource you are looking for has been removed, had its name changed, or is temporarily unavailable.' }));
   }
 
-  function handle(request: SandboxRequest): SandboxResponse {
+  const graphApi: GraphApiContext = { authenticate, graphError, graphJson, graphBody };
+
+  function handle(request: SandboxRequest): SandboxResponse | Promise<SandboxResponse> {
     const { method, path } = request;
     const login = /^\/login\/([^/]+)\/oauth2\/v2\.0\/(authorize|token)$/.exec(path);
     if (login?.[1] && login[2]) {
@@ -588,6 +592,8 @@ export function createMicrosoft(store: SandboxStore): ProviderModule {
       if (/^\/v1\.0\/me\/sendMail\/?$/i.test(graphPath) && method === 'POST') return sendMail(request);
       const channel = /^\/v1\.0\/teams\/([^/]+)\/channels\/([^/]+)\/messages\/?$/i.exec(graphPath);
       if (channel?.[1] && channel[2] && method === 'POST') return channelMessage(request, safeDecode(channel[1]), safeDecode(channel[2]));
+      const subscriptions = push?.handle(request, graphPath, graphApi);
+      if (subscriptions) return subscriptions;
       const segment = graphPath.split('/').filter((part) => part !== '').pop() ?? '';
       return graphError(request, 404, 'ResourceNotFound', `Resource not found for the segment '${segment}'.`);
     }

@@ -1,9 +1,44 @@
-import { advanceSecondsSchema, expireInputSchema, handleControl, revokeInputSchema, SandboxNotFoundError } from './control';
-import type { ClockInfo, ControlTarget, ExpireInput, LoggedRequest, RevokeInput } from './control';
+import {
+  advanceSecondsSchema,
+  channelsProviderSchema,
+  expireInputSchema,
+  gmailPushInputSchema,
+  googleNotifyInputSchema,
+  graphLifecycleInputSchema,
+  graphNotifyInputSchema,
+  handleControl,
+  revokeInputSchema,
+  SandboxNotFoundError,
+} from './control';
+import type {
+  ClockInfo,
+  ControlTarget,
+  ExpireInput,
+  GmailPushInput,
+  GoogleNotifyInput,
+  GraphLifecycleInput,
+  GraphNotifyInput,
+  LoggedRequest,
+  RevokeInput,
+} from './control';
 import { Delays, FaultQueue, faultSpecSchema, type ActiveFault, type FaultSpec } from './faults';
 import { createGoogle } from './google';
+import { createGooglePush, type GmailPushResult, type GoogleNotifyResult, type GooglePush } from './google-push';
 import { loggableBody, paramsRecord, parseBody, textResponse, type SandboxRequest, type SandboxResponse } from './http';
 import { createMicrosoft } from './microsoft';
+import { createMicrosoftPush, type GraphLifecycleResult, type GraphNotifyResult, type MicrosoftPush } from './microsoft-push';
+import {
+  clonePushConfig,
+  defaultPushConfig,
+  Deliverer,
+  mergePushConfig,
+  pushConfigInputSchema,
+  PushSigner,
+  type ChannelInfo,
+  type PublicJwks,
+  type PushConfig,
+  type PushConfigInput,
+} from './push';
 import type { ProviderModule } from './provider';
 import { createSlack } from './slack';
 import {
@@ -21,8 +56,10 @@ import {
 export interface SandboxOptions {
   /** The base clock in epoch ms (default `Date.now`); `advanceClock` moves the sandbox clock ahead of it. */
   now?: () => number;
-  /** Persist grants, tokens, codes, Slack channels and the clock offset as JSON here. */
+  /** Persist grants, tokens, codes, Slack channels, push channels, the signing key and the clock offset as JSON here. */
   statePath?: string;
+  /** Push notification settings (also `configurePush`): the Gmail push URL, channel and subscription limits, the delivery timeout. */
+  push?: PushConfigInput;
 }
 
 const REQUEST_LOG_LIMIT = 5_000;
@@ -42,13 +79,24 @@ export class Sandbox implements ControlTarget {
   private readonly providers: Record<ProviderId, ProviderModule>;
   private log: LoggedRequest[] = [];
   private seq = 0;
+  private pushSettings: PushConfig;
+  private readonly deliverer: Deliverer;
+  private readonly signer: PushSigner;
+  private readonly googlePush: GooglePush;
+  private readonly microsoftPush: MicrosoftPush;
 
   constructor(options: SandboxOptions = {}) {
     this.store = new SandboxStore(options.now ?? Date.now, options.statePath);
+    this.pushSettings = mergePushConfig(defaultPushConfig(), pushConfigInputSchema.parse(options.push ?? {}));
+    this.deliverer = new Deliverer(() => this.pushSettings.deliveryTimeoutMs);
+    this.signer = new PushSigner(this.store);
+    const pushDeps = { store: this.store, deliverer: this.deliverer, config: () => this.pushSettings };
+    this.googlePush = createGooglePush({ ...pushDeps, signer: this.signer });
+    this.microsoftPush = createMicrosoftPush(pushDeps);
     this.providers = {
       slack: createSlack(this.store),
-      google: createGoogle(this.store),
-      microsoft: createMicrosoft(this.store),
+      google: createGoogle(this.store, this.googlePush),
+      microsoft: createMicrosoft(this.store, this.microsoftPush),
     };
   }
 
@@ -176,8 +224,63 @@ export class Sandbox implements ControlTarget {
     return out;
   }
 
-  /** Forgets everything: grants, tokens, codes, channels, observations, faults, the request log and the clock offset. */
+  // --- push notifications ---
+
+  /**
+   * Changes the push settings (fields left out keep their value; `gmailPushUrl: null`
+   * forgets the push URL). Settings survive `reset`.
+   */
+  configurePush(input: PushConfigInput): PushConfig {
+    this.pushSettings = mergePushConfig(this.pushSettings, pushConfigInputSchema.parse(input));
+    return this.pushConfig();
+  }
+
+  pushConfig(): PushConfig {
+    return clonePushConfig(this.pushSettings);
+  }
+
+  /** Google channels and Gmail watches, Graph subscriptions (live ones only): never their token or clientState. */
+  channels(provider?: 'google' | 'microsoft'): ChannelInfo[] {
+    const wanted = provider === undefined ? undefined : channelsProviderSchema.parse(provider);
+    return [
+      ...(wanted === undefined || wanted === 'google' ? this.googlePush.channels() : []),
+      ...(wanted === undefined || wanted === 'microsoft' ? this.microsoftPush.channels() : []),
+    ];
+  }
+
+  /** Sends `count` change messages on a Google channel (after its earlier ones) and returns what the app answered. */
+  googleNotify(input: GoogleNotifyInput): Promise<GoogleNotifyResult> {
+    return this.googlePush.notify(googleNotifyInputSchema.parse(input));
+  }
+
+  /** Sends a Pub/Sub push for a watched mailbox to the configured push URL, with an RS256 OIDC token. */
+  gmailPush(input: GmailPushInput): Promise<GmailPushResult> {
+    return this.googlePush.gmailPush(gmailPushInputSchema.parse(input));
+  }
+
+  /** Sends `count` change notifications of a Graph subscription to its notificationUrl. */
+  graphNotify(input: GraphNotifyInput): Promise<GraphNotifyResult> {
+    return this.microsoftPush.notify(graphNotifyInputSchema.parse(input));
+  }
+
+  /** Sends a lifecycle notification; `subscriptionRemoved` also deletes the subscription. */
+  graphLifecycle(input: GraphLifecycleInput): Promise<GraphLifecycleResult> {
+    return this.microsoftPush.lifecycle(graphLifecycleInputSchema.parse(input));
+  }
+
+  /** The public keys of the sandbox's signing key, as served at `/google/www/oauth2/v3/certs`. */
+  googleJwks(): PublicJwks {
+    return this.signer.jwks();
+  }
+
+  /** Resolves once every delivery under way (e.g. the `sync` message after a watch) has ended. */
+  waitForDeliveries(): Promise<void> {
+    return this.deliverer.settled();
+  }
+
+  /** Forgets everything: grants, tokens, codes, channels, observations, faults, the request log and the clock offset (not the push settings or the signing key); aborts deliveries under way. */
   reset(): void {
+    this.deliverer.cancelAll();
     this.store.reset();
     this.faultQueue.clear();
     this.log = [];
@@ -189,9 +292,11 @@ export class Sandbox implements ControlTarget {
     await this.store.flush();
   }
 
-  /** Ends pending fault delays and flushes the state file. */
+  /** Ends pending fault delays and deliveries and flushes the state file. */
   async close(): Promise<void> {
     this.delays.cancelAll();
+    this.deliverer.cancelAll();
+    await this.deliverer.settled();
     await this.store.flush();
   }
 }
