@@ -18,6 +18,8 @@ import { deleteSubscription, saveSubscription, subscriptionsDueForRenewal, subsc
  * undo a connect or a disconnect: they degrade health with a reason, and a
  * lapse raises `integration.alert`.
  */
+const store = { save: saveSubscription, remove: deleteSubscription };
+
 const errorCode = (error: unknown) => (error instanceof ProviderError ? error.code : error instanceof Error ? error.name : 'unknown');
 
 /** Where a provider's webhook is reachable: WEBHOOK_URL_<PROVIDER> (the Function URL in AWS, the local runtime's path locally). */
@@ -35,7 +37,7 @@ export async function openSubscriptions(integration: IntegrationRecord, client: 
     return;
   }
   try {
-    for (const record of await subscriptions.open({ client, accessToken, integration, webhookUrl: url })) await saveSubscription(record);
+    for (const record of await subscriptions.open({ client, accessToken, integration, webhookUrl: url, store })) await saveSubscription(record);
   } catch (error) {
     logger.warn('Opening push subscriptions failed', { integrationId: integration.id, errorCode: errorCode(error) });
     await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'webhook_setup_failed' });
@@ -79,7 +81,7 @@ export async function renewDueSubscriptions(now: Date = new Date()): Promise<Ren
     const subscriptions = provider.subscriptions;
     try {
       const renewed = await withAccessToken(integration, subscriptions.credentialKind, (accessToken) =>
-        subscriptions.renew({ client, accessToken, subscription, webhookUrl: url }),
+        subscriptions.renew({ client, accessToken, subscription, webhookUrl: url, store }),
       );
       // Switch routing to the new channel before stopping the old one, so no notification is lost.
       await saveSubscription(renewed);

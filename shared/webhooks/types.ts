@@ -2,12 +2,22 @@ import type { IntegrationRecord } from '../domain/integration';
 import type { OAuthClient } from '../oauth/types';
 import type { SubscriptionRecord } from '../store/subscriptions';
 
+/**
+ * Where subscriptions are kept. A provider that names the channel itself
+ * (Google) saves it before asking for it: the provider's first message can
+ * arrive before the answer does.
+ */
+export interface SubscriptionStore {
+  save(record: SubscriptionRecord): Promise<void>;
+  remove(record: SubscriptionRecord): Promise<void>;
+}
+
 /** A provider's push subscriptions: opened at connect, renewed before they lapse, closed at disconnect. */
 export interface ProviderSubscriptions {
   /** The credential whose access token manages subscriptions. */
   credentialKind: string;
-  open(input: { client: OAuthClient; accessToken: string; integration: IntegrationRecord; webhookUrl: string }): Promise<SubscriptionRecord[]>;
+  open(input: { client: OAuthClient; accessToken: string; integration: IntegrationRecord; webhookUrl: string; store: SubscriptionStore }): Promise<SubscriptionRecord[]>;
   /** Renews one subscription; returns what replaces it (the same id for Graph, a new channel for Google). */
-  renew(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord; webhookUrl: string }): Promise<SubscriptionRecord>;
+  renew(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord; webhookUrl: string; store: SubscriptionStore }): Promise<SubscriptionRecord>;
   close(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord }): Promise<void>;
 }

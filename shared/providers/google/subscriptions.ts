@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { parseEnv } from '../../config';
 import { MalformedProviderResponseError, ProviderError } from '../../oauth/errors';
 import { providerFetch } from '../../oauth/http';
 import type { OAuthClient } from '../../oauth/types';
 import { hashSecret, type SubscriptionRecord } from '../../store/subscriptions';
-import type { ProviderSubscriptions } from '../../webhooks/types';
+import type { ProviderSubscriptions, SubscriptionStore } from '../../webhooks/types';
 
 /**
  * Google push channels: Calendar `events.watch` on the primary calendar,
@@ -16,6 +17,9 @@ const channelResponse = z.object({ id: z.string(), resourceId: z.string(), expir
 const startPageToken = z.object({ startPageToken: z.string() });
 const gmailWatch = z.object({ historyId: z.union([z.string(), z.number()]), expiration: z.union([z.string(), z.number()]) });
 const WEEK_MS = 7 * 24 * 3600_000;
+const gmailTopicEnv = z.object({
+  GMAIL_PUBSUB_TOPIC: z.string().regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must be projects/<project>/topics/<topic>').optional(),
+});
 
 async function call(client: OAuthClient, accessToken: string, url: string, body?: unknown, method = 'POST') {
   const response = await providerFetch('google', url, {
@@ -37,10 +41,40 @@ async function watch(
   resource: 'calendar' | 'drive',
   base: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>,
   webhookUrl: string,
+  store: SubscriptionStore,
   cursor?: string,
 ): Promise<SubscriptionRecord> {
   const secret = randomBytes(32).toString('base64url');
   const channel = { id: randomUUID(), type: 'web_hook', address: webhookUrl, token: secret };
+  // We name the channel, so it is stored before Google's immediate `sync` message can arrive.
+  const provisional: SubscriptionRecord = {
+    orgId: base.orgId,
+    integrationId: base.integrationId,
+    providerId: 'google',
+    channel: 'google',
+    subscriptionId: channel.id,
+    resource,
+    secretHash: hashSecret(secret),
+    channelExpiresAt: expiryOf(undefined),
+    createdAt: new Date().toISOString(),
+  };
+  await store.save(provisional);
+  try {
+    return await openChannel(client, accessToken, resource, provisional, channel, cursor);
+  } catch (error) {
+    await store.remove(provisional);
+    throw error;
+  }
+}
+
+async function openChannel(
+  client: OAuthClient,
+  accessToken: string,
+  resource: 'calendar' | 'drive',
+  provisional: SubscriptionRecord,
+  channel: { id: string; type: string; address: string; token: string },
+  cursor?: string,
+): Promise<SubscriptionRecord> {
   let pageToken = cursor;
   let url = `${client.hosts.www}/calendar/v3/calendars/primary/events/watch`;
   if (resource === 'drive') {
@@ -54,21 +88,15 @@ async function watch(
   const parsed = channelResponse.safeParse(await call(client, accessToken, url, channel));
   if (!parsed.success) throw new MalformedProviderResponseError('google', 'channel');
   return {
-    ...base,
-    providerId: 'google',
-    channel: 'google',
-    subscriptionId: parsed.data.id,
-    resource,
+    ...provisional,
     resourceId: parsed.data.resourceId,
-    secretHash: hashSecret(secret),
     channelExpiresAt: expiryOf(parsed.data.expiration),
     ...(pageToken ? { cursor: pageToken } : {}),
-    createdAt: new Date().toISOString(),
   };
 }
 
 async function watchGmail(client: OAuthClient, accessToken: string, base: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>, address: string) {
-  const topicName = process.env.GMAIL_PUBSUB_TOPIC;
+  const { GMAIL_PUBSUB_TOPIC: topicName } = parseEnv(gmailTopicEnv, { GMAIL_PUBSUB_TOPIC: process.env.GMAIL_PUBSUB_TOPIC || undefined });
   if (!topicName) return undefined;
   const parsed = gmailWatch.safeParse(await call(client, accessToken, `${client.hosts.gmail}/gmail/v1/users/me/watch`, { topicName }));
   if (!parsed.success) throw new MalformedProviderResponseError('google', 'gmail watch');
@@ -87,18 +115,22 @@ async function watchGmail(client: OAuthClient, accessToken: string, base: Pick<S
 export const googleSubscriptions: ProviderSubscriptions = {
   credentialKind: 'oauth',
 
-  async open({ client, accessToken, integration, webhookUrl }) {
+  async open({ client, accessToken, integration, webhookUrl, store }) {
     const base = { orgId: integration.orgId, integrationId: integration.id };
-    const opened = [await watch(client, accessToken, 'calendar', base, webhookUrl), await watch(client, accessToken, 'drive', base, webhookUrl)];
+    const opened = [
+      await watch(client, accessToken, 'calendar', base, webhookUrl, store),
+      await watch(client, accessToken, 'drive', base, webhookUrl, store),
+    ];
     const gmail = integration.externalAccountName ? await watchGmail(client, accessToken, base, integration.externalAccountName) : undefined;
     return gmail ? [...opened, gmail] : opened;
   },
 
-  async renew({ client, accessToken, subscription, webhookUrl }) {
+  async renew({ client, accessToken, subscription, webhookUrl, store }) {
     if (subscription.resource === 'gmail') {
       return (await watchGmail(client, accessToken, subscription, subscription.subscriptionId)) ?? subscription;
     }
-    return watch(client, accessToken, subscription.resource === 'drive' ? 'drive' : 'calendar', subscription, webhookUrl, subscription.cursor);
+    const resource = subscription.resource === 'drive' ? 'drive' : 'calendar';
+    return watch(client, accessToken, resource, subscription, webhookUrl, store, subscription.cursor);
   },
 
   async close({ client, accessToken, subscription }) {

@@ -1,0 +1,163 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintLocalToken } from '../../infra/local/jwt';
+import { follow, submitConsent } from '../support/oauth-browser';
+import { startLocalProcess, type LocalProcess } from '../support/local-process';
+
+/**
+ * Push notifications end to end through the local runtime and the sandbox:
+ * channels and subscriptions opened at connect (Graph's validation handshake
+ * included), notifications turned into SyncRequested, renewal, and stop at
+ * disconnect.
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'hr-integrations-push-'));
+let server: LocalProcess;
+let admin = '';
+
+interface Channel {
+  provider: string;
+  kind: string;
+  id: string;
+  account: string;
+  stopped: boolean;
+  expired: boolean;
+  expirationMs: number;
+  deliveries: Array<{ kind: string; status: number | null }>;
+}
+interface BusEvent {
+  'detail-type': string;
+  detail: { integrationId?: string; resource?: string; full?: boolean; historyId?: string; messageNumber?: string };
+}
+
+beforeAll(async () => {
+  server = await startLocalProcess({ DATA_DIR: dataDir, APP_BASE_URL: 'http://app.test', GMAIL_PUBSUB_TOPIC: 'projects/sandbox/topics/gmail' });
+  const { jwtSecret } = JSON.parse(readFileSync(join(dataDir, 'local-secrets.json'), 'utf8')) as { jwtSecret: string };
+  admin = await mintLocalToken(jwtSecret, { orgId: 'globex', role: 'admin', sub: 'bob', ttlSeconds: 3600 });
+  // Short Google channels, so the hourly renewal finds them due.
+  await control('POST', 'push-config', { googleChannels: { calendar: { defaultSeconds: 7200, maxSeconds: 7200 }, driveChanges: { defaultSeconds: 7200, maxSeconds: 7200 } } });
+});
+
+afterAll(async () => {
+  await server?.stop('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function control(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${server.url}/sandbox/_control/${path}`, {
+    method,
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return (await response.json()) as Record<string, unknown>;
+}
+const activeChannels = async (provider: string) =>
+  ((await control('GET', `channels?provider=${provider}`)).channels as Channel[]).filter((channel) => !channel.stopped && !channel.expired);
+const busEvents = async () => ((await (await fetch(`${server.url}/_local/events`)).json()) as { events: BusEvent[] }).events;
+const syncRequests = async (integrationId: string) =>
+  (await busEvents()).filter((event) => event['detail-type'] === 'SyncRequested' && event.detail.integrationId === integrationId);
+
+async function connect(providerId: string): Promise<string> {
+  const response = await fetch(`${server.url}/api/integrations/connect`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ providerId }),
+  });
+  const { data } = (await response.json()) as { data: { url: string } };
+  const back = await follow(await submitConsent(data.url, 'allow'));
+  const id = back.location.searchParams.get('integration');
+  if (!id) throw new Error(`connect failed: ${back.location}`);
+  await fetch(`${server.url}/sandbox/_control/deliveries/settle`, { method: 'POST' });
+  return id;
+}
+
+async function integration(id: string) {
+  const response = await fetch(`${server.url}/api/integrations/${id}`, { headers: { authorization: `Bearer ${admin}` } });
+  return ((await response.json()) as { data: { status: string; healthStatus: string; healthReason: string } }).data;
+}
+
+describe('Google push', () => {
+  let integrationId = '';
+
+  it('connecting opens Calendar and Drive channels and a Gmail watch; each channel got its sync message answered', async () => {
+    integrationId = await connect('google');
+    expect(await integration(integrationId)).toMatchObject({ status: 'active', healthStatus: 'healthy' });
+    const channels = await activeChannels('google');
+    expect(channels.map((channel) => channel.kind).sort()).toEqual(['calendar', 'drive', 'gmail']);
+    for (const channel of channels.filter((candidate) => candidate.kind !== 'gmail')) {
+      expect(channel.deliveries[0]).toMatchObject({ kind: 'sync', status: 200 });
+    }
+  });
+
+  it('N change notifications → N receipts, each a SyncRequested for its resource', async () => {
+    const calendar = (await activeChannels('google')).find((channel) => channel.kind === 'calendar');
+    const before = (await syncRequests(integrationId)).length;
+    const result = await control('POST', 'google/notify', { channelId: calendar?.id, state: 'exists', count: 25 });
+    expect(result.statuses).toEqual(Array.from({ length: 25 }, () => 200));
+    const after = await syncRequests(integrationId);
+    expect(after.length - before).toBe(25);
+    expect(after.at(-1)?.detail.resource).toBe('calendar');
+  });
+
+  it('a Gmail push (OIDC-signed by the sandbox) requests a Gmail sync', async () => {
+    const result = await control('POST', 'google/gmail-push', { emailAddress: 'admin@sandbox-google.test', historyId: '1234567890' });
+    expect(result.status).toBe(204);
+    expect((await syncRequests(integrationId)).some((event) => event.detail.resource === 'gmail')).toBe(true);
+  });
+
+  it('renewal: a new channel per expiring one, routing switched, the old one stopped', async () => {
+    const before = await activeChannels('google');
+    const run = (await (await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' })).json()) as { data: { renewed: number; failed: number } };
+    expect(run.data.failed).toBe(0);
+    expect(run.data.renewed).toBeGreaterThanOrEqual(2);
+    await fetch(`${server.url}/sandbox/_control/deliveries/settle`, { method: 'POST' });
+    const after = await activeChannels('google');
+    const oldCalendar = before.find((channel) => channel.kind === 'calendar');
+    const newCalendar = after.find((channel) => channel.kind === 'calendar');
+    expect(newCalendar?.id).not.toBe(oldCalendar?.id);
+    expect(after.some((channel) => channel.id === oldCalendar?.id)).toBe(false);
+    const count = (await syncRequests(integrationId)).length;
+    expect((await control('POST', 'google/notify', { channelId: newCalendar?.id, state: 'exists' })).statuses).toEqual([200]);
+    expect((await syncRequests(integrationId)).length).toBe(count + 1);
+  });
+
+  it('disconnect stops every channel', async () => {
+    await fetch(`${server.url}/api/integrations/${integrationId}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(await activeChannels('google')).toEqual([]);
+  });
+});
+
+describe('Microsoft Graph push', () => {
+  let integrationId = '';
+
+  it('connecting creates calendar and OneDrive subscriptions after the validation handshake', async () => {
+    integrationId = await connect('microsoft');
+    expect(await integration(integrationId)).toMatchObject({ status: 'active', healthStatus: 'healthy' });
+    const subscriptions = await activeChannels('microsoft');
+    expect(subscriptions).toHaveLength(2);
+  });
+
+  it('notifications are accepted with 202 and request a sync; a missed lifecycle event asks a full one', async () => {
+    const [first] = await activeChannels('microsoft');
+    const result = await control('POST', 'microsoft/notify', { subscriptionId: first?.id, count: 3 });
+    expect(result.statuses).toEqual([202, 202, 202]);
+    expect((await syncRequests(integrationId)).length).toBe(3);
+    const lifecycle = await control('POST', 'microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'missed' });
+    expect(lifecycle.status).toBe(202);
+    expect((await syncRequests(integrationId)).at(-1)?.detail.full).toBe(true);
+  });
+
+  it('reauthorizationRequired makes the hourly renewal PATCH the subscription', async () => {
+    const [first] = await activeChannels('microsoft');
+    await control('POST', 'microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'reauthorizationRequired' });
+    const run = (await (await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' })).json()) as { data: { renewed: number } };
+    expect(run.data.renewed).toBe(1);
+    const requests = (await control('GET', 'requests?provider=microsoft')).requests as Array<{ method: string; path: string }>;
+    expect(requests.some((request) => request.method === 'PATCH' && request.path.endsWith(`/subscriptions/${first?.id}`))).toBe(true);
+  });
+
+  it('disconnect deletes the subscriptions', async () => {
+    await fetch(`${server.url}/api/integrations/${integrationId}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(await activeChannels('microsoft')).toEqual([]);
+  });
+});
