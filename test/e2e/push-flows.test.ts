@@ -161,3 +161,18 @@ describe('Microsoft Graph push', () => {
     expect(await activeChannels('microsoft')).toEqual([]);
   });
 });
+
+describe('a renewal that fails', () => {
+  it('degrades the integration with the reason, and a lapsed channel raises integration.alert', async () => {
+    await control('POST', 'push-config', { googleChannels: { calendar: { defaultSeconds: 1, maxSeconds: 1 } } });
+    const integrationId = await connect('google');
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the calendar channel lapses
+    await control('POST', 'faults', { provider: 'google', path: '/www/calendar/v3/calendars/primary/events/watch', status: 500, times: 10 });
+    const run = (await (await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' })).json()) as { data: { failed: number } };
+    await fetch(`${server.url}/sandbox/_control/faults`, { method: 'DELETE' });
+    expect(run.data.failed).toBeGreaterThanOrEqual(1);
+    expect(await integration(integrationId)).toMatchObject({ status: 'active', healthStatus: 'degraded', healthReason: 'subscription_renewal_failed' });
+    const alerts = (await busEvents()).filter((event) => event['detail-type'] === 'integration.alert' && event.detail.integrationId === integrationId);
+    expect(alerts[0]?.detail).toMatchObject({ resource: 'calendar' });
+  });
+});
