@@ -39,8 +39,6 @@ export interface FunctionSpec {
   access: Access;
   timeoutSeconds: number;
   memoryMb: number;
-  /** Set while a later issue has still to fill the function in. */
-  placeholder?: string;
 }
 
 const readOnly: Access = { table: 'read', tokenKey: 'none', publishEvents: false };
@@ -110,6 +108,51 @@ export const manifest: readonly FunctionSpec[] = [
     memoryMb: 1024,
   },
   {
+    name: 'sync-now',
+    entry: 'functions/api/sync-now.ts',
+    description: 'POST /api/integrations/{id}/sync: queue a manual sync',
+    trigger: { kind: 'http', method: 'POST', path: '/api/integrations/{id}/sync', auth: 'jwt' },
+    access: { table: 'read', tokenKey: 'none', publishEvents: true },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'list-records',
+    entry: 'functions/api/list-records.ts',
+    description: 'GET /api/integrations/{id}/records: synced records',
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/{id}/records', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'list-sync-logs',
+    entry: 'functions/api/list-sync-logs.ts',
+    description: 'GET /api/integrations/{id}/sync-logs: sync history, newest first',
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/{id}/sync-logs', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'get-settings',
+    entry: 'functions/api/get-settings.ts',
+    description: 'GET /api/integrations/{id}/settings: sync settings',
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/{id}/settings', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'update-settings',
+    entry: 'functions/api/update-settings.ts',
+    description: 'PATCH /api/integrations/{id}/settings: change sync settings',
+    trigger: { kind: 'http', method: 'PATCH', path: '/api/integrations/{id}/settings', auth: 'jwt' },
+    access: { table: 'write', tokenKey: 'none', publishEvents: false },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
     name: 'slack-webhook',
     entry: 'functions/webhooks/slack.ts',
     description: 'Slack Events API: verify, deduplicate, route by team, publish',
@@ -144,7 +187,6 @@ export const manifest: readonly FunctionSpec[] = [
     access: { table: 'read', tokenKey: 'none', publishEvents: true },
     timeoutSeconds: 300,
     memoryMb: 512,
-    placeholder: 'Sync engine issue: query the due index and publish SyncRequested in batches',
   },
   {
     name: 'renew-subscriptions',
@@ -172,7 +214,6 @@ export const manifest: readonly FunctionSpec[] = [
     access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 900,
     memoryMb: 1024,
-    placeholder: 'Sync engine issue: lease, incremental pulls, records, cursors, sync log',
   },
 ];
 

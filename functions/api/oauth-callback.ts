@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { completeConnection } from '../../shared/domain/connections';
+import { completeConnection, defaultReturnUrl, type CallbackOutcome } from '../../shared/domain/connections';
+import { logger } from '../../shared/logging/logger';
 import { apiHandler } from '../../shared/http/api-handler';
 import { redirect } from '../../shared/http/envelope';
 
@@ -15,13 +16,17 @@ export const handler = apiHandler({
   params: z.object({ providerId: z.string().max(64).catch('') }),
   query: z.object({ state: loose, code: loose, error: loose }),
   handle: async ({ params, query, event }) => {
-    const outcome = await completeConnection({
+    const outcome: CallbackOutcome = await completeConnection({
       providerId: params.providerId,
       ...(query.state ? { state: query.state } : {}),
       ...(query.code ? { code: query.code } : {}),
       ...(query.error ? { error: query.error } : {}),
       ipAddress: event.requestContext.http.sourceIp,
       userAgent: event.requestContext.http.userAgent,
+    }).catch((error: unknown) => {
+      // The browser always goes back to the app; the failure is logged, never shown.
+      logger.error('Completing the connection failed', { error });
+      return { ok: false as const, error: 'server_error', redirectTo: defaultReturnUrl() };
     });
     const target = new URL(outcome.redirectTo);
     if (outcome.ok) {

@@ -1,4 +1,5 @@
-import { placeholderJob } from '../../shared/jobs/placeholder';
+import { jobHandler } from '../../shared/jobs/job-handler';
+import { dispatchDueSyncs } from '../../shared/sync/dispatch';
 
-/** PLACEHOLDER: wired and scheduled now; its work arrives with the sync engine issue (#5). */
-export const handler = placeholderJob('dispatch-sync', 'the sync engine issue (#5)');
+/** Every 15 minutes: publish SyncRequested for every integration whose scheduled sync is due. */
+export const handler = jobHandler('dispatch-sync', () => dispatchDueSyncs());

@@ -1,4 +1,29 @@
-import { placeholderJob } from '../../shared/jobs/placeholder';
+import * as z from 'zod';
+import { jobHandler } from '../../shared/jobs/job-handler';
+import { runSync } from '../../shared/sync/engine';
 
-/** PLACEHOLDER: wired and scheduled now; its work arrives with the sync engine issue (#5). */
-export const handler = placeholderJob('sync-worker', 'the sync engine issue (#5)');
+/** On SyncRequested (EventBridge rule): sync one integration. A thrown error goes to the rule's retries, then the DLQ. */
+const syncRequestedEvent = z.object({
+  'detail-type': z.literal('SyncRequested'),
+  detail: z.object({
+    orgId: z.string().min(1),
+    integrationId: z.string().min(1),
+    trigger: z.string().min(1).default('event'),
+    syncId: z.string().optional(),
+    resource: z.string().optional(),
+    full: z.boolean().optional(),
+  }),
+});
+
+export const handler = jobHandler('sync-worker', async (event: unknown) => {
+  const { detail } = syncRequestedEvent.parse(event);
+  const outcome = await runSync({
+    orgId: detail.orgId,
+    integrationId: detail.integrationId,
+    trigger: detail.trigger,
+    ...(detail.syncId ? { syncId: detail.syncId } : {}),
+    ...(detail.resource ? { resources: [detail.resource] } : {}),
+    ...(detail.full ? { full: true } : {}),
+  });
+  return { outcome, integrationId: detail.integrationId };
+});

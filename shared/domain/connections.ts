@@ -9,7 +9,8 @@ import type { GrantResult, OAuthClient, ProviderOAuth } from '../oauth/types';
 import { findProvider } from '../providers/registry';
 import type { ProviderDefinition } from '../providers/types';
 import { recordConsent } from '../store/consents';
-import { createIntegration, findIntegrationByAccount, getIntegration, newIntegrationId, updateIntegration } from '../store/integrations';
+import { createIntegration, findIntegrationByAccount, getIntegration, newIntegrationId, updateLatestIntegration } from '../store/integrations';
+import { SYNC_INTERVAL_MS, scheduleSync } from '../store/sync';
 import { deleteCredentials, loadCredentials, replaceCredentials } from '../store/tokens';
 import { closeSubscriptions, openSubscriptions } from '../webhooks/subscriptions';
 import { AppError, badRequest, notFound, validationFailed } from './errors';
@@ -202,7 +203,9 @@ async function storeGrant(pending: PendingConnection, grant: GrantResult, input:
   };
   let record: IntegrationRecord;
   if (existing) {
-    record = await updateIntegration(existing, connected, now);
+    const updated = await updateLatestIntegration(pending.orgId, existing.id, connected);
+    if (!updated) return { ok: false, error: 'integration_not_found', redirectTo: pending.redirectTo };
+    record = updated;
     await publishHealthChanged(existing, record, now);
   } else {
     record = {
@@ -235,7 +238,15 @@ async function storeGrant(pending: PendingConnection, grant: GrantResult, input:
     userAgent: input.userAgent.slice(0, 512),
     consentVersion: CONSENT_VERSION,
   });
+  // The first sync starts now; scheduled ones follow every 15 minutes.
+  await scheduleSync(pending.orgId, integrationId, new Date(Date.now() + SYNC_INTERVAL_MS));
   await publishEvents([
+    {
+      type: 'SyncRequested',
+      orgId: pending.orgId,
+      integrationId,
+      detail: { providerId: pending.providerId, trigger: existing ? 'reconnect' : 'initial' },
+    },
     {
       type: 'integration.connected',
       orgId: pending.orgId,
@@ -283,21 +294,18 @@ export async function disconnectIntegration(caller: Caller, integrationId: strin
     }
   }
   await deleteCredentials(ref);
+  await scheduleSync(integration.orgId, integration.id, undefined);
   if (integration.status !== 'active') return;
 
   const now = new Date();
-  const record = await updateIntegration(
-    integration,
-    {
-      status: 'disconnected',
-      healthStatus: 'disconnected',
-      healthReason: 'user_disconnected',
-      healthChangedAt: now.toISOString(),
-      disconnectedAt: now.toISOString(),
-    },
-    now,
-  );
-  await publishHealthChanged(integration, record, now);
+  const record = await updateLatestIntegration(integration.orgId, integration.id, {
+    status: 'disconnected',
+    healthStatus: 'disconnected',
+    healthReason: 'user_disconnected',
+    healthChangedAt: now.toISOString(),
+    disconnectedAt: now.toISOString(),
+  });
+  if (record) await publishHealthChanged(integration, record, now);
   await publishEvents([
     {
       type: 'integration.disconnected',

@@ -28,6 +28,12 @@ export const integrationRecordSchema = z.object({
   connectedBy: z.string().min(1),
   disconnectedAt: z.iso.datetime().optional(),
   lastSyncAt: z.iso.datetime().optional(),
+  nextSyncAt: z.iso.datetime().optional(),
+  /** Per-resource switches and scheduled sync (the guide's Sync Settings); absent means the defaults. */
+  settings: z
+    .object({ scheduledSync: z.boolean(), resources: z.record(z.string(), z.boolean()) })
+    .optional(),
+  consecutiveSyncFailures: z.number().int().nonnegative().optional(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   version: z.number().int().nonnegative(),

@@ -1,7 +1,8 @@
 import type { ProviderOAuth } from '../oauth/types';
+import type { ProviderSync } from '../sync/types';
 import type { ProviderSubscriptions } from '../webhooks/types';
 
-/** What every provider module exports. Later issues extend it with sync. */
+/** What every provider module exports. */
 export type ProviderAvailability = 'active' | 'coming_soon';
 
 export interface ProviderScope {
@@ -29,4 +30,6 @@ export interface ProviderDefinition {
   oauth?: ProviderOAuth;
   /** Push channels the provider needs opened and renewed (Slack's events need none). */
   subscriptions?: ProviderSubscriptions;
+  /** The resources the sync engine pulls. */
+  sync?: ProviderSync;
 }

@@ -116,3 +116,24 @@ export async function updateIntegration(
     throw error;
   }
 }
+
+/**
+ * Applies `changes` to the latest version, re-reading and retrying when
+ * another writer (a sync, a health change) got there first.
+ */
+export async function updateLatestIntegration(
+  orgId: string,
+  integrationId: string,
+  changes: MutableFields | ((current: IntegrationRecord) => MutableFields),
+  attempts = 5,
+): Promise<IntegrationRecord | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    const current = await getIntegration(orgId, integrationId);
+    if (!current) return undefined;
+    try {
+      return await updateIntegration(current, typeof changes === 'function' ? changes(current) : changes);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError) || attempt >= attempts) throw error;
+    }
+  }
+}

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SandboxConflictError, SandboxInputError, SandboxNotFoundError } from './errors';
 import type { ActiveFault, FaultSpec } from './faults';
 import { faultSpecSchema } from './faults';
 import type { GmailPushResult, GoogleNotifyResult } from './google-push';
@@ -104,28 +105,7 @@ export type GraphLifecycleInput = z.infer<typeof graphLifecycleInputSchema>;
 export const channelsProviderSchema = z.enum(['google', 'microsoft']);
 const channelsQuerySchema = z.object({ provider: channelsProviderSchema.optional() });
 
-export class SandboxNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SandboxNotFoundError';
-  }
-}
-
-/** A control operation that cannot run in the sandbox's present state (409). */
-export class SandboxConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SandboxConflictError';
-  }
-}
-
-/** A control input that is well-formed but does not fit its target (400). */
-export class SandboxInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SandboxInputError';
-  }
-}
+export { SandboxConflictError, SandboxInputError, SandboxNotFoundError };
 
 export interface ControlTarget {
   requests(filter?: { provider?: ProviderId | undefined; since?: number | undefined }): LoggedRequest[];

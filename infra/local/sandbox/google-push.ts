@@ -118,22 +118,8 @@ export function createGooglePush({ store, deliverer, signer, config }: Deps): Go
   const channels = () => store.push.googleChannels;
   const json = (body: unknown) => jsonResponse(200, body, { 'content-type': 'application/json; charset=UTF-8' });
 
-  function counter(kind: 'gmailHistory' | 'driveChanges', account: string): number {
-    const values = store.push[kind];
-    const existing = values[account];
-    if (existing !== undefined) return existing;
-    const initial = kind === 'gmailHistory' ? 1_000_000 + Number(stableDigits(`gmail-history:${account}`, 6)) : 1_000 + Number(stableDigits(`drive-changes:${account}`, 4));
-    values[account] = initial;
-    store.touch();
-    return initial;
-  }
-
-  function bump(kind: 'gmailHistory' | 'driveChanges', account: string, to?: number): number {
-    const next = Math.max(counter(kind, account) + 1, to ?? 0);
-    store.push[kind][account] = next;
-    store.touch();
-    return next;
-  }
+  const counter = (kind: 'gmailHistory' | 'driveChanges', account: string): number => store.counter(kind, account);
+  const bump = (kind: 'gmailHistory' | 'driveChanges', account: string, to?: number): number => store.bumpCounter(kind, account, to);
 
   function channelStatus(channel: GoogleChannelRecord): 'live' | 'stopped' | 'expired' {
     if (channel.stoppedAt !== undefined) return 'stopped';
@@ -305,7 +291,8 @@ export function createGooglePush({ store, deliverer, signer, config }: Deps): Go
   function startPageToken(request: SandboxRequest, api: GoogleApiContext): SandboxResponse {
     const grant = api.authenticate(request, GOOGLE_PUSH_SCOPES.drive);
     if ('status' in grant) return grant;
-    return json({ kind: 'drive#startPageToken', startPageToken: String(counter('driveChanges', grant.account)) });
+    // A page token names the first change not yet seen: the counter is the id of the last one.
+    return json({ kind: 'drive#startPageToken', startPageToken: String(counter('driveChanges', grant.account) + 1) });
   }
 
   function stop(request: SandboxRequest, api: GoogleApiContext, which: 'calendar' | 'drive'): SandboxResponse {

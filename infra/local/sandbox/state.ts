@@ -2,11 +2,12 @@ import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as z from 'zod';
-import { randomHex, randomId, secretKey } from './ids';
+import { randomHex, randomId, secretKey, stableDigits } from './ids';
 
 /**
  * The sandbox's memory: authorization codes, grants and tokens (stored under
- * the SHA-256 of their value, never in clear), Slack channels and the clock
+ * the SHA-256 of their value, never in clear), Slack channels, push channels,
+ * the sync data (users, channels, events, files, messages) and the clock
  * offset. With a `statePath` it is persisted as JSON (debounced, atomic
  * rename) so a restart of the local runtime keeps issued tokens valid. Sent
  * mail and posted messages are observations, kept in memory only.
@@ -157,6 +158,32 @@ export type PushState = z.infer<typeof pushStateSchema>;
 
 const emptyPushState = (): PushState => ({ googleChannels: {}, gmailWatches: {}, graphSubscriptions: {}, gmailHistory: {}, driveChanges: {} });
 
+// --- data the sync engine pulls (see data.ts) ---
+
+const dataItemSchema = z.object({
+  id: z.string(),
+  /** The change sequence of its creation: full listings page by it. */
+  created: z.number(),
+  /** The change sequence of its last change: incremental listings page by it. */
+  seq: z.number(),
+  /** Sandbox-clock ms of its last change. */
+  at: z.number(),
+  /** A tombstone (kept for the retention window so incremental listings report the deletion). */
+  deleted: z.boolean().optional(),
+  /** The item in the provider's own shape. */
+  value: z.record(z.string(), z.unknown()),
+});
+export type DataItemRecord = z.infer<typeof dataItemSchema>;
+
+const dataCollectionSchema = z.object({
+  /** The last change sequence (unused where a provider counter is the sequence: Drive changes, Gmail history). */
+  seq: z.number(),
+  /** Cursors that saw less than this are invalid (invalidation, pruned tombstones). */
+  floor: z.number(),
+  items: z.record(z.string(), dataItemSchema),
+});
+export type DataCollectionRecord = z.infer<typeof dataCollectionSchema>;
+
 const issuedSchema = z.object({ code: z.number(), access: z.number(), refresh: z.number() });
 type Issued = z.infer<typeof issuedSchema>;
 
@@ -170,6 +197,11 @@ const persistedSchema = z.object({
   issued: z.object({ slack: issuedSchema, google: issuedSchema, microsoft: issuedSchema }),
   /** Absent in state files written before push notifications existed. */
   push: pushStateSchema.optional().transform((push) => push ?? emptyPushState()),
+  /** Sync data by `<resource>:<account>`; absent in state files written before it existed. */
+  data: z
+    .record(z.string(), dataCollectionSchema)
+    .optional()
+    .transform((data) => data ?? {}),
 });
 type PersistedState = z.infer<typeof persistedSchema>;
 
@@ -184,6 +216,7 @@ function emptyState(): PersistedState {
     slackChannels: [],
     issued: { slack: zero(), google: zero(), microsoft: zero() },
     push: emptyPushState(),
+    data: {},
   };
 }
 
@@ -241,6 +274,37 @@ export interface CalendarEventRecord {
   at: string;
 }
 
+/** One HTTP attempt of a Slack event delivery (`retryNum` 0 is the first, 1..3 the retries). */
+export interface SlackEventAttempt {
+  retryNum: number;
+  /** `x-slack-retry-reason` of a retry. */
+  retryReason?: string;
+  /** Sandbox-clock time, ISO 8601. */
+  at: string;
+  /** The app's status; null when no answer came (timeout, refused, aborted). */
+  status: number | null;
+  error?: string;
+  durationMs: number;
+}
+
+/** An Events API delivery of the sandbox to the app, with every attempt. */
+export interface SlackEventDelivery {
+  eventId: string;
+  teamId: string;
+  /** The inner event's type (`message`, `channel_created`, …). */
+  type: string;
+  url: string;
+  /** Sent because a data change happened (not by `/_control/slack/events`). */
+  automatic: boolean;
+  /** A 2xx came back. */
+  delivered: boolean;
+  /** The app answered a failure with `x-slack-no-retry: 1`. */
+  noRetry?: boolean;
+  attempts: SlackEventAttempt[];
+  /** The envelope as sent (the body of every attempt). */
+  envelope: Record<string, unknown>;
+}
+
 const RECORD_LIMIT = 1_000;
 
 export interface Records {
@@ -248,6 +312,7 @@ export interface Records {
   slackMessages: SlackMessage[];
   teamsMessages: TeamsMessage[];
   calendarEvents: CalendarEventRecord[];
+  slackEvents: SlackEventDelivery[];
 }
 
 export type TokenLookup =
@@ -265,7 +330,7 @@ const PRUNE_AFTER_MS = 30 * 24 * 3600 * 1000;
 
 export class SandboxStore {
   private state: PersistedState = emptyState();
-  readonly records: Records = { emails: [], slackMessages: [], teamsMessages: [], calendarEvents: [] };
+  readonly records: Records = { emails: [], slackMessages: [], teamsMessages: [], calendarEvents: [], slackEvents: [] };
   private readonly file: StateFile | undefined;
   private changesSincePrune = 0;
 
@@ -450,9 +515,39 @@ export class SandboxStore {
     return this.state.push;
   }
 
-  /** Schedules a write of the state file after a change made through `push`. */
+  /** Schedules a write of the state file after a change made through `push` or `data`. */
   touch(): void {
     this.changed();
+  }
+
+  /**
+   * The Gmail history id or the Drive change counter of an account (the id of
+   * the last change), starting at a stable per-account value.
+   */
+  counter(kind: 'gmailHistory' | 'driveChanges', account: string): number {
+    const values = this.state.push[kind];
+    const existing = values[account];
+    if (existing !== undefined) return existing;
+    const initial =
+      kind === 'gmailHistory' ? 1_000_000 + Number(stableDigits(`gmail-history:${account}`, 6)) : 1_000 + Number(stableDigits(`drive-changes:${account}`, 4));
+    values[account] = initial;
+    this.changed();
+    return initial;
+  }
+
+  /** Moves a counter on by one (or to `to` when that is higher) and returns it. */
+  bumpCounter(kind: 'gmailHistory' | 'driveChanges', account: string, to?: number): number {
+    const next = Math.max(this.counter(kind, account) + 1, to ?? 0);
+    this.state.push[kind][account] = next;
+    this.changed();
+    return next;
+  }
+
+  // --- sync data ---
+
+  /** Collections by `<resource>:<account>`; call `touch()` after changing them. */
+  get data(): Record<string, DataCollectionRecord> {
+    return this.state.data;
   }
 
   // --- observations ---
@@ -474,6 +569,7 @@ export class SandboxStore {
     this.records.slackMessages = [];
     this.records.teamsMessages = [];
     this.records.calendarEvents = [];
+    this.records.slackEvents = [];
     this.changed();
   }
 

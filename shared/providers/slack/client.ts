@@ -72,7 +72,53 @@ export interface SlackChannel {
   isPrivate: boolean;
 }
 
+const pageMeta = z.object({ next_cursor: z.string().optional() }).optional();
+const usersListResponse = z.object({
+  ok: z.literal(true),
+  members: z.array(
+    z.looseObject({
+      id: z.string().min(1),
+      name: z.string().optional(),
+      deleted: z.boolean().optional(),
+      real_name: z.string().optional(),
+      is_bot: z.boolean().optional(),
+      is_admin: z.boolean().optional(),
+      tz: z.string().nullish(),
+      profile: z.looseObject({ email: z.string().optional(), display_name: z.string().optional(), title: z.string().optional() }).optional(),
+    }),
+  ),
+  response_metadata: pageMeta,
+});
+const conversationsListResponse = z.object({
+  ok: z.literal(true),
+  channels: z.array(
+    z.looseObject({
+      id: z.string().min(1),
+      name: z.string().optional(),
+      is_private: z.boolean().optional(),
+      is_archived: z.boolean().optional(),
+      num_members: z.number().optional(),
+      created: z.number().optional(),
+      topic: z.looseObject({ value: z.string().optional() }).optional(),
+    }),
+  ),
+  response_metadata: pageMeta,
+});
+
+export type SlackUser = z.infer<typeof usersListResponse>['members'][number];
+export type SlackListedChannel = z.infer<typeof conversationsListResponse>['channels'][number];
+
+export interface SlackPage<T> {
+  items: T[];
+  /** Absent on the last page. */
+  nextCursor?: string;
+}
+
 export interface SlackClient {
+  /** users.list, one page (cursor pagination). */
+  listUsers(accessToken: string, cursor?: string, limit?: number): Promise<SlackPage<SlackUser>>;
+  /** conversations.list of public and private channels, archived included, one page. */
+  listChannels(accessToken: string, cursor?: string, limit?: number): Promise<SlackPage<SlackListedChannel>>;
   /** chat.postMessage. `channel` is a channel id (or a name such as `#general`). */
   sendMessage(accessToken: string, channel: string, text: string, options?: SlackMessageOptions): Promise<SlackSentMessage>;
   /** conversations.create. Slack enforces its naming rule (lowercase letters, digits, `-`, `_`, at most 80). */
@@ -94,7 +140,24 @@ export function createSlackClient(retry: RetryOptions = {}): SlackClient {
       retry,
     );
 
+  const page = <T>(items: T[], cursor: string | undefined): SlackPage<T> => (cursor ? { items, nextCursor: cursor } : { items });
+
   return {
+    async listUsers(accessToken, cursor, limit = 200) {
+      const body = await method(accessToken, 'users.list', { limit, ...(cursor ? { cursor } : {}) }, readSlack('users.list', usersListResponse));
+      return page(body.members, body.response_metadata?.next_cursor);
+    },
+
+    async listChannels(accessToken, cursor, limit = 200) {
+      const body = await method(
+        accessToken,
+        'conversations.list',
+        { limit, types: 'public_channel,private_channel', exclude_archived: false, ...(cursor ? { cursor } : {}) },
+        readSlack('conversations.list', conversationsListResponse),
+      );
+      return page(body.channels, body.response_metadata?.next_cursor);
+    },
+
     async sendMessage(accessToken, channel, text, options = {}) {
       const body = await method(
         accessToken,

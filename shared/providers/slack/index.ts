@@ -1,5 +1,6 @@
 import type { ProviderDefinition } from '../types';
 import { slackOAuth } from './oauth';
+import { slackSync } from './sync';
 
 export const slack: ProviderDefinition = {
   catalog: {
@@ -20,4 +21,5 @@ export const slack: ProviderDefinition = {
     ],
   },
   oauth: slackOAuth,
+  sync: slackSync,
 };

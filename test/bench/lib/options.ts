@@ -9,6 +9,7 @@ const optionsSchema = z.object({
   BENCH_COLD_RUNS: z.coerce.number().int().min(5).max(100).default(7),
   BENCH_VAULT_N: z.coerce.number().int().min(1).max(100_000).default(1000),
   BENCH_VAULT_CONTAINERS: z.coerce.number().int().min(1).max(100).default(4),
+  BENCH_WEBHOOK_N: z.coerce.number().int().min(10).max(100_000).default(1000),
   BENCH_SECTIONS: z.string().optional(),
   BENCH_OUT: z.string().min(1).default('bench-results/latest.json'),
 });
@@ -30,6 +31,7 @@ export function readOptions(root: string, env: NodeJS.ProcessEnv = process.env):
     coldRuns: options.BENCH_COLD_RUNS,
     vaultIntegrations: options.BENCH_VAULT_N,
     vaultContainers: options.BENCH_VAULT_CONTAINERS,
+    webhookInvocations: options.BENCH_WEBHOOK_N,
     sections: sections && sections.length > 0 ? sections : undefined,
     outFile: resolve(root, options.BENCH_OUT),
   };

@@ -16,7 +16,6 @@ function flags(bundle: Extract<Bundle, { ok: true }>): string[] {
     out.push('DynamoDB client without table access');
   }
   if (!access.publishEvents && bundle.externals.includes('@aws-sdk/client-eventbridge')) out.push('EventBridge client without publishEvents');
-  if (bundle.spec.placeholder) out.push('placeholder');
   return out;
 }
 

@@ -4,6 +4,7 @@ import { coldImportSection } from './cold-import';
 import { httpListIntegrationsSection } from './http-list-integrations';
 import { tokenRefreshSection } from './token-refresh';
 import { tokenVaultSection } from './token-vault';
+import { webhookVerifySection } from './webhook-verify';
 
 /**
  * The benchmark's sections, in the order they run and print. Adding one: a
@@ -20,4 +21,5 @@ export const sections: readonly Section[] = [
   httpListIntegrationsSection,
   tokenVaultSection,
   tokenRefreshSection,
+  webhookVerifySection,
 ];

@@ -5,6 +5,8 @@ import type { IntegrationRecord } from '../../../shared/domain/integration';
 import type { Credential } from '../../../shared/oauth/types';
 import type { TokenRef } from '../../../shared/store/tokens';
 import { errorMessage } from '../lib/child';
+import { overrideEnv } from '../lib/env';
+import { BENCH_BUS, busDelta, inProcessEventBus } from '../lib/event-bus';
 import { median, percentile } from '../lib/stats';
 import { countDynamoRequests, inProcessStore } from '../lib/store';
 import type { Json, Row, Section } from '../lib/types';
@@ -28,21 +30,7 @@ const PROVIDERS = [
 ] as const;
 type ProviderId = (typeof PROVIDERS)[number]['providerId'];
 
-const BUS_NAME = 'hr-integrations-bench';
 const PROVIDER_ENV = ['SLACK', 'GOOGLE', 'MICROSOFT'].flatMap((name) => [`${name}_CLIENT_ID`, `${name}_CLIENT_SECRET`]);
-
-/** Sets (undefined: removes) variables; the returned function puts the previous values back. */
-function overrideEnv(changes: Record<string, string | undefined>): () => void {
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [name, value] of Object.entries(values)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-  const previous = Object.fromEntries(Object.keys(changes).map((name) => [name, process.env[name]]));
-  apply(changes);
-  return () => apply(previous);
-}
 
 const startedSchema = z.object({ url: z.string().min(1), state: z.string().min(1) });
 
@@ -82,13 +70,15 @@ export const tokenRefreshSection: Section = {
   async run(context) {
     await inProcessStore(context);
     const counter = await countDynamoRequests(context);
+    // The run's shared bus (the publisher keeps the first endpoint it sees), started before the overrides so they restore to it.
+    const bus = await inProcessEventBus(context);
+    const busBefore = bus.counts();
     const restoreEnv = overrideEnv({
       INTEGRATION_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      EVENT_BUS_NAME: BUS_NAME,
+      EVENT_BUS_NAME: BENCH_BUS,
       APP_BASE_URL: 'http://app.bench.invalid',
       API_BASE_URL: 'http://api.bench.invalid',
       PROVIDER_CREDENTIALS_SECRET_ARN: undefined,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE, // restored: the bus sets it
       SANDBOX_BASE_URL: process.env.SANDBOX_BASE_URL, // restored: set once the sandbox listens
       ...Object.fromEntries(PROVIDER_ENV.map((name) => [name, undefined])),
     });
@@ -97,7 +87,6 @@ export const tokenRefreshSection: Section = {
     try {
       const [
         { startSandboxServer },
-        { startTestEventBus },
         { call, claimsFor },
         { submitConsent },
         { handler: connectHandler },
@@ -108,7 +97,6 @@ export const tokenRefreshSection: Section = {
         { logger },
       ] = await Promise.all([
         import('../../../infra/local/sandbox'),
-        import('../../support/event-bus'),
         import('../../support/api'),
         import('../../support/oauth-browser'),
         import('../../../functions/api/connect'),
@@ -126,8 +114,6 @@ export const tokenRefreshSection: Section = {
       const server = await startSandboxServer({ port: 0 });
       closers.push(() => server.close());
       process.env.SANDBOX_BASE_URL = server.url;
-      const bus = await startTestEventBus(BUS_NAME);
-      closers.push(() => bus.close());
       const { sandbox } = server;
       const lastSeq = () => sandbox.requests().at(-1)?.seq ?? 0;
 
@@ -260,7 +246,7 @@ export const tokenRefreshSection: Section = {
         refused: m.dynamo.refused,
       }));
       const unexpected = measurements.filter((m) => m.refreshCalls !== 1 || m.distinctTokens !== 1 || m.failed > 0 || !m.storedMatches);
-      const healthEvents = bus.eventsOfType('integration.health_changed').length;
+      const healthEvents = busDelta(busBefore, bus.counts()).accepted['integration.health_changed'] ?? 0;
 
       return {
         tables: [

@@ -1,0 +1,12 @@
+import * as z from 'zod';
+import { integrationIdSchema } from '../../shared/domain/integration';
+import { effectiveSettings, requireIntegration } from '../../shared/domain/sync-settings';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+
+/** GET /api/integrations/{id}/settings — scheduled sync on/off and each resource's switch. */
+export const handler = apiHandler({
+  permission: 'integrations:read',
+  params: z.object({ id: integrationIdSchema }),
+  handle: async ({ principal, params }) => success(effectiveSettings(await requireIntegration(principal.orgId, params.id))),
+});

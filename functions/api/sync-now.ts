@@ -1,0 +1,15 @@
+import * as z from 'zod';
+import { integrationIdSchema } from '../../shared/domain/integration';
+import { requestManualSync, requireIntegration } from '../../shared/domain/sync-settings';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+
+/** POST /api/integrations/{id}/sync — a manual sync, queued: 202 with its sync id (see sync-logs). */
+export const handler = apiHandler({
+  permission: 'integrations:sync',
+  params: z.object({ id: integrationIdSchema }),
+  handle: async ({ principal, params }) => {
+    const integration = await requireIntegration(principal.orgId, params.id);
+    return success({ ...(await requestManualSync(integration, principal.userId)), status: 'queued' }, 202);
+  },
+});

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { publishEvents } from '../events/publisher';
+import { findProvider } from '../providers/registry';
+import type { ProviderSync } from '../sync/types';
+import { getIntegration, updateLatestIntegration } from '../store/integrations';
+import { SYNC_INTERVAL_MS, scheduleSync } from '../store/sync';
+import { conflict, notFound, validationFailed } from './errors';
+import type { IntegrationRecord } from './integration';
+
+/** The caller's integration, or a 404 (another organisation's id looks exactly like a missing one). */
+export async function requireIntegration(orgId: string, integrationId: string): Promise<IntegrationRecord> {
+  const integration = await getIntegration(orgId, integrationId);
+  if (!integration || integration.status === 'erased') throw notFound('Integration');
+  return integration;
+}
+
+export function providerSync(integration: IntegrationRecord): ProviderSync {
+  const sync = findProvider(integration.providerId)?.sync;
+  if (!sync) throw conflict(`${integration.providerId} has no data to sync yet`);
+  return sync;
+}
+
+export interface SyncSettings {
+  scheduledSync: boolean;
+  resources: Record<string, boolean>;
+}
+
+export function effectiveSettings(integration: IntegrationRecord): SyncSettings {
+  const sync = findProvider(integration.providerId)?.sync;
+  const resources = Object.fromEntries(
+    Object.keys(sync?.resources ?? {}).map((resource) => [resource, integration.settings?.resources[resource] !== false]),
+  );
+  return { scheduledSync: integration.settings?.scheduledSync !== false, resources };
+}
+
+export async function updateSettings(
+  integration: IntegrationRecord,
+  change: { scheduledSync?: boolean; resources?: Record<string, boolean> },
+): Promise<SyncSettings> {
+  const sync = providerSync(integration);
+  const unknown = Object.keys(change.resources ?? {}).filter((resource) => !(resource in sync.resources));
+  if (unknown.length > 0) {
+    throw validationFailed(`Unknown resource(s) for ${integration.providerId}: ${unknown.join(', ')} (known: ${Object.keys(sync.resources).join(', ')})`);
+  }
+  const current = effectiveSettings(integration);
+  const next: SyncSettings = {
+    scheduledSync: change.scheduledSync ?? current.scheduledSync,
+    resources: { ...current.resources, ...change.resources },
+  };
+  await updateLatestIntegration(integration.orgId, integration.id, { settings: next });
+  if (integration.status === 'active') {
+    await scheduleSync(integration.orgId, integration.id, next.scheduledSync ? new Date(Date.now() + SYNC_INTERVAL_MS) : undefined);
+  }
+  return next;
+}
+
+export async function requestManualSync(integration: IntegrationRecord, requestedBy: string): Promise<{ syncId: string }> {
+  if (integration.status !== 'active') throw conflict('Only an active integration can sync; reconnect it first');
+  providerSync(integration);
+  const syncId = randomUUID();
+  await publishEvents([
+    {
+      type: 'SyncRequested',
+      orgId: integration.orgId,
+      integrationId: integration.id,
+      detail: { providerId: integration.providerId, trigger: 'manual', syncId, requestedBy },
+    },
+  ]);
+  return { syncId };
+}

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { changeHealth } from '../domain/health';
+import type { IntegrationRecord } from '../domain/integration';
+import { publishEvents } from '../events/publisher';
+import { logger } from '../logging/logger';
+import { oauthClient } from '../oauth/clients';
+import { ProviderError } from '../oauth/errors';
+import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
+import { findProvider } from '../providers/registry';
+import { getIntegration, updateLatestIntegration } from '../store/integrations';
+import {
+  SYNC_INTERVAL_MS,
+  acquireSyncLease,
+  loadCursor,
+  releaseSyncLease,
+  saveCursor,
+  scheduleSync,
+  writeRecord,
+  writeSyncLog,
+  type SyncLog,
+} from '../store/sync';
+import { CursorResetError, type ProviderSync } from './types';
+
+/**
+ * One sync of one integration: a lease so only one runs (others coalesce
+ * into one more pass), `syncing` while it runs, each enabled resource pulled
+ * page by page with its records stored before its cursor (a crash loses and
+ * duplicates nothing; the next run resumes), a sync log, health, and
+ * `integration.synced`. Transient failures are rethrown so the event's retry
+ * policy and dead-letter queue take over; three in a row raise an alert.
+ */
+export const SYNC_LEASE_MS = 15 * 60 * 1000;
+const MAX_PASSES = 3;
+const ALERT_AFTER_FAILURES = 3;
+const MAX_PAGES_PER_RESOURCE = 10_000;
+
+export interface SyncRequest {
+  orgId: string;
+  integrationId: string;
+  trigger: string;
+  syncId?: string;
+  /** Only these resources (a webhook names the one that changed). */
+  resources?: string[];
+  /** Ignore stored cursors (a provider lost notifications). */
+  full?: boolean;
+}
+
+export type SyncOutcome = 'succeeded' | 'failed' | 'skipped' | 'coalesced';
+
+type Counts = SyncLog['counts'];
+
+export function enabledResources(integration: IntegrationRecord, sync: ProviderSync, requested?: string[]): string[] {
+  return Object.keys(sync.resources).filter(
+    (resource) => integration.settings?.resources[resource] !== false && (!requested || requested.includes(resource)),
+  );
+}
+
+class SyncStopped extends Error {}
+
+export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
+  const syncId = request.syncId ?? randomUUID();
+  const integration = await getIntegration(request.orgId, request.integrationId);
+  const provider = integration ? findProvider(integration.providerId) : undefined;
+  if (!integration || integration.status !== 'active' || !provider?.sync || !provider.oauth) return 'skipped';
+
+  const owner = randomUUID();
+  if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS))) return 'coalesced';
+  let outcome: SyncOutcome = 'skipped';
+  for (let pass = 0; pass < MAX_PASSES; pass += 1) {
+    const passStarted = Date.now();
+    try {
+      outcome = await syncPass(integration.id, request, pass === 0 ? syncId : randomUUID(), provider.sync);
+    } catch (error) {
+      await releaseSyncLease(request.orgId, request.integrationId, owner, passStarted);
+      throw error;
+    }
+    const pending = await releaseSyncLease(request.orgId, request.integrationId, owner, passStarted);
+    if (!pending || outcome !== 'succeeded') break;
+    if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS))) break;
+  }
+  return outcome;
+}
+
+async function syncPass(integrationId: string, request: SyncRequest, syncId: string, sync: ProviderSync): Promise<SyncOutcome> {
+  const started = new Date();
+  const current = await getIntegration(request.orgId, integrationId);
+  const provider = current ? findProvider(current.providerId) : undefined;
+  const client = provider?.oauth ? oauthClient(current?.providerId ?? '', provider.oauth) : undefined;
+  if (!current || current.status !== 'active' || !client) return 'skipped';
+
+  await changeHealth(current.orgId, current.id, { healthStatus: 'syncing', reason: 'sync_running' });
+  const counts: Counts = {};
+  const log = (outcome: SyncLog['outcome'], errorCode?: string): SyncLog => {
+    const endedAt = new Date();
+    return {
+      syncId,
+      trigger: request.trigger,
+      startedAt: started.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs: endedAt.getTime() - started.getTime(),
+      outcome,
+      counts,
+      ...(errorCode ? { errorCode } : {}),
+    };
+  };
+
+  try {
+    for (const resource of enabledResources(current, sync, request.resources)) {
+      counts[resource] = { created: 0, updated: 0, deleted: 0 };
+      await syncResource(current, sync, client, resource, request.full === true, counts[resource]);
+    }
+  } catch (error) {
+    return failPass(current, error, log);
+  }
+
+  const finished = (await updateLatestIntegration(current.orgId, current.id, { lastSyncAt: new Date().toISOString(), consecutiveSyncFailures: 0 })) ?? current;
+  await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced' });
+  await scheduleSync(current.orgId, current.id, finished.settings?.scheduledSync === false ? undefined : new Date(Date.now() + SYNC_INTERVAL_MS));
+  await writeSyncLog(current.orgId, current.id, log('succeeded'));
+  await publishEvents([
+    { type: 'integration.synced', orgId: current.orgId, integrationId: current.id, detail: { providerId: current.providerId, syncId, trigger: request.trigger, counts } },
+  ]);
+  return 'succeeded';
+}
+
+async function syncResource(
+  integration: IntegrationRecord,
+  sync: ProviderSync,
+  client: NonNullable<ReturnType<typeof oauthClient>>,
+  resource: string,
+  full: boolean,
+  counts: Counts[string],
+): Promise<void> {
+  const resourceSync = sync.resources[resource];
+  if (!resourceSync) return;
+  let cursor = full ? undefined : await loadCursor(integration.orgId, integration.id, resource);
+  let resets = 0;
+  for (let page = 0; page < MAX_PAGES_PER_RESOURCE; page += 1) {
+    // A disconnect during a sync stops it between pages.
+    const now = await getIntegration(integration.orgId, integration.id);
+    if (!now || now.status !== 'active') throw new SyncStopped();
+    let result;
+    try {
+      result = await withAccessToken(integration, sync.credentialKind, (accessToken) => resourceSync.pull({ client, accessToken, cursor }));
+    } catch (error) {
+      if (!(error instanceof CursorResetError) || resets > 0) throw error;
+      resets += 1;
+      logger.info('Cursor invalidated by the provider; full resync', { integrationId: integration.id, resource });
+      await saveCursor(integration.orgId, integration.id, resource, undefined);
+      cursor = undefined;
+      continue;
+    }
+    const at = new Date();
+    for (const change of result.changes) {
+      const written = await writeRecord(
+        integration.orgId,
+        integration.id,
+        resource,
+        change.externalId,
+        { deleted: change.op === 'delete', ...(change.data ? { data: change.data } : {}) },
+        at,
+      );
+      counts[written] += 1;
+    }
+    // Records first, cursor after: a crash here re-pulls this page (idempotent writes), never skips one.
+    const next = result.complete && !resourceSync.keepCursorAfterPass ? undefined : result.cursor;
+    await saveCursor(integration.orgId, integration.id, resource, next);
+    cursor = result.cursor;
+    if (result.complete) return;
+  }
+}
+
+async function failPass(integration: IntegrationRecord, error: unknown, log: (outcome: SyncLog['outcome'], errorCode?: string) => SyncLog): Promise<SyncOutcome> {
+  if (error instanceof SyncStopped) {
+    await writeSyncLog(integration.orgId, integration.id, log('skipped', 'disconnected'));
+    return 'skipped';
+  }
+  const errorCode = error instanceof ProviderError ? error.code : error instanceof IntegrationUnavailableError ? error.reason : error instanceof Error ? error.name : 'unknown';
+  await writeSyncLog(integration.orgId, integration.id, log('failed', errorCode));
+  // A revoked grant already disconnected the integration (token manager): nothing to retry.
+  if (error instanceof IntegrationUnavailableError) return 'failed';
+
+  let failures = 1;
+  await updateLatestIntegration(integration.orgId, integration.id, (latest) => {
+    failures = (latest.consecutiveSyncFailures ?? 0) + 1;
+    return { consecutiveSyncFailures: failures };
+  });
+  await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: `sync_failed:${errorCode}` });
+  if (failures === ALERT_AFTER_FAILURES) {
+    await publishEvents([
+      {
+        type: 'integration.alert',
+        orgId: integration.orgId,
+        integrationId: integration.id,
+        detail: { providerId: integration.providerId, reason: 'sync_failing', consecutiveFailures: failures, errorCode },
+      },
+    ]);
+  }
+  // Only what may pass on its own is retried (EventBridge retry policy, then the DLQ); a refusal is not.
+  if (error instanceof ProviderError && !error.transient) return 'failed';
+  throw error;
+}
