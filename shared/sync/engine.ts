@@ -57,11 +57,15 @@ export function enabledResources(integration: IntegrationRecord, sync: ProviderS
 
 class SyncStopped extends Error {}
 
-export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
+/** The provider's sync definition; replaceable so the engine's guarantees can be tested with any page sequence. */
+export type SyncLookup = (providerId: string) => ProviderSync | undefined;
+const registrySync: SyncLookup = (providerId) => findProvider(providerId)?.sync;
+
+export async function runSync(request: SyncRequest, lookup: SyncLookup = registrySync): Promise<SyncOutcome> {
   const syncId = request.syncId ?? randomUUID();
   const integration = await getIntegration(request.orgId, request.integrationId);
-  const provider = integration ? findProvider(integration.providerId) : undefined;
-  if (!integration || integration.status !== 'active' || !provider?.sync || !provider.oauth) return 'skipped';
+  const sync = integration ? lookup(integration.providerId) : undefined;
+  if (!integration || integration.status !== 'active' || !sync) return 'skipped';
 
   const owner = randomUUID();
   if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS))) return 'coalesced';
@@ -69,7 +73,7 @@ export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
   for (let pass = 0; pass < MAX_PASSES; pass += 1) {
     const passStarted = Date.now();
     try {
-      outcome = await syncPass(integration.id, request, pass === 0 ? syncId : randomUUID(), provider.sync);
+      outcome = await syncPass(integration.id, request, pass === 0 ? syncId : randomUUID(), sync);
     } catch (error) {
       await releaseSyncLease(request.orgId, request.integrationId, owner, passStarted);
       throw error;

@@ -1,0 +1,193 @@
+import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../shared/oauth/errors';
+import { createIntegration, getIntegration, updateLatestIntegration } from '../../shared/store/integrations';
+import { acquireSyncLease, listRecords, listSyncLogs, loadCursor, scheduleSync } from '../../shared/store/sync';
+import { replaceCredentials } from '../../shared/store/tokens';
+import { dispatchDueSyncs } from '../../shared/sync/dispatch';
+import { runSync } from '../../shared/sync/engine';
+import { CursorResetError, type ProviderSync, type RecordChange } from '../../shared/sync/types';
+import { integrationRecord, uniqueOrg } from '../support/api';
+import { startTestEventBus } from '../support/event-bus';
+
+/**
+ * The engine's guarantees with a scripted provider: resume after a crash
+ * between pages (nothing lost or duplicated), deletions, cursor resets,
+ * lease contention, a disconnect mid-sync, alerts, and the dispatcher.
+ */
+let events: Awaited<ReturnType<typeof startTestEventBus>>;
+beforeAll(async () => {
+  events = await startTestEventBus('hr-integrations-test');
+  process.env.SANDBOX_BASE_URL = 'http://127.0.0.1:9/sandbox';
+});
+afterAll(() => events.close());
+
+interface Script {
+  items: Map<string, Record<string, unknown>>;
+  deleted: Set<string>;
+  pageSize: number;
+  /** Called before each page; may throw to simulate failures. */
+  beforePage?: (cursor: string | undefined, call: number) => Promise<void> | void;
+  calls: number;
+}
+
+function scripted(script: Script): ProviderSync {
+  return {
+    credentialKind: 'slack-bot',
+    resources: {
+      items: {
+        keepCursorAfterPass: false,
+        async pull({ cursor }) {
+          script.calls += 1;
+          await script.beforePage?.(cursor, script.calls);
+          const ids = [...script.items.keys(), ...script.deleted].sort();
+          const start = cursor === undefined ? 0 : Number(cursor);
+          const slice = ids.slice(start, start + script.pageSize);
+          const changes: RecordChange[] = slice.map((id) =>
+            script.deleted.has(id) ? { externalId: id, op: 'delete' } : { externalId: id, op: 'upsert', data: script.items.get(id) ?? {} },
+          );
+          const next = start + script.pageSize < ids.length ? String(start + script.pageSize) : undefined;
+          return { changes, cursor: next, complete: next === undefined };
+        },
+      },
+    },
+  };
+}
+
+async function connectedIntegration() {
+  const record = integrationRecord(uniqueOrg('sync'), { providerId: 'slack' });
+  await createIntegration(record);
+  await replaceCredentials({ orgId: record.orgId, integrationId: record.id, providerId: 'slack' }, [{ kind: 'slack-bot', accessToken: 'xoxb-test', scopes: [] }]);
+  return record;
+}
+
+const newScript = (count: number): Script => ({
+  items: new Map(Array.from({ length: count }, (_, n) => [`U${String(n).padStart(5, '0')}`, { name: `user ${n}` }])),
+  deleted: new Set(),
+  pageSize: 100,
+  calls: 0,
+});
+
+async function allRecords(orgId: string, integrationId: string) {
+  const records = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listRecords(orgId, integrationId, 'items', cursor, 500);
+    records.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return records;
+}
+
+describe('sync engine', () => {
+  it('a crash between pages loses and duplicates nothing: the next run resumes from the saved cursor', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(250);
+    script.beforePage = (_cursor, call) => {
+      if (call === 2) throw new ProviderError('slack', 'http_503', 503, 'transient');
+    };
+    await expect(runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).rejects.toBeInstanceOf(ProviderError);
+    expect(await loadCursor(integration.orgId, integration.id, 'items')).toBe('100');
+    expect(await allRecords(integration.orgId, integration.id)).toHaveLength(100);
+    expect(await getIntegration(integration.orgId, integration.id)).toMatchObject({ healthStatus: 'degraded', healthReason: 'sync_failed:http_503' });
+
+    script.beforePage = undefined;
+    expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).toBe('succeeded');
+    const records = await allRecords(integration.orgId, integration.id);
+    expect(records).toHaveLength(250);
+    expect(new Set(records.map((record) => record.externalId)).size).toBe(250);
+    const logs = (await listSyncLogs(integration.orgId, integration.id)).items;
+    expect(logs.map((log) => log.outcome)).toEqual(['succeeded', 'failed']);
+    expect(logs[0]?.counts.items).toEqual({ created: 150, updated: 0, deleted: 0 });
+    expect(await getIntegration(integration.orgId, integration.id)).toMatchObject({ healthStatus: 'healthy', healthReason: 'synced', consecutiveSyncFailures: 0 });
+    expect(events.eventsOfType('integration.synced').some((event) => (event.detail as { integrationId?: string }).integrationId === integration.id)).toBe(true);
+  });
+
+  it('propagates deletions as tombstones', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(20);
+    await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script));
+    for (const id of ['U00003', 'U00007']) {
+      script.items.delete(id);
+      script.deleted.add(id);
+    }
+    await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script));
+    const records = await allRecords(integration.orgId, integration.id);
+    expect(records.filter((record) => record.deleted).map((record) => record.externalId)).toEqual(['U00003', 'U00007']);
+    expect((await listSyncLogs(integration.orgId, integration.id)).items[0]?.counts.items).toEqual({ created: 0, updated: 18, deleted: 2 });
+  });
+
+  it('a cursor the provider invalidated starts a full pass', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(30);
+    script.beforePage = (cursor) => {
+      if (cursor === '100') throw new CursorResetError('items');
+    };
+    const { saveCursor } = await import('../../shared/store/sync');
+    await saveCursor(integration.orgId, integration.id, 'items', '100');
+    expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).toBe('succeeded');
+    expect(await allRecords(integration.orgId, integration.id)).toHaveLength(30);
+  });
+
+  it('one sync at a time: a request during a sync coalesces into exactly one more pass', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(10);
+    let second: Promise<unknown> | undefined;
+    script.beforePage = async (_cursor, call) => {
+      if (call === 1) second = runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'webhook' }, () => scripted(script));
+      if (call === 1) expect(await second).toBe('coalesced');
+    };
+    expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'manual' }, () => scripted(script))).toBe('succeeded');
+    expect(script.calls).toBe(2); // the original pass and the coalesced one
+    expect((await listSyncLogs(integration.orgId, integration.id)).items).toHaveLength(2);
+  });
+
+  it('a held lease makes a request coalesce without running', async () => {
+    const integration = await connectedIntegration();
+    expect(await acquireSyncLease(integration.orgId, integration.id, 'someone-else', 60_000)).toBe(true);
+    const script = newScript(5);
+    expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'manual' }, () => scripted(script))).toBe('coalesced');
+    expect(script.calls).toBe(0);
+  });
+
+  it('a disconnect during a sync stops it cleanly, and disconnected integrations never sync', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(300);
+    script.beforePage = async (_cursor, call) => {
+      if (call === 1) await updateLatestIntegration(integration.orgId, integration.id, { status: 'disconnected', healthStatus: 'disconnected', healthReason: 'user_disconnected' });
+    };
+    expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).toBe('skipped');
+    expect(script.calls).toBe(1);
+    expect((await listSyncLogs(integration.orgId, integration.id)).items[0]).toMatchObject({ outcome: 'skipped', errorCode: 'disconnected' });
+    expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).toBe('skipped');
+    expect(script.calls).toBe(1);
+  });
+
+  it('three failed syncs in a row raise integration.alert; a refusal is not retried', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(5);
+    script.beforePage = () => {
+      throw new ProviderError('slack', 'missing_scope', 200, 'rejected');
+    };
+    for (let i = 0; i < 3; i += 1) {
+      expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).toBe('failed');
+    }
+    const alerts = events.eventsOfType('integration.alert').filter((event) => (event.detail as { integrationId?: string }).integrationId === integration.id);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.detail).toMatchObject({ reason: 'sync_failing', consecutiveFailures: 3, errorCode: 'missing_scope' });
+  });
+});
+
+describe('dispatcher', () => {
+  it('publishes SyncRequested for exactly the due integrations, found through the sharded index', async () => {
+    const due = await Promise.all(Array.from({ length: 23 }, () => connectedIntegration()));
+    const later = await connectedIntegration();
+    for (const integration of due) await scheduleSync(integration.orgId, integration.id, new Date(Date.now() - 60_000));
+    await scheduleSync(later.orgId, later.id, new Date(Date.now() + 10 * 60_000));
+    const before = events.eventsOfType('SyncRequested').length;
+    const result = await dispatchDueSyncs();
+    expect(result.published).toBeGreaterThanOrEqual(23);
+    const published = events.eventsOfType('SyncRequested').slice(before).map((event) => (event.detail as { integrationId: string; trigger: string }));
+    for (const integration of due) expect(published.some((detail) => detail.integrationId === integration.id && detail.trigger === 'scheduled')).toBe(true);
+    expect(published.some((detail) => detail.integrationId === later.id)).toBe(false);
+  });
+});
