@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { googleSync } from './sync';
 import { googleSubscriptions } from './subscriptions';
 import { googleOAuth } from './oauth';
 
@@ -24,4 +25,5 @@ export const google: ProviderDefinition = {
   },
   oauth: googleOAuth,
   subscriptions: googleSubscriptions,
+  sync: googleSync,
 };

@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { microsoftSync } from './sync';
 import { microsoftSubscriptions } from './subscriptions';
 import { microsoftOAuth } from './oauth';
 
@@ -22,4 +23,5 @@ export const microsoft: ProviderDefinition = {
   },
   oauth: microsoftOAuth,
   subscriptions: microsoftSubscriptions,
+  sync: microsoftSync,
 };
