@@ -2,6 +2,23 @@
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 
+  /** Per-client state handed to `setupRequest` and `onResponse`; reset when the client starts over its `requests`. */
+  export type RequestContext = Record<string, unknown>;
+
+  export interface RequestParams {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+  }
+
+  export interface Request extends RequestParams {
+    /** Called before each send of this request; what it returns is sent (falsy: the client starts over its `requests`). */
+    setupRequest?: (request: RequestParams, context: RequestContext) => RequestParams | null | undefined;
+    /** Called with each response to this request (with pipelining 1: the request just answered). */
+    onResponse?: (status: number, body: string, context: RequestContext, headers: Record<string, string | string[]>) => void;
+  }
+
   export interface Options {
     url: string;
     connections?: number;
@@ -13,6 +30,9 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** Sent in turn by every client, looping. */
+    requests?: Request[];
+    initialContext?: RequestContext;
   }
 
   /** Percentiles as autocannon names them (p97_5 is the 97.5th). */

@@ -16,7 +16,8 @@ import { sections } from './sections';
  *
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (10),
  * BENCH_COLD_RUNS (7, min 5), BENCH_VAULT_N (1000), BENCH_VAULT_CONTAINERS (4),
- * BENCH_WEBHOOK_N (1000), BENCH_SECTIONS (comma-separated ids), BENCH_OUT (bench-results/latest.json).
+ * BENCH_WEBHOOK_N (unset: up to 1000 per row within 2 s), BENCH_SECTIONS
+ * (comma-separated ids), BENCH_OUT (bench-results/latest.json).
  */
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 

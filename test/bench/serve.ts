@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as z from 'zod';
 import { ensureTable, startEmbeddedDynamo } from '../../infra/local/embedded-store';
+import type { LocalEventBus } from '../../infra/local/event-bus';
 import { startLocalServer } from '../../infra/local/server';
 import { manifest } from '../../infra/manifest';
+import { BENCH_SLACK_TEAM, benchIntegration } from './lib/webhooks';
 
 /**
  * The local runtime for the HTTP benchmark, run as a child process so the
@@ -12,6 +15,16 @@ import { manifest } from '../../infra/manifest';
  * behind one port (scheduler off). When ready it prints one line,
  * `BENCH_SERVER {"url","jwtSecret","orgId","seeded"}`, and runs until SIGTERM
  * or until the parent's IPC channel closes.
+ *
+ * BENCH_SEED=slack also connects a Slack integration for team T0BENCH, sets
+ * SLACK_SIGNING_SECRET to a fresh random value before the handlers load, and
+ * adds `"slack": {"teamId","integrationId","signingSecret"}` to that line. It
+ * then tallies, in this process, every `integration.webhook.received` entry
+ * from Slack the local EventBridge accepts (the bus's own history keeps only
+ * the last 1000 events): the parent sends `{"type":"webhook-tally","id",
+ * "prefix"}` over IPC and gets back `{"type":"webhook-tally","id","entries",
+ * "duplicates","eventIds","cpuMicros"}` with the accepted event ids that
+ * start with `prefix` and this process's CPU time so far.
  */
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TABLE_NAME = 'hr-integrations-bench';
@@ -19,15 +32,54 @@ const EVENT_BUS_NAME = 'hr-integrations-bench';
 
 const log = (line: string) => process.stderr.write(`[bench-server] ${line}\n`);
 
-function positiveInt(value: string | undefined, fallback: number): number {
+function nonNegativeInt(value: string | undefined, fallback: number): number {
   const parsed = Number(value);
-  return Number.isInteger(parsed) && parsed > 0 ? parsed : fallback;
+  return value !== undefined && value !== '' && Number.isInteger(parsed) && parsed >= 0 ? parsed : fallback;
+}
+
+const tallyRequestSchema = z.object({ type: z.literal('webhook-tally'), id: z.number(), prefix: z.string() });
+
+/** Counts the Slack `integration.webhook.received` entries the bus accepts, by event id. */
+function tallySlackWebhookEvents(bus: LocalEventBus) {
+  const seen = new Set<string>();
+  let entries = 0;
+  let duplicates = 0;
+  const putEvents = bus.putEvents.bind(bus);
+  bus.putEvents = (body: unknown) => {
+    const result = putEvents(body);
+    const requested = (body as { Entries?: { DetailType?: unknown; Detail?: unknown }[] } | null)?.Entries ?? [];
+    const answered = (result.body as { Entries?: { EventId?: string }[] } | null)?.Entries ?? [];
+    answered.forEach((entry, index) => {
+      const request = requested[index];
+      if (entry.EventId === undefined || request?.DetailType !== 'integration.webhook.received') return;
+      let detail: unknown;
+      try {
+        detail = JSON.parse(String(request.Detail));
+      } catch {
+        return;
+      }
+      const { providerId, eventId } = (detail ?? {}) as { providerId?: unknown; eventId?: unknown };
+      if (providerId !== 'slack' || typeof eventId !== 'string') return;
+      entries += 1;
+      if (seen.has(eventId)) duplicates += 1;
+      else seen.add(eventId);
+    });
+    return result;
+  };
+  process.on('message', (message: unknown) => {
+    const request = tallyRequestSchema.safeParse(message);
+    if (!request.success || !process.send) return;
+    const eventIds = [...seen].filter((id) => id.startsWith(request.data.prefix));
+    process.send({ type: 'webhook-tally', id: request.data.id, entries, duplicates, eventIds, cpuMicros: process.cpuUsage() });
+  });
 }
 
 async function main(): Promise<void> {
-  const seedCount = positiveInt(process.env.BENCH_SEED_COUNT, 25);
+  const seedCount = nonNegativeInt(process.env.BENCH_SEED_COUNT, 25);
   const orgId = process.env.BENCH_ORG_ID ?? 'bench-org';
   const jwtSecret = randomBytes(32).toString('hex');
+  const seedSlack = process.env.BENCH_SEED === 'slack';
+  const slackSigningSecret = randomBytes(32).toString('hex');
 
   const dynamo = await startEmbeddedDynamo();
   await ensureTable(dynamo.endpoint, TABLE_NAME);
@@ -47,6 +99,11 @@ async function main(): Promise<void> {
     LOCAL_SCHEDULER: 'off',
     LOCAL_ACCESS_LOG: 'off',
   });
+  if (seedSlack) {
+    // The Slack function verifies with this secret (read per request); provider secrets come from the environment.
+    process.env.SLACK_SIGNING_SECRET = slackSigningSecret;
+    delete process.env.PROVIDER_CREDENTIALS_SECRET_ARN;
+  }
 
   const { createIntegration, newIntegrationId } = await import('../../shared/store/integrations');
   const { providerIds } = await import('../../shared/providers/registry');
@@ -74,6 +131,13 @@ async function main(): Promise<void> {
     });
   }
 
+  let slack: { teamId: string; integrationId: string; signingSecret: string } | undefined;
+  if (seedSlack) {
+    const integration = benchIntegration({ id: newIntegrationId(), orgId, providerId: 'slack', externalAccountId: BENCH_SLACK_TEAM });
+    await createIntegration(integration);
+    slack = { teamId: BENCH_SLACK_TEAM, integrationId: integration.id, signingSecret: slackSigningSecret };
+  }
+
   const server = await startLocalServer({
     root,
     functions: manifest,
@@ -89,7 +153,9 @@ async function main(): Promise<void> {
     log,
   });
 
-  process.stdout.write(`\nBENCH_SERVER ${JSON.stringify({ url: server.url, jwtSecret, orgId, seeded: seedCount })}\n`);
+  if (seedSlack) tallySlackWebhookEvents(server.bus);
+
+  process.stdout.write(`\nBENCH_SERVER ${JSON.stringify({ url: server.url, jwtSecret, orgId, seeded: seedCount, ...(slack ? { slack } : {}) })}\n`);
 
   let stopping = false;
   const stop = (why: string) => {

@@ -9,7 +9,7 @@ const optionsSchema = z.object({
   BENCH_COLD_RUNS: z.coerce.number().int().min(5).max(100).default(7),
   BENCH_VAULT_N: z.coerce.number().int().min(1).max(100_000).default(1000),
   BENCH_VAULT_CONTAINERS: z.coerce.number().int().min(1).max(100).default(4),
-  BENCH_WEBHOOK_N: z.coerce.number().int().min(10).max(100_000).default(1000),
+  BENCH_WEBHOOK_N: z.coerce.number().int().min(10).max(100_000).optional(),
   BENCH_SECTIONS: z.string().optional(),
   BENCH_OUT: z.string().min(1).default('bench-results/latest.json'),
 });

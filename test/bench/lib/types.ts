@@ -45,8 +45,11 @@ export interface BenchOptions {
   vaultIntegrations: number;
   /** Simulated warm containers that open every token (BENCH_VAULT_CONTAINERS). */
   vaultContainers: number;
-  /** Sequential handler invocations per provider and case in the in-process webhook section (BENCH_WEBHOOK_N). */
-  webhookInvocations: number;
+  /**
+   * Sequential handler invocations per provider and case in the in-process
+   * webhook section (BENCH_WEBHOOK_N); unset: up to 1000, each row capped in time.
+   */
+  webhookInvocations: number | undefined;
   /** Only these section ids, when set (BENCH_SECTIONS=bundles,vault). */
   sections: string[] | undefined;
   /** Where the JSON report goes (BENCH_OUT). */

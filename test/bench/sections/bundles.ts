@@ -19,6 +19,12 @@ function flags(bundle: Extract<Bundle, { ok: true }>): string[] {
   return out;
 }
 
+/** What invokes the function: `http`, `webhook <provider>` (a Function URL), `schedule` or `event`. */
+function triggerOf(bundle: Bundle): string {
+  const { trigger } = bundle.spec;
+  return trigger.kind === 'webhook' ? `webhook ${trigger.provider}` : trigger.kind;
+}
+
 export const bundlesSection: Section = {
   id: 'bundles',
   title: 'Lambda bundle sizes',
@@ -31,13 +37,14 @@ export const bundlesSection: Section = {
       const { spec } = bundle;
       const access = `${spec.access.table}/${spec.access.tokenKey}${spec.access.publishEvents ? '/events' : ''}`;
       if (!bundle.ok) {
-        sizeRows.push({ function: spec.name, access, bytes: null, kib: null, gzipKib: null, modules: null, vault: null, flags: `BUILD FAILED: ${bundle.error}` });
-        data.push({ function: spec.name, error: bundle.error });
+        sizeRows.push({ function: spec.name, trigger: triggerOf(bundle), access, bytes: null, kib: null, gzipKib: null, modules: null, vault: null, flags: `BUILD FAILED: ${bundle.error}` });
+        data.push({ function: spec.name, trigger: triggerOf(bundle), error: bundle.error });
         continue;
       }
       const packages = bytesByPackage(bundle.inputs);
       sizeRows.push({
         function: spec.name,
+        trigger: triggerOf(bundle),
         access,
         bytes: bundle.bytes,
         kib: kib(bundle.bytes),
@@ -56,6 +63,7 @@ export const bundlesSection: Section = {
       });
       data.push({
         function: spec.name,
+        trigger: triggerOf(bundle),
         entry: spec.entry,
         bytes: bundle.bytes,
         gzipBytes: bundle.gzipBytes,
@@ -72,6 +80,7 @@ export const bundlesSection: Section = {
           title: 'Lambda bundles (esbuild as the CDK stack: esm, minify, node22, @aws-sdk/* + @smithy/* external)',
           columns: [
             { key: 'function', title: 'function' },
+            { key: 'trigger', title: 'trigger' },
             { key: 'access', title: 'table/token' },
             { key: 'bytes', title: 'min bytes' },
             { key: 'kib', title: 'min KiB', digits: 1 },
@@ -81,7 +90,10 @@ export const bundlesSection: Section = {
             { key: 'flags', title: 'flags' },
           ],
           rows: sizeRows,
-          notes: ['gzip is level 9 of the minified .mjs; source maps (the stack emits one) are not counted'],
+          notes: [
+            'gzip is level 9 of the minified .mjs; source maps (the stack emits one) are not counted',
+            'vault?: shared/crypto/vault.ts is in the bundle; webhook functions (Function URLs) verify with HMAC or hashed channel secrets and should show no',
+          ],
         },
         {
           title: 'Bundle composition (output bytes by package, largest first)',

@@ -4,6 +4,7 @@ import { coldImportSection } from './cold-import';
 import { httpListIntegrationsSection } from './http-list-integrations';
 import { tokenRefreshSection } from './token-refresh';
 import { tokenVaultSection } from './token-vault';
+import { webhookHttpSection } from './webhook-http';
 import { webhookVerifySection } from './webhook-verify';
 
 /**
@@ -22,4 +23,5 @@ export const sections: readonly Section[] = [
   tokenVaultSection,
   tokenRefreshSection,
   webhookVerifySection,
+  webhookHttpSection,
 ];
