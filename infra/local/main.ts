@@ -73,7 +73,12 @@ async function main(): Promise<void> {
   });
 
   // The sandbox delivers Gmail pushes to our Google webhook, with our audience.
-  sandbox.configurePush({ gmailPushUrl: `${server.url}/api/webhooks/google`, gmailPushAudience: process.env.GMAIL_PUSH_AUDIENCE ?? null });
+  // The sandbox delivers Slack events (signed with the sandbox secret) to our Slack webhook.
+  sandbox.configurePush({
+    gmailPushUrl: `${server.url}/api/webhooks/google`,
+    gmailPushAudience: process.env.GMAIL_PUSH_AUDIENCE ?? null,
+    ...(providerModes.find((mode) => mode.id === 'slack')?.real ? {} : { slackEventsUrl: `${server.url}/api/webhooks/slack` }),
+  });
 
   process.stdout.write(
     [

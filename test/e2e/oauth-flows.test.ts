@@ -70,7 +70,8 @@ describe.each(['slack', 'google', 'microsoft'])('%s: connect, list, reconnect, d
 
     const listed = await api('GET', '/api/integrations');
     const mine = (listed.body.data as Array<Record<string, unknown>>).find((item) => item.id === integrationId);
-    expect(mine).toMatchObject({ providerId, status: 'active', healthStatus: 'healthy', lastSyncAt: null });
+    expect(mine).toMatchObject({ providerId, status: 'active' });
+    expect(['healthy', 'syncing']).toContain(mine?.healthStatus);
     const events = (await (await fetch(`${server.url}/_local/events`)).json()) as { events: Array<{ 'detail-type': string; detail: Record<string, unknown> }> };
     expect(events.events.some((event) => event['detail-type'] === 'integration.connected' && event.detail.integrationId === integrationId)).toBe(true);
   });
@@ -80,7 +81,9 @@ describe.each(['slack', 'google', 'microsoft'])('%s: connect, list, reconnect, d
     expect(back.location.searchParams.get('integration')).toBe(integrationId);
     expect(back.location.searchParams.get('status')).toBe('reconnected');
     const one = await api('GET', `/api/integrations/${integrationId}`);
-    expect(one.body.data).toMatchObject({ id: integrationId, status: 'active', healthStatus: 'healthy', healthReason: 'reconnected' });
+    // The reconnect also queues a sync, which may already be running or done.
+    expect(one.body.data).toMatchObject({ id: integrationId, status: 'active' });
+    expect(['healthy', 'syncing']).toContain((one.body.data as { healthStatus: string }).healthStatus);
   });
 
   it('disconnects: revokes at the provider, keeps the record, and is safe to repeat', async () => {

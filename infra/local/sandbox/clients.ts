@@ -42,6 +42,9 @@ export function sandboxHosts(sandboxUrl: string): SandboxHosts {
   };
 }
 
+/** Where the sandbox is mounted in the local runtime and in the standalone server. */
+export const SANDBOX_PREFIX = '/sandbox';
+
 /** Default accounts offered on the consent pages. */
 export const SANDBOX_DEFAULT_ACCOUNTS = {
   slack: 'T0SANDBOX1',

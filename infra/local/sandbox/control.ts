@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { SandboxConflictError, SandboxInputError, SandboxNotFoundError } from './errors';
+import { dataResourceSchema, type DataResource } from './data';
+import { dataOpSchema, type DataItemInfo, type DataOp, type DataOpResult } from './data-ops';
 import type { ActiveFault, FaultSpec } from './faults';
 import { faultSpecSchema } from './faults';
 import type { GmailPushResult, GoogleNotifyResult } from './google-push';
@@ -7,10 +9,19 @@ import { jsonResponse, paramsRecord, type SandboxRequest, type SandboxResponse }
 import type { GraphLifecycleResult, GraphNotifyResult } from './microsoft-push';
 import { pushConfigInputSchema, type ChannelInfo, type PushConfig, type PushConfigInput } from './push';
 import {
+  slackEventInputSchema,
+  slackUrlVerificationInputSchema,
+  type SlackEventInput,
+  type SlackEventResult,
+  type SlackUrlVerificationInput,
+  type SlackUrlVerificationResult,
+} from './slack-events';
+import {
   providerIdSchema,
   type CalendarEventRecord,
   type ProviderId,
   type SentEmail,
+  type SlackEventDelivery,
   type SlackMessage,
   type TeamsMessage,
   type TokenCounts,
@@ -107,6 +118,32 @@ const channelsQuerySchema = z.object({ provider: channelsProviderSchema.optional
 
 export { SandboxConflictError, SandboxInputError, SandboxNotFoundError };
 
+// --- sync data ---
+
+export const dataItemsQuerySchema = z.object({
+  resource: dataResourceSchema,
+  account: z.string().trim().min(1).optional(),
+  includeDeleted: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true'),
+});
+
+export interface DataItemsQuery {
+  resource: DataResource;
+  account?: string | undefined;
+  includeDeleted?: boolean | undefined;
+}
+
+export interface DataItemsResult {
+  provider: ProviderId;
+  resource: DataResource;
+  account: string;
+  /** The collection's change sequence now. */
+  sequence: number;
+  items: DataItemInfo[];
+}
+
 export interface ControlTarget {
   requests(filter?: { provider?: ProviderId | undefined; since?: number | undefined }): LoggedRequest[];
   revoke(input: RevokeInput): { revoked: number };
@@ -130,6 +167,11 @@ export interface ControlTarget {
   graphNotify(input: GraphNotifyInput): Promise<GraphNotifyResult>;
   graphLifecycle(input: GraphLifecycleInput): Promise<GraphLifecycleResult>;
   waitForDeliveries(): Promise<void>;
+  changeData(provider: ProviderId, op: DataOp): DataOpResult;
+  dataItems(provider: ProviderId, query: DataItemsQuery): DataItemsResult;
+  slackEvent(input: SlackEventInput): Promise<SlackEventResult>;
+  slackEvents(): SlackEventDelivery[];
+  slackUrlVerification(input?: SlackUrlVerificationInput): Promise<SlackUrlVerificationResult>;
 }
 
 class ControlInputError extends Error {}
@@ -155,6 +197,13 @@ export async function handleControl(target: ControlTarget, request: SandboxReque
   const query = paramsRecord(request.query);
   const { method } = request;
   try {
+    const data = /^\/data\/([^/]+)$/.exec(route);
+    if (data?.[1]) {
+      const provider = parse(providerIdSchema, data[1]);
+      if (method === 'POST') return jsonResponse(200, target.changeData(provider, parse(dataOpSchema, jsonBody(request))));
+      if (method === 'GET') return jsonResponse(200, target.dataItems(provider, parse(dataItemsQuerySchema, query)));
+      return jsonResponse(405, { error: `Method ${method} not allowed on /_control${route}` });
+    }
     switch (route) {
       case '/requests':
         if (method !== 'GET') break;
@@ -225,6 +274,13 @@ export async function handleControl(target: ControlTarget, request: SandboxReque
       case '/microsoft/notify':
         if (method !== 'POST') break;
         return jsonResponse(200, await target.graphNotify(parse(graphNotifyInputSchema, jsonBody(request))));
+      case '/slack/events':
+        if (method === 'GET') return jsonResponse(200, { events: target.slackEvents() });
+        if (method === 'POST') return jsonResponse(200, await target.slackEvent(parse(slackEventInputSchema, jsonBody(request))));
+        break;
+      case '/slack/url-verification':
+        if (method !== 'POST') break;
+        return jsonResponse(200, await target.slackUrlVerification(parse(slackUrlVerificationInputSchema, jsonBody(request))));
       case '/microsoft/lifecycle':
         if (method !== 'POST') break;
         return jsonResponse(200, await target.graphLifecycle(parse(graphLifecycleInputSchema, jsonBody(request))));

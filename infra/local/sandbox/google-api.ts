@@ -18,7 +18,8 @@ export function apiError(
   code: number,
   message: string,
   reason: string,
-  options: { domain?: string; detail?: string; location?: string; headers?: Record<string, string> } = {},
+  /** `status: null` leaves the field out (Calendar's documented 410 body has none). */
+  options: { domain?: string; detail?: string; location?: string; headers?: Record<string, string>; status?: string | null } = {},
 ): SandboxResponse {
   const error = {
     message: options.detail ?? message,
@@ -28,7 +29,14 @@ export function apiError(
   };
   return jsonResponse(
     code,
-    { error: { code, message, errors: [error], status: API_STATUS[code] ?? 'UNKNOWN' } },
+    {
+      error: {
+        code,
+        message,
+        errors: [error],
+        ...(options.status === null ? {} : { status: options.status ?? API_STATUS[code] ?? 'UNKNOWN' }),
+      },
+    },
     { 'content-type': 'application/json; charset=UTF-8', ...options.headers },
   );
 }

@@ -17,6 +17,9 @@ import {
 import { BASE32HEX, epochSeconds, jwtLooking, randomB64url, randomChars, randomDigits, randomHex, sha256, stableChars, stableDigits, LOWER_HEX } from './ids';
 import { apiError } from './google-api';
 import type { GooglePush } from './google-push';
+import { createGoogleSync } from './google-sync';
+import type { SyncData } from './data';
+import { addDataItem } from './data-ops';
 import { parseAddressList, parseRfc2822 } from './mail';
 import { retryAfterHeader, type ProviderModule } from './provider';
 import type { GrantRecord, SandboxStore } from './state';
@@ -109,8 +112,9 @@ function eventInstant(time: EventTime | undefined, which: 'start' | 'end'): numb
   return Number.isNaN(ms) ? { reason: 'invalid', message: `Invalid ${which} time.` } : ms;
 }
 
-export function createGoogle(store: SandboxStore, push?: GooglePush): ProviderModule {
+export function createGoogle(store: SandboxStore, push?: GooglePush, data?: SyncData): ProviderModule {
   const client = SANDBOX_CLIENTS.google;
+  const sync = data ? createGoogleSync(data) : undefined;
   const kid = stableChars('google-kid', 40, LOWER_HEX);
 
   const spec: AuthorizeSpec = {
@@ -321,6 +325,7 @@ export function createGoogle(store: SandboxStore, push?: GooglePush): ProviderMo
     if (end < start) return apiError(400, 'The specified time range is empty.', 'timeRangeEmpty', { domain: 'calendar' });
     if (input.id !== undefined && !/^[a-v0-9]{5,1024}$/.test(input.id)) return apiError(400, 'Invalid resource id value.', 'invalid');
     const taken = (id: string) =>
+      data?.get('calendar', email, id) !== undefined ||
       store.records.calendarEvents.some((event) => event.provider === 'google' && event.account === email && event.id === id);
     if (input.id !== undefined && taken(input.id)) return apiError(409, 'The requested identifier already exists.', 'duplicate');
     const id = input.id ?? randomChars(26, BASE32HEX);
@@ -343,6 +348,8 @@ export function createGoogle(store: SandboxStore, push?: GooglePush): ProviderMo
       eventType: 'default',
     };
     store.record('calendarEvents', { provider: 'google', account: email, calendarId, id, event, at: now });
+    // Part of the calendar the sync reads (events.list, sync tokens).
+    data?.add('calendar', email, id, () => event);
     return jsonResponse(200, event, { 'content-type': 'application/json; charset=UTF-8' });
   }
 
@@ -384,6 +391,18 @@ export function createGoogle(store: SandboxStore, push?: GooglePush): ProviderMo
       threadId,
       at: new Date(store.now()).toISOString(),
     });
+    // The sent message is in the mailbox too (history.list reports it as added).
+    if (data && !data.get('gmail', grant.account, id)) {
+      addDataItem(data, 'gmail', grant.account, {
+        id,
+        threadId,
+        labelIds: ['SENT'],
+        subject: mail.headers.subject,
+        from: mail.headers.from ?? grant.account,
+        to: mail.headers.to ?? '',
+        text: mail.body,
+      });
+    }
     return jsonResponse(200, { id, threadId, labelIds: ['SENT'] }, { 'content-type': 'application/json; charset=UTF-8' });
   }
 
@@ -398,6 +417,8 @@ export function createGoogle(store: SandboxStore, push?: GooglePush): ProviderMo
     if (calendar?.[1] && post) return insertEvent(request, safeDecode(calendar[1]));
     const gmail = /^\/gmail\/gmail\/v1\/users\/([^/]+)\/messages\/send$/.exec(path);
     if (gmail?.[1] && post) return sendMessage(request, safeDecode(gmail[1]));
+    const synced = sync?.handle(request, { authenticate, jsonBody });
+    if (synced) return synced;
     const pushed = push?.handle(request, { authenticate, jsonBody });
     if (pushed) return pushed;
     return htmlResponse(

@@ -11,13 +11,31 @@
  * events. Deliveries go to the app with global `fetch`; tests trigger them
  * with `googleNotify`, `gmailPush`, `graphNotify`, `graphLifecycle` (or the
  * matching `/_control/…` routes) and read them with `channels`.
+ *
+ * Sync data (data.ts, data-ops.ts): Slack `users.list` / `conversations.list`
+ * (cursor pagination), Google Calendar `events.list` with sync tokens (410
+ * `fullSyncRequired`), Drive `changes.list` / `files.list`, Gmail
+ * `history.list` (404 when too old) / `messages.list` / `profile`, Graph
+ * `calendarView/delta`, `events/delta` and `drive/root/delta` (410
+ * `SyncStateNotFound` / `resyncRequired`). Tests change the data with
+ * `changeData` (`POST /_control/data/{provider}`: add, update, delete,
+ * bulk-add, invalidate-cursors, join) and read it with `dataItems`.
+ *
+ * Slack Events API (slack-events.ts): `slackEvent` (`POST
+ * /_control/slack/events`) sends signed `event_callback` envelopes and retries
+ * like Slack; channel creations, joins and `chat.postMessage` send their
+ * events automatically once `slackEventsUrl` is configured;
+ * `slackUrlVerification` performs the `url_verification` handshake.
  */
 export { Sandbox, type SandboxOptions } from './sandbox';
 export { startSandboxServer, toSandboxPath, writeSandboxResponse, SANDBOX_PREFIX, type SandboxServer } from './server';
 export { SANDBOX_CLIENTS, SANDBOX_DEFAULT_ACCOUNTS, SANDBOX_PROVIDER_HOSTS, sandboxHosts, type SandboxHosts } from './clients';
+export { DEFAULT_SLACK_SIGNING_SECRET } from './push';
 export type { SandboxRequest, SandboxResponse } from './http';
 export type {
   ClockInfo,
+  DataItemsQuery,
+  DataItemsResult,
   ExpireInput,
   GmailPushInput,
   GoogleNotifyInput,
@@ -31,4 +49,20 @@ export { GMAIL_PUSH_SERVICE_ACCOUNT, GMAIL_PUSH_SUBSCRIPTION, GOOGLE_JWKS_PATH, 
 export { GRAPH_VALIDATION_FAILED, graphResourceKind, type GraphLifecycleResult, type GraphNotifyResult } from './microsoft-push';
 export type { ChannelInfo, ChannelLimits, GraphResourceKind, PublicJwks, PushConfig, PushConfigInput } from './push';
 export type { ActiveFault, FaultSpec, FaultStatus } from './faults';
-export type { CalendarEventRecord, DeliveryRecord, ProviderId, SentEmail, SlackMessage, TeamsMessage, TokenCounts } from './state';
+export { DATA_RESOURCES, DEFAULT_DATA_RETENTION_SECONDS, type DataResource } from './data';
+export type { DataItemInfo, DataOp, DataOpResult } from './data-ops';
+export { SLACK_LIST_LIMITS } from './slack';
+export { GOOGLE_PAGE_LIMITS } from './google-sync';
+export { GRAPH_DELTA_PAGE_SIZES, GRAPH_SYNC_RESET_CODES } from './microsoft-sync';
+export { signSlackRequest, type SlackEventInput, type SlackEventResult, type SlackUrlVerificationInput, type SlackUrlVerificationResult } from './slack-events';
+export type {
+  CalendarEventRecord,
+  DeliveryRecord,
+  ProviderId,
+  SentEmail,
+  SlackEventAttempt,
+  SlackEventDelivery,
+  SlackMessage,
+  TeamsMessage,
+  TokenCounts,
+} from './state';

@@ -15,6 +15,8 @@ import {
 } from './http';
 import { epochSeconds, jwtLooking, randomB64url, randomId, stableChars, stableUuid } from './ids';
 import type { GraphApiContext, MicrosoftPush } from './microsoft-push';
+import { createMicrosoftSync } from './microsoft-sync';
+import type { SyncData } from './data';
 import { retryAfterHeader, type ProviderModule } from './provider';
 import type { GrantRecord, SandboxStore } from './state';
 
@@ -121,8 +123,9 @@ const sendMailSchema = z
 
 const channelMessageSchema = z.object({ body: itemBodySchema }).loose();
 
-export function createMicrosoft(store: SandboxStore, push?: MicrosoftPush): ProviderModule {
+export function createMicrosoft(store: SandboxStore, push?: MicrosoftPush, data?: SyncData, publicUrl: () => string | undefined = () => undefined): ProviderModule {
   const client = SANDBOX_CLIENTS.microsoft;
+  const sync = data ? createMicrosoftSync(data, publicUrl) : undefined;
 
   function entraError(request: SandboxRequest, status: number, error: string, code: number, message: string): SandboxResponse {
     return jsonResponse(status, {
@@ -480,6 +483,11 @@ export function createMicrosoft(store: SandboxStore, push?: MicrosoftPush): Prov
       organizer: { emailAddress: { name: user.displayName, address: user.upn } },
     };
     store.record('calendarEvents', { provider: 'microsoft', account: user.upn, calendarId: 'me', id, event, at: new Date(store.now()).toISOString() });
+    // Part of the calendar the delta queries read (without the entity's @odata.context).
+    if (data) {
+      const { '@odata.context': _context, ...stored } = event;
+      data.add('events', user.upn, id, () => stored);
+    }
     return graphJson(request, 201, event);
   }
 
@@ -592,6 +600,8 @@ export function createMicrosoft(store: SandboxStore, push?: MicrosoftPush): Prov
       if (/^\/v1\.0\/me\/sendMail\/?$/i.test(graphPath) && method === 'POST') return sendMail(request);
       const channel = /^\/v1\.0\/teams\/([^/]+)\/channels\/([^/]+)\/messages\/?$/i.exec(graphPath);
       if (channel?.[1] && channel[2] && method === 'POST') return channelMessage(request, safeDecode(channel[1]), safeDecode(channel[2]));
+      const synced = sync?.handle(request, graphPath, graphApi);
+      if (synced) return synced;
       const subscriptions = push?.handle(request, graphPath, graphApi);
       if (subscriptions) return subscriptions;
       const segment = graphPath.split('/').filter((part) => part !== '').pop() ?? '';

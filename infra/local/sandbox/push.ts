@@ -26,14 +26,24 @@ export interface PushConfig {
   gmailPushUrl: string | null;
   /** `aud` of the push's OIDC token; null means the push URL, as in Pub/Sub. */
   gmailPushAudience: string | null;
-  /** Timeout of every outgoing delivery, including the Graph validation handshake. */
+  /** Timeout of every outgoing delivery, including the Graph validation handshake (not Slack events: `slackEventsTimeoutMs`). */
   deliveryTimeoutMs: number;
   googleChannels: { calendar: ChannelLimits; driveChanges: ChannelLimits };
   /** Graph subscription maximum lifetime by resource kind (minutes). */
   graphMaxExpirationMinutes: Record<GraphResourceKind, number>;
+  /** Where Slack Events API deliveries go (the app's Slack webhook); null until configured. */
+  slackEventsUrl: string | null;
+  /** The app's Slack signing secret (`SANDBOX_SLACK_SIGNING_SECRET` of the Slack webhook by default). */
+  slackSigningSecret: string;
+  /** A Slack delivery not answered 2xx within this is retried with `http_timeout` (Slack: 3 s). */
+  slackEventsTimeoutMs: number;
+  /** Waits before retries 1, 2 and 3 (Slack: about 0, 1 min, 5 min; the sandbox retries at once by default). */
+  slackRetryDelaysMs: number[];
 }
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
+export const DEFAULT_SLACK_SIGNING_SECRET = 'sandbox-slack-signing-secret';
+export const SLACK_EVENTS_TIMEOUT_MS = 3_000;
 const WEEK_SECONDS = 604_800;
 
 export function defaultPushConfig(): PushConfig {
@@ -47,6 +57,10 @@ export function defaultPushConfig(): PushConfig {
       driveChanges: { defaultSeconds: 3_600, maxSeconds: WEEK_SECONDS },
     },
     graphMaxExpirationMinutes: { event: 10_080, driveItem: 42_300, message: 4_230, contact: 4_230, chatMessage: 4_230, other: 4_230 },
+    slackEventsUrl: null,
+    slackSigningSecret: DEFAULT_SLACK_SIGNING_SECRET,
+    slackEventsTimeoutMs: SLACK_EVENTS_TIMEOUT_MS,
+    slackRetryDelaysMs: [0, 0, 0],
   };
 }
 
@@ -79,6 +93,10 @@ export const pushConfigInputSchema = z
       .object({ event: minutesSchema, driveItem: minutesSchema, message: minutesSchema, contact: minutesSchema, chatMessage: minutesSchema, other: minutesSchema })
       .partial()
       .strict(),
+    slackEventsUrl: httpUrlSchema.nullable(),
+    slackSigningSecret: z.string().min(1).max(256),
+    slackEventsTimeoutMs: z.number().int().min(1).max(120_000),
+    slackRetryDelaysMs: z.array(z.number().int().min(0).max(600_000)).max(3),
   })
   .partial()
   .strict();
@@ -95,6 +113,10 @@ export function mergePushConfig(config: PushConfig, input: PushConfigInput): Pus
       driveChanges: { ...config.googleChannels.driveChanges, ...input.googleChannels?.driveChanges },
     },
     graphMaxExpirationMinutes: { ...config.graphMaxExpirationMinutes, ...input.graphMaxExpirationMinutes },
+    slackEventsUrl: input.slackEventsUrl === undefined ? config.slackEventsUrl : input.slackEventsUrl,
+    slackSigningSecret: input.slackSigningSecret ?? config.slackSigningSecret,
+    slackEventsTimeoutMs: input.slackEventsTimeoutMs ?? config.slackEventsTimeoutMs,
+    slackRetryDelaysMs: [...(input.slackRetryDelaysMs ?? config.slackRetryDelaysMs)],
   };
 }
 
@@ -107,8 +129,12 @@ export function clonePushConfig(config: PushConfig): PushConfig {
 export interface DeliveryOutcome {
   status: number | null;
   error?: string;
+  /** Why no answer came: the timeout, an abort (reset or close), or the connection. */
+  failure?: 'timeout' | 'aborted' | 'connection';
   body: string;
   contentType: string;
+  /** The answer's headers (lower-case names). */
+  headers: Record<string, string>;
   durationMs: number;
 }
 
@@ -140,18 +166,43 @@ export class Deliverer {
 
   constructor(private readonly timeoutMs: () => number) {}
 
-  async send(url: string, init: { headers: Record<string, string>; body: string }): Promise<DeliveryOutcome> {
+  /** POSTs `body`; `timeoutMs` overrides the configured delivery timeout. */
+  async send(url: string, init: { headers: Record<string, string>; body: string; timeoutMs?: number }): Promise<DeliveryOutcome> {
     const started = performance.now();
-    const timeoutMs = this.timeoutMs();
+    const timeoutMs = init.timeoutMs ?? this.timeoutMs();
     const elapsed = () => Math.round(performance.now() - started);
+    const aborted = this.controller.signal;
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.controller.signal]);
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), aborted]);
       const response = await fetch(url, { method: 'POST', headers: init.headers, body: init.body, redirect: 'manual', signal });
       const body = await response.text();
-      return { status: response.status, body, contentType: response.headers.get('content-type') ?? '', durationMs: elapsed() };
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      return { status: response.status, body, contentType: response.headers.get('content-type') ?? '', headers, durationMs: elapsed() };
     } catch (error) {
-      return { status: null, error: describeFailure(error, timeoutMs), body: '', contentType: '', durationMs: elapsed() };
+      const failure = aborted.aborted ? 'aborted' : error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'connection';
+      return { status: null, error: describeFailure(error, timeoutMs), failure, body: '', contentType: '', headers: {}, durationMs: elapsed() };
     }
+  }
+
+  /** Waits `ms` (ends early, returning false, when deliveries are cancelled). */
+  async wait(ms: number): Promise<boolean> {
+    const signal = this.controller.signal;
+    if (signal.aborted) return false;
+    if (ms <= 0) return true;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** Runs `task` after the earlier tasks of `key`. */

@@ -1,6 +1,7 @@
 import {
   advanceSecondsSchema,
   channelsProviderSchema,
+  dataItemsQuerySchema,
   expireInputSchema,
   gmailPushInputSchema,
   googleNotifyInputSchema,
@@ -13,6 +14,8 @@ import {
 import type {
   ClockInfo,
   ControlTarget,
+  DataItemsQuery,
+  DataItemsResult,
   ExpireInput,
   GmailPushInput,
   GoogleNotifyInput,
@@ -21,6 +24,8 @@ import type {
   LoggedRequest,
   RevokeInput,
 } from './control';
+import { DEFAULT_DATA_RETENTION_SECONDS, SyncData } from './data';
+import { applyDataOp, dataAccount, dataItemsInfo, dataOpSchema, seedData, type DataOp, type DataOpResult } from './data-ops';
 import { Delays, FaultQueue, faultSpecSchema, type ActiveFault, type FaultSpec } from './faults';
 import { createGoogle } from './google';
 import { createGooglePush, type GmailPushResult, type GoogleNotifyResult, type GooglePush } from './google-push';
@@ -42,12 +47,24 @@ import {
 import type { ProviderModule } from './provider';
 import { createSlack } from './slack';
 import {
+  createSlackEvents,
+  slackEventInputSchema,
+  slackUrlVerificationInputSchema,
+  type SlackEventInput,
+  type SlackEventResult,
+  type SlackEvents,
+  type SlackUrlVerificationInput,
+  type SlackUrlVerificationResult,
+} from './slack-events';
+import {
   PROVIDER_IDS,
+  providerIdSchema,
   SandboxStore,
   type CalendarEventRecord,
   type GrantRecord,
   type ProviderId,
   type SentEmail,
+  type SlackEventDelivery,
   type SlackMessage,
   type TeamsMessage,
   type TokenCounts,
@@ -58,8 +75,15 @@ export interface SandboxOptions {
   now?: () => number;
   /** Persist grants, tokens, codes, Slack channels, push channels, the signing key and the clock offset as JSON here. */
   statePath?: string;
-  /** Push notification settings (also `configurePush`): the Gmail push URL, channel and subscription limits, the delivery timeout. */
+  /** Push notification settings (also `configurePush`): the Gmail push URL, channel and subscription limits, the delivery timeout, Slack events. */
   push?: PushConfigInput;
+  /**
+   * The URL the sandbox is reached at (e.g. `http://localhost:3000/sandbox`), for the absolute links
+   * it answers (Graph `@odata.nextLink` / `@odata.deltaLink`); by default the request's `Host` under `/sandbox`.
+   */
+  publicUrl?: string;
+  /** How long deleted items stay as tombstones for incremental listings (sandbox clock; default 7 days). */
+  dataRetentionSeconds?: number;
 }
 
 const REQUEST_LOG_LIMIT = 5_000;
@@ -84,6 +108,8 @@ export class Sandbox implements ControlTarget {
   private readonly signer: PushSigner;
   private readonly googlePush: GooglePush;
   private readonly microsoftPush: MicrosoftPush;
+  private readonly data: SyncData;
+  private readonly slackSender: SlackEvents;
 
   constructor(options: SandboxOptions = {}) {
     this.store = new SandboxStore(options.now ?? Date.now, options.statePath);
@@ -93,10 +119,17 @@ export class Sandbox implements ControlTarget {
     const pushDeps = { store: this.store, deliverer: this.deliverer, config: () => this.pushSettings };
     this.googlePush = createGooglePush({ ...pushDeps, signer: this.signer });
     this.microsoftPush = createMicrosoftPush(pushDeps);
+    this.data = new SyncData(this.store, {
+      retentionMs: (options.dataRetentionSeconds ?? DEFAULT_DATA_RETENTION_SECONDS) * 1000,
+      seed: seedData(this.store),
+    });
+    this.slackSender = createSlackEvents(pushDeps);
+    this.data.onChange((change) => this.slackSender.onDataChange(change));
+    const publicUrl = options.publicUrl;
     this.providers = {
-      slack: createSlack(this.store),
-      google: createGoogle(this.store, this.googlePush),
-      microsoft: createMicrosoft(this.store, this.microsoftPush),
+      slack: createSlack(this.store, this.data, this.slackSender),
+      google: createGoogle(this.store, this.googlePush, this.data),
+      microsoft: createMicrosoft(this.store, this.microsoftPush, this.data, () => publicUrl),
     };
   }
 
@@ -273,12 +306,53 @@ export class Sandbox implements ControlTarget {
     return this.signer.jwks();
   }
 
+  // --- sync data ---
+
+  /**
+   * Changes the data the sync reads (`POST /_control/data/{provider}`): `add`, `update` (deep merge),
+   * `delete`, `bulk-add`, `invalidate-cursors` (the next incremental call gets the provider's
+   * full-resync answer) and Slack's `join`. `account` defaults to the provider's default account.
+   */
+  changeData(provider: ProviderId, op: DataOp): DataOpResult {
+    return applyDataOp(this.data, providerIdSchema.parse(provider), dataOpSchema.parse(op));
+  }
+
+  /** The items of a resource (`GET /_control/data/{provider}?resource=…`), in creation order. */
+  dataItems(provider: ProviderId, query: DataItemsQuery): DataItemsResult {
+    const id = providerIdSchema.parse(provider);
+    const { resource, account, includeDeleted } = dataItemsQuerySchema.parse({
+      resource: query.resource,
+      ...(query.account !== undefined ? { account: query.account } : {}),
+      ...(query.includeDeleted !== undefined ? { includeDeleted: String(query.includeDeleted) } : {}),
+    });
+    const items = dataItemsInfo(this.data, id, resource, account, includeDeleted);
+    const resolved = dataAccount(id, account);
+    return { provider: id, resource, account: resolved, sequence: this.data.current(resource, resolved), items };
+  }
+
+  // --- Slack events ---
+
+  /** Sends a signed `event_callback` to the Slack events URL, retrying like Slack (`POST /_control/slack/events`). */
+  slackEvent(input: SlackEventInput): Promise<SlackEventResult> {
+    return this.slackSender.send(slackEventInputSchema.parse(input));
+  }
+
+  /** Events API deliveries so far (automatic and requested), oldest first, with every attempt. */
+  slackEvents(): SlackEventDelivery[] {
+    return this.slackSender.deliveries();
+  }
+
+  /** Performs Slack's `url_verification` handshake against the events URL and reports whether the challenge came back. */
+  slackUrlVerification(input: SlackUrlVerificationInput = {}): Promise<SlackUrlVerificationResult> {
+    return this.slackSender.urlVerification(slackUrlVerificationInputSchema.parse(input));
+  }
+
   /** Resolves once every delivery under way (e.g. the `sync` message after a watch) has ended. */
   waitForDeliveries(): Promise<void> {
     return this.deliverer.settled();
   }
 
-  /** Forgets everything: grants, tokens, codes, channels, observations, faults, the request log and the clock offset (not the push settings or the signing key); aborts deliveries under way. */
+  /** Forgets everything: grants, tokens, codes, channels, sync data, observations, faults, the request log and the clock offset (not the push settings or the signing key); aborts deliveries under way. */
   reset(): void {
     this.deliverer.cancelAll();
     this.store.reset();

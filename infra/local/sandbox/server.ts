@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SANDBOX_PREFIX } from './clients';
 import type { SandboxResponse } from './http';
 import { Sandbox } from './sandbox';
 
-/** Where the sandbox is mounted in the local runtime and in the standalone server. */
-export const SANDBOX_PREFIX = '/sandbox';
+export { SANDBOX_PREFIX };
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 /** The sandbox path of a request path (`/sandbox/slack/…` → `/slack/…`), or undefined when it is not under the prefix. */

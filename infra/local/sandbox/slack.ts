@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { checkCode, handleAuthorize, type AuthorizeSpec } from './authorize';
 import { SANDBOX_CLIENTS, SANDBOX_DEFAULT_ACCOUNTS } from './clients';
+import { pageSize, type SyncData } from './data';
+import { addDataItem } from './data-ops';
 import { renderErrorPage } from './consent';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './faults';
 import {
@@ -13,63 +15,39 @@ import {
   type SandboxRequest,
   type SandboxResponse,
 } from './http';
-import { epochSeconds, randomB64url, randomChars, randomDigits, randomHex, stableChars, UPPER_ALNUM } from './ids';
+import { epochSeconds, randomB64url, randomDigits, randomHex, stableChars, UPPER_ALNUM } from './ids';
 import { retryAfterHeader, type ProviderModule } from './provider';
-import type { GrantRecord, SandboxStore, SlackChannelRecord } from './state';
+import type { SlackEvents } from './slack-events';
+import { slackChannelObject, slackTeam, type SlackUser } from './slack-team';
+import type { GrantRecord, SandboxStore } from './state';
+
+export { slackTeam } from './slack-team';
 
 /**
  * Slack: OAuth v2 with token rotation and the Web API methods the app uses.
  * Every answer is HTTP 200 with `ok` (errors `{ok:false,error}`), except
  * rate limiting (429 + Retry-After) and unknown methods (404).
+ *
+ * Users and channels live in the sync data (seeded per team: the admin, the
+ * bot and three members; #general and #random): `users.list` and
+ * `conversations.list` page through them with opaque cursors
+ * (`response_metadata.next_cursor`, '' on the last page); `limit` defaults to
+ * 100 and is capped at 1000 (conversations.list documents "under 1000";
+ * users.list recommends no more than 200 and pages larger asks anyway).
  */
+
+/** `limit` of users.list and conversations.list. */
+export const SLACK_LIST_LIMITS = { default: 100, max: 1_000 } as const;
+const CONVERSATION_TYPES = ['public_channel', 'private_channel', 'mpim', 'im'] as const;
+const TYPE_SCOPES: Record<(typeof CONVERSATION_TYPES)[number], string[]> = {
+  public_channel: ['channels:read'],
+  private_channel: ['groups:read'],
+  mpim: ['mpim:read'],
+  im: ['im:read'],
+};
 
 export const SLACK_ACCESS_TTL_SECONDS = 43_200;
 const MAX_TEXT = 40_000;
-
-// --- identities derived from the team id ---
-
-interface SlackUser {
-  id: string;
-  name: string;
-  realName: string;
-  email?: string;
-  isBot: boolean;
-  isAdmin: boolean;
-  botId?: string;
-}
-
-export function slackTeam(teamId: string) {
-  const name = teamId === SANDBOX_DEFAULT_ACCOUNTS.slack ? 'Sandbox Workspace' : `Sandbox Workspace ${teamId}`;
-  const domain = `sandbox-${teamId.toLowerCase()}`;
-  const appId = `A${stableChars(`slack-app:${SANDBOX_CLIENTS.slack.clientId}`, 10, UPPER_ALNUM)}`;
-  const user = (key: string, name: string, realName: string, isAdmin: boolean): SlackUser => ({
-    id: `U${stableChars(`slack-user:${teamId}:${key}`, 10, UPPER_ALNUM)}`,
-    name,
-    realName,
-    email: `${name}@${domain}.sandbox-slack.test`,
-    isBot: false,
-    isAdmin,
-  });
-  const admin = user('admin', 'sandbox.admin', 'Sandbox Admin', true);
-  const members = [user('member-1', 'jane.doe', 'Jane Doe', false), user('member-2', 'john.roe', 'John Roe', false)];
-  const bot: SlackUser = {
-    id: `U${stableChars(`slack-bot-user:${teamId}:${appId}`, 10, UPPER_ALNUM)}`,
-    name: 'sandbox-hr-bot',
-    realName: 'Sandbox HR Bot',
-    isBot: true,
-    isAdmin: false,
-    botId: `B${stableChars(`slack-bot:${teamId}:${appId}`, 10, UPPER_ALNUM)}`,
-  };
-  const seededChannels: SlackChannelRecord[] = ['general', 'random'].map((channel) => ({
-    id: `C${stableChars(`slack-channel:${teamId}:${channel}`, 10, UPPER_ALNUM)}`,
-    teamId,
-    name: channel,
-    isPrivate: false,
-    created: 1_700_000_000,
-    creator: admin.id,
-  }));
-  return { id: teamId, name, domain, appId, admin, bot, members, users: [admin, bot, ...members], seededChannels };
-}
 
 // --- responses ---
 
@@ -133,6 +111,15 @@ const createChannelSchema = z
 
 const usersInfoSchema = z.object({ user: z.string().optional() }).loose();
 
+const listSchema = z
+  .object({
+    cursor: z.string().optional(),
+    limit: z.union([z.string(), z.number()]).optional(),
+    types: z.string().optional(),
+    exclude_archived: z.union([z.boolean(), z.string(), z.number()]).optional(),
+  })
+  .loose();
+
 const revokeSchema = z.object({ test: z.union([z.boolean(), z.string(), z.number()]).optional() }).loose();
 
 interface SlackAuth {
@@ -145,7 +132,7 @@ interface SlackAuth {
 
 type MethodHandler = (auth: SlackAuth, params: Record<string, unknown>) => SandboxResponse;
 
-export function createSlack(store: SandboxStore): ProviderModule {
+export function createSlack(store: SandboxStore, data: SyncData, events?: SlackEvents): ProviderModule {
   const client = SANDBOX_CLIENTS.slack;
   let tsCounter = 0;
 
@@ -293,8 +280,39 @@ export function createSlack(store: SandboxStore): ProviderModule {
     );
   }
 
-  function channels(teamId: string): SlackChannelRecord[] {
-    return [...slackTeam(teamId).seededChannels, ...store.slackChannels(teamId)];
+  /** Every channel of the team (archived ones too), as stored. */
+  function channels(teamId: string): Array<Record<string, unknown>> {
+    return data.list('channels', teamId).map((item) => item.value);
+  }
+
+  function findUser(teamId: string, id: string | undefined): Record<string, unknown> | undefined {
+    return id === undefined ? undefined : data.get('users', teamId, id)?.value;
+  }
+
+  /** The list's page size, or undefined when `limit` is not a number. */
+  function listLimit(raw: unknown): number | undefined {
+    if (raw === undefined || raw === '' || raw === 0 || raw === '0') return SLACK_LIST_LIMITS.default;
+    return pageSize(String(raw), SLACK_LIST_LIMITS);
+  }
+
+  function readCursor(raw: string | undefined, kind: 'user' | 'channel'): { after: string | undefined } | 'invalid' {
+    if (raw === undefined || raw === '') return { after: undefined };
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return 'invalid';
+    const decoded = Buffer.from(raw, 'base64').toString('utf8');
+    const match = new RegExp(`^${kind}:([A-Z0-9]{2,30})$`).exec(decoded);
+    return match?.[1] ? { after: match[1] } : 'invalid';
+  }
+
+  /** One page of `items` (sorted by id) after `after`. */
+  function page<T extends { id?: unknown }>(items: T[], after: string | undefined, limit: number, kind: 'user' | 'channel') {
+    const sorted = [...items].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    const start = after === undefined ? 0 : sorted.findIndex((item) => String(item.id) > after);
+    const from = start < 0 ? sorted.length : start;
+    const slice = sorted.slice(from, from + limit);
+    const last = slice[slice.length - 1];
+    const more = from + limit < sorted.length && last !== undefined;
+    // Slack's cursors are base64 of `<kind>:<last id>`.
+    return { slice, nextCursor: more ? Buffer.from(`${kind}:${String(last.id)}`, 'utf8').toString('base64') : '' };
   }
 
   function nextTs(): string {
@@ -350,11 +368,11 @@ export function createSlack(store: SandboxStore): ProviderModule {
       }
       const target = (input.channel ?? '').replace(/^#/, '');
       if (!target) return slackError('channel_not_found');
-      const user = auth.team.users.find((candidate) => candidate.id === target);
-      const channel = user
-        ? `D${stableChars(`slack-dm:${auth.team.id}:${user.id}`, 10, UPPER_ALNUM)}`
-        : channels(auth.team.id).find((candidate) => candidate.id === target || candidate.name === target)?.id;
+      const user = findUser(auth.team.id, target);
+      const found = user ? undefined : channels(auth.team.id).find((candidate) => candidate.id === target || candidate.name === target);
+      const channel = user ? `D${stableChars(`slack-dm:${auth.team.id}:${String(user.id)}`, 10, UPPER_ALNUM)}` : typeof found?.id === 'string' ? found.id : undefined;
       if (!channel) return slackError('channel_not_found');
+      if (found?.is_archived === true) return slackError('is_archived');
       const hasBlocks = Array.isArray(blocks) && blocks.length > 0;
       const hasAttachments = Array.isArray(attachments) && attachments.length > 0;
       if (!input.text && !hasBlocks && !hasAttachments) return slackError('no_text');
@@ -383,6 +401,12 @@ export function createSlack(store: SandboxStore): ProviderModule {
         ...(blocks !== undefined ? { blocks } : {}),
         ...(attachments !== undefined ? { attachments } : {}),
       };
+      events?.emit(auth.team.id, {
+        ...message,
+        channel,
+        event_ts: ts,
+        channel_type: user ? 'im' : found?.is_private === true ? 'group' : 'channel',
+      });
       return ok({ channel, ts, message }, slackHeaders(auth.grant.scopes, ['chat:write']));
     },
 
@@ -399,17 +423,8 @@ export function createSlack(store: SandboxStore): ProviderModule {
       if (/^[-_]+$/.test(name)) return slackError('invalid_name_punctuation');
       if (/[^a-z0-9_-]/.test(name)) return slackError('invalid_name_specials');
       if (channels(auth.team.id).some((channel) => channel.name === name)) return slackError('name_taken');
-      const created = epochSeconds(store.now());
-      const record: SlackChannelRecord = {
-        id: `C${randomChars(10, UPPER_ALNUM)}`,
-        teamId: auth.team.id,
-        name,
-        isPrivate,
-        created,
-        creator: auth.actor.id,
-      };
-      store.addSlackChannel(record);
-      return ok({ channel: channelObject(record) }, slackHeaders(auth.grant.scopes, needed));
+      const created = addDataItem(data, 'channels', auth.team.id, { name, is_private: isPrivate, creator: auth.actor.id });
+      return ok({ channel: slackChannelObject(created.value) }, slackHeaders(auth.grant.scopes, needed));
     },
 
     'users.info': (auth, params) => {
@@ -417,9 +432,49 @@ export function createSlack(store: SandboxStore): ProviderModule {
       if (denied) return denied;
       const parsed = usersInfoSchema.safeParse(params);
       const id = parsed.success ? parsed.data.user : undefined;
-      const user = auth.team.users.find((candidate) => candidate.id === id);
+      const user = findUser(auth.team.id, id);
       if (!user) return slackError('user_not_found');
-      return ok({ user: userObject(auth.team.id, user, store.now()) }, slackHeaders(auth.grant.scopes, ['users:read']));
+      return ok({ user }, slackHeaders(auth.grant.scopes, ['users:read']));
+    },
+
+    'users.list': (auth, params) => {
+      const denied = missingScope(auth, ['users:read']);
+      if (denied) return denied;
+      const input = listSchema.safeParse(params);
+      if (!input.success) return slackError('invalid_arguments');
+      const limit = listLimit(input.data.limit);
+      if (limit === undefined) return slackError('invalid_limit');
+      const cursor = readCursor(input.data.cursor, 'user');
+      if (cursor === 'invalid') return slackError('invalid_cursor');
+      const users = data.list('users', auth.team.id).map((item) => item.value);
+      const { slice, nextCursor } = page(users, cursor.after, limit, 'user');
+      return ok(
+        { members: slice, cache_ts: epochSeconds(store.now()), response_metadata: { next_cursor: nextCursor } },
+        slackHeaders(auth.grant.scopes, ['users:read']),
+      );
+    },
+
+    'conversations.list': (auth, params) => {
+      const input = listSchema.safeParse(params);
+      if (!input.success) return slackError('invalid_arguments');
+      const types = (input.data.types ?? 'public_channel').split(',').map((type) => type.trim()).filter((type) => type !== '');
+      const known = types.filter((type): type is (typeof CONVERSATION_TYPES)[number] => (CONVERSATION_TYPES as readonly string[]).includes(type));
+      if (known.length !== types.length || known.length === 0) return slackError('invalid_types');
+      // The token sees the types it has a read scope for; none at all is missing_scope.
+      const needed = [...new Set(known.flatMap((type) => TYPE_SCOPES[type]))];
+      const denied = missingScope(auth, needed);
+      if (denied) return denied;
+      const visible = new Set(known.filter((type) => TYPE_SCOPES[type].some((scope) => auth.grant.scopes.includes(scope))));
+      const limit = listLimit(input.data.limit);
+      if (limit === undefined) return slackError('invalid_limit');
+      const cursor = readCursor(input.data.cursor, 'channel');
+      if (cursor === 'invalid') return slackError('invalid_cursor');
+      const excludeArchived = truthy(input.data.exclude_archived);
+      const listed = channels(auth.team.id).filter(
+        (channel) => visible.has(channel.is_private === true ? 'private_channel' : 'public_channel') && !(excludeArchived && channel.is_archived === true),
+      );
+      const { slice, nextCursor } = page(listed, cursor.after, limit, 'channel');
+      return ok({ channels: slice.map(slackChannelObject), response_metadata: { next_cursor: nextCursor } }, slackHeaders(auth.grant.scopes, needed));
     },
   };
 
@@ -453,61 +508,4 @@ export function createSlack(store: SandboxStore): ProviderModule {
 
 function notFound(): SandboxResponse {
   return htmlResponse(404, renderErrorPage({ providerName: 'Slack', title: 'Not Found', message: 'There is no such page on Slack.' }));
-}
-
-function channelObject(channel: SlackChannelRecord): Record<string, unknown> {
-  return {
-    id: channel.id,
-    name: channel.name,
-    is_channel: true,
-    is_group: false,
-    is_im: false,
-    created: channel.created,
-    creator: channel.creator,
-    is_archived: false,
-    is_general: false,
-    unlinked: 0,
-    name_normalized: channel.name,
-    is_shared: false,
-    is_ext_shared: false,
-    is_org_shared: false,
-    pending_shared: [],
-    is_pending_ext_shared: false,
-    is_member: true,
-    is_private: channel.isPrivate,
-    is_mpim: false,
-    last_read: '0000000000.000000',
-    latest: null,
-    unread_count: 0,
-    unread_count_display: 0,
-    topic: { value: '', creator: '', last_set: 0 },
-    purpose: { value: '', creator: '', last_set: 0 },
-    previous_names: [],
-    priority: 0,
-  };
-}
-
-function userObject(teamId: string, user: SlackUser, now: number): Record<string, unknown> {
-  return {
-    id: user.id,
-    team_id: teamId,
-    name: user.name,
-    deleted: false,
-    real_name: user.realName,
-    tz: 'Europe/London',
-    tz_label: 'Greenwich Mean Time',
-    tz_offset: 0,
-    profile: {
-      real_name: user.realName,
-      display_name: user.name,
-      ...(user.email ? { email: user.email } : {}),
-      ...(user.botId ? { bot_id: user.botId } : {}),
-      team: teamId,
-    },
-    is_admin: user.isAdmin,
-    is_owner: user.isAdmin,
-    is_bot: user.isBot,
-    is_app_user: false,
-    updated: epochSeconds(now),
-  };
 }
