@@ -72,8 +72,7 @@ async function main(): Promise<void> {
     },
   });
 
-  // The sandbox delivers Gmail pushes to our Google webhook, with our audience.
-  // The sandbox delivers Slack events (signed with the sandbox secret) to our Slack webhook.
+  // The sandbox delivers Gmail pushes (with our audience) and signed Slack events to our webhooks.
   sandbox.configurePush({
     gmailPushUrl: `${server.url}/api/webhooks/google`,
     gmailPushAudience: process.env.GMAIL_PUSH_AUDIENCE ?? null,
