@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { startConnection } from '../../shared/domain/connections';
+import { startConnection } from '../../shared/domain/connect';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 

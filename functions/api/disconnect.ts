@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { disconnectIntegration } from '../../shared/domain/connections';
+import { disconnectIntegration } from '../../shared/domain/disconnect';
 import { integrationIdSchema } from '../../shared/domain/integration';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { completeConnection, defaultReturnUrl, type CallbackOutcome } from '../../shared/domain/connections';
+import { completeConnection, type CallbackOutcome } from '../../shared/domain/callback';
+import { defaultReturnUrl } from '../../shared/domain/connect';
 import { logger } from '../../shared/logging/logger';
 import { apiHandler } from '../../shared/http/api-handler';
 import { redirect } from '../../shared/http/envelope';

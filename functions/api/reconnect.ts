@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { startReconnection } from '../../shared/domain/connections';
+import { startReconnection } from '../../shared/domain/connect';
 import { integrationIdSchema } from '../../shared/domain/integration';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { requestManualSync, requireIntegration } from '../../shared/domain/sync-settings';
+import { requestManualSync } from '../../shared/domain/manual-sync';
+import { requireIntegration } from '../../shared/domain/sync-settings';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { publishEvents } from '../events/publisher';
 import { findProvider } from '../providers/registry';
 import type { ProviderSync } from '../sync/types';
 import { getIntegration, updateLatestIntegration } from '../store/integrations';
@@ -52,19 +50,4 @@ export async function updateSettings(
     await scheduleSync(integration.orgId, integration.id, next.scheduledSync ? new Date(Date.now() + SYNC_INTERVAL_MS) : undefined);
   }
   return next;
-}
-
-export async function requestManualSync(integration: IntegrationRecord, requestedBy: string): Promise<{ syncId: string }> {
-  if (integration.status !== 'active') throw conflict('Only an active integration can sync; reconnect it first');
-  providerSync(integration);
-  const syncId = randomUUID();
-  await publishEvents([
-    {
-      type: 'SyncRequested',
-      orgId: integration.orgId,
-      integrationId: integration.id,
-      detail: { providerId: integration.providerId, trigger: 'manual', syncId, requestedBy },
-    },
-  ]);
-  return { syncId };
 }

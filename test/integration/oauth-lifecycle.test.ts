@@ -185,7 +185,7 @@ describe('callback', () => {
   });
 
   it('a malformed token response from the provider creates nothing and logs no secret', async () => {
-    const liar = createServer((request, response) => {
+    const liar = createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ ok: true, access_token: 'xoxb-leaked-in-a-broken-response', token_type: 'weird' }));
     });

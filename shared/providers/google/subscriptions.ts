@@ -21,7 +21,7 @@ const gmailTopicEnv = z.object({
   GMAIL_PUBSUB_TOPIC: z.string().regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must be projects/<project>/topics/<topic>').optional(),
 });
 
-async function call(client: OAuthClient, accessToken: string, url: string, body?: unknown, method = 'POST') {
+async function call(accessToken: string, url: string, body?: unknown, method = 'POST') {
   const response = await providerFetch('google', url, {
     method,
     headers: { authorization: `Bearer ${accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -79,13 +79,13 @@ async function openChannel(
   let url = `${client.hosts.www}/calendar/v3/calendars/primary/events/watch`;
   if (resource === 'drive') {
     if (!pageToken) {
-      const parsed = startPageToken.safeParse(await call(client, accessToken, `${client.hosts.www}/drive/v3/changes/startPageToken`, undefined, 'GET'));
+      const parsed = startPageToken.safeParse(await call(accessToken, `${client.hosts.www}/drive/v3/changes/startPageToken`, undefined, 'GET'));
       if (!parsed.success) throw new MalformedProviderResponseError('google', 'startPageToken');
       pageToken = parsed.data.startPageToken;
     }
     url = `${client.hosts.www}/drive/v3/changes/watch?pageToken=${encodeURIComponent(pageToken)}`;
   }
-  const parsed = channelResponse.safeParse(await call(client, accessToken, url, channel));
+  const parsed = channelResponse.safeParse(await call(accessToken, url, channel));
   if (!parsed.success) throw new MalformedProviderResponseError('google', 'channel');
   return {
     ...provisional,
@@ -98,7 +98,7 @@ async function openChannel(
 async function watchGmail(client: OAuthClient, accessToken: string, base: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>, address: string) {
   const { GMAIL_PUBSUB_TOPIC: topicName } = parseEnv(gmailTopicEnv, { GMAIL_PUBSUB_TOPIC: process.env.GMAIL_PUBSUB_TOPIC || undefined });
   if (!topicName) return undefined;
-  const parsed = gmailWatch.safeParse(await call(client, accessToken, `${client.hosts.gmail}/gmail/v1/users/me/watch`, { topicName }));
+  const parsed = gmailWatch.safeParse(await call(accessToken, `${client.hosts.gmail}/gmail/v1/users/me/watch`, { topicName }));
   if (!parsed.success) throw new MalformedProviderResponseError('google', 'gmail watch');
   return {
     ...base,
@@ -135,10 +135,10 @@ export const googleSubscriptions: ProviderSubscriptions = {
 
   async close({ client, accessToken, subscription }) {
     if (subscription.resource === 'gmail') {
-      await call(client, accessToken, `${client.hosts.gmail}/gmail/v1/users/me/stop`, {});
+      await call(accessToken, `${client.hosts.gmail}/gmail/v1/users/me/stop`, {});
       return;
     }
     const api = subscription.resource === 'drive' ? 'drive/v3' : 'calendar/v3';
-    await call(client, accessToken, `${client.hosts.www}/${api}/channels/stop`, { id: subscription.subscriptionId, resourceId: subscription.resourceId });
+    await call(accessToken, `${client.hosts.www}/${api}/channels/stop`, { id: subscription.subscriptionId, resourceId: subscription.resourceId });
   },
 };

@@ -14,7 +14,7 @@ import { googleErrorFrom } from './client';
  * - Gmail: a full pass lists message ids from the profile's historyId, then
  *   `history.list` from it (404: too old → full resync).
  */
-async function get<S extends z.ZodType>(client: OAuthClient, accessToken: string, url: string, schema: S, resource: string, resetOn: number[]): Promise<z.infer<S>> {
+async function get<S extends z.ZodType>(accessToken: string, url: string, schema: S, resource: string, resetOn: number[]): Promise<z.infer<S>> {
   return apiCall({
     providerId: 'google',
     method: 'GET',
@@ -42,7 +42,7 @@ async function pullCalendar(client: OAuthClient, accessToken: string, cursor: st
   const [phase, token] = cursor?.split('|') ?? [];
   const base = `${client.hosts.www}/calendar/v3/calendars/primary/events`;
   const params = { maxResults: '250', showDeleted: 'true', ...(phase === 'sync' ? { syncToken: token } : phase === 'page' ? { pageToken: token } : {}) };
-  const page = await get(client, accessToken, `${base}?${qs(params)}`, calendarPage, 'calendar', [410]);
+  const page = await get(accessToken, `${base}?${qs(params)}`, calendarPage, 'calendar', [410]);
   const changes: RecordChange[] = page.items.map((event) =>
     event.status === 'cancelled'
       ? { externalId: event.id, op: 'delete' }
@@ -73,7 +73,7 @@ async function pullDrive(client: OAuthClient, accessToken: string, cursor: strin
   const api = `${client.hosts.www}/drive/v3`;
   const [phase, token, filesPageToken] = cursor?.split('|') ?? [];
   if (phase === 'changes' && token) {
-    const page = await get(client, accessToken, `${api}/changes?${qs({ pageToken: token, pageSize: '200' })}`, changesPage, 'drive', [404, 410]);
+    const page = await get(accessToken, `${api}/changes?${qs({ pageToken: token, pageSize: '200' })}`, changesPage, 'drive', [404, 410]);
     const changes: RecordChange[] = page.changes.flatMap((change): RecordChange[] => {
       const id = change.fileId ?? change.file?.id;
       if (!id) return [];
@@ -83,8 +83,8 @@ async function pullDrive(client: OAuthClient, accessToken: string, cursor: strin
     return { changes, cursor: `changes|${page.newStartPageToken ?? token}`, complete: true };
   }
   // Full pass: the change feed's start token is taken before listing, so nothing changed meanwhile is missed.
-  const start = phase === 'files' && token ? token : (await get(client, accessToken, `${api}/changes/startPageToken`, startToken, 'drive', [])).startPageToken;
-  const page = await get(client, accessToken, `${api}/files?${qs({ pageSize: '200', pageToken: filesPageToken, fields: 'nextPageToken,files(id,name,mimeType,modifiedTime,trashed)' })}`, filesPage, 'drive', []);
+  const start = phase === 'files' && token ? token : (await get(accessToken, `${api}/changes/startPageToken`, startToken, 'drive', [])).startPageToken;
+  const page = await get(accessToken, `${api}/files?${qs({ pageSize: '200', pageToken: filesPageToken, fields: 'nextPageToken,files(id,name,mimeType,modifiedTime,trashed)' })}`, filesPage, 'drive', []);
   const changes: RecordChange[] = page.files.map((file) => (file.trashed ? { externalId: file.id, op: 'delete' } : { externalId: file.id, op: 'upsert', data: fileData(file) }));
   if (page.nextPageToken) return { changes, cursor: `files|${start}|${page.nextPageToken}`, complete: false };
   return { changes, cursor: `changes|${start}`, complete: true };
@@ -102,7 +102,7 @@ async function pullGmail(client: OAuthClient, accessToken: string, cursor: strin
   const api = `${client.hosts.gmail}/gmail/v1/users/me`;
   const [phase, token, pageToken] = cursor?.split('|') ?? [];
   if (phase === 'history' && token) {
-    const page = await get(client, accessToken, `${api}/history?${qs({ startHistoryId: token, pageToken, maxResults: '500' })}`, historyPage, 'gmail', [404]);
+    const page = await get(accessToken, `${api}/history?${qs({ startHistoryId: token, pageToken, maxResults: '500' })}`, historyPage, 'gmail', [404]);
     const changes: RecordChange[] = page.history.flatMap((entry) => [
       ...(entry.messagesAdded ?? []).map((added): RecordChange => ({ externalId: added.message.id, op: 'upsert', data: { threadId: added.message.threadId ?? null } })),
       ...(entry.messagesDeleted ?? []).map((deleted): RecordChange => ({ externalId: deleted.message.id, op: 'delete' })),
@@ -110,8 +110,8 @@ async function pullGmail(client: OAuthClient, accessToken: string, cursor: strin
     if (page.nextPageToken) return { changes, cursor: `history|${token}|${page.nextPageToken}`, complete: false };
     return { changes, cursor: `history|${page.historyId ?? token}`, complete: true };
   }
-  const start = phase === 'messages' && token ? token : (await get(client, accessToken, `${api}/profile`, profile, 'gmail', [])).historyId;
-  const page = await get(client, accessToken, `${api}/messages?${qs({ maxResults: '500', pageToken })}`, messagesPage, 'gmail', []);
+  const start = phase === 'messages' && token ? token : (await get(accessToken, `${api}/profile`, profile, 'gmail', [])).historyId;
+  const page = await get(accessToken, `${api}/messages?${qs({ maxResults: '500', pageToken })}`, messagesPage, 'gmail', []);
   const changes: RecordChange[] = page.messages.map((message) => ({ externalId: message.id, op: 'upsert', data: { threadId: message.threadId ?? null } }));
   if (page.nextPageToken) return { changes, cursor: `messages|${start}|${page.nextPageToken}`, complete: false };
   return { changes, cursor: `history|${start}`, complete: true };
