@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { MalformedProviderResponseError, ProviderError, grantError } from '../../oauth/errors';
-import { expiresAtFrom, formBody, providerFetch } from '../../oauth/http';
-import { oauthErrorResponse, oauthTokenResponse, splitSpaceScopes } from '../../oauth/token-response';
+import { ProviderError, grantError } from '../../oauth/errors';
+import { formBody, providerFetch } from '../../oauth/http';
+import { credentialFrom, splitSpaceScopes, tokenEndpointCall } from '../../oauth/token-response';
 import type { OAuthClient, ProviderOAuth } from '../../oauth/types';
 
 /**
@@ -14,20 +14,8 @@ export const GOOGLE_CREDENTIAL = 'oauth';
 
 const userInfo = z.object({ sub: z.string().min(1), email: z.string().min(3), name: z.string().optional(), hd: z.string().optional() });
 
-async function tokenCall(client: OAuthClient, fields: Record<string, string | undefined>) {
-  const response = await providerFetch('google', `${client.hosts.oauth2}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: formBody({ ...fields, client_id: client.clientId, client_secret: client.clientSecret }),
-  });
-  if (response.status !== 200) {
-    const error = oauthErrorResponse.safeParse(response.json);
-    throw grantError('google', error.success ? error.data.error : `http_${response.status}`, response.status);
-  }
-  const parsed = oauthTokenResponse.safeParse(response.json);
-  if (!parsed.success) throw new MalformedProviderResponseError('google', 'token response');
-  return parsed.data;
-}
+const tokenCall = (client: OAuthClient, fields: Record<string, string | undefined>) =>
+  tokenEndpointCall('google', `${client.hosts.oauth2}/token`, client, fields);
 
 export const googleOAuth: ProviderOAuth = {
   pkce: true,
@@ -79,29 +67,14 @@ export const googleOAuth: ProviderOAuth = {
         attributes: { userId: profile.data.sub, email: profile.data.email, ...(profile.data.hd ? { domain: profile.data.hd } : {}) },
       },
       scopesGranted: scopes,
-      credentials: [
-        {
-          kind: GOOGLE_CREDENTIAL,
-          accessToken: token.access_token,
-          ...(token.refresh_token ? { refreshToken: token.refresh_token } : {}),
-          // No expires_in: assume an hour rather than "never", so the token is refreshed in time.
-          expiresAt: expiresAtFrom(token.expires_in ?? 3600),
-          scopes,
-        },
-      ],
+      credentials: [credentialFrom(GOOGLE_CREDENTIAL, token, scopes)],
     };
   },
 
   async refresh({ client, credential }) {
     if (!credential.refreshToken) throw grantError('google', 'invalid_grant', 400);
     const token = await tokenCall(client, { grant_type: 'refresh_token', refresh_token: credential.refreshToken });
-    return {
-      kind: credential.kind,
-      accessToken: token.access_token,
-      ...(token.refresh_token ? { refreshToken: token.refresh_token } : {}),
-      expiresAt: expiresAtFrom(token.expires_in ?? 3600),
-      scopes: token.scope ? splitSpaceScopes(token.scope) : credential.scopes,
-    };
+    return credentialFrom(credential.kind, token, credential.scopes);
   },
 
   async revoke({ client, credentials }) {

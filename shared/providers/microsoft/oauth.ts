@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { MalformedProviderResponseError, ProviderError, grantError } from '../../oauth/errors';
-import { expiresAtFrom, formBody, providerFetch } from '../../oauth/http';
-import { idTokenClaims, oauthErrorResponse, oauthTokenResponse, splitSpaceScopes } from '../../oauth/token-response';
+import { ProviderError, grantError } from '../../oauth/errors';
+import { formBody, providerFetch } from '../../oauth/http';
+import { credentialFrom, idTokenClaims, splitSpaceScopes, tokenEndpointCall } from '../../oauth/token-response';
 import type { OAuthClient, ProviderOAuth } from '../../oauth/types';
 
 /**
@@ -22,20 +22,8 @@ const me = z.object({
 
 const tenant = () => process.env[TENANT_ENV] || 'common';
 
-async function tokenCall(client: OAuthClient, fields: Record<string, string | undefined>) {
-  const response = await providerFetch('microsoft', `${client.hosts.login}/${tenant()}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: formBody({ ...fields, client_id: client.clientId, client_secret: client.clientSecret }),
-  });
-  if (response.status !== 200) {
-    const error = oauthErrorResponse.safeParse(response.json);
-    throw grantError('microsoft', error.success ? error.data.error : `http_${response.status}`, response.status);
-  }
-  const parsed = oauthTokenResponse.safeParse(response.json);
-  if (!parsed.success) throw new MalformedProviderResponseError('microsoft', 'token response');
-  return parsed.data;
-}
+const tokenCall = (client: OAuthClient, fields: Record<string, string | undefined>) =>
+  tokenEndpointCall('microsoft', `${client.hosts.login}/${tenant()}/oauth2/v2.0/token`, client, fields);
 
 export const microsoftOAuth: ProviderOAuth = {
   pkce: true,
@@ -82,15 +70,7 @@ export const microsoftOAuth: ProviderOAuth = {
         attributes: { tenantId, userId: profile.data.id, userPrincipalName: profile.data.userPrincipalName },
       },
       scopesGranted: scopes,
-      credentials: [
-        {
-          kind: MICROSOFT_CREDENTIAL,
-          accessToken: token.access_token,
-          ...(token.refresh_token ? { refreshToken: token.refresh_token } : {}),
-          expiresAt: expiresAtFrom(token.expires_in ?? 3600),
-          scopes,
-        },
-      ],
+      credentials: [credentialFrom(MICROSOFT_CREDENTIAL, token, scopes)],
     };
   },
 
@@ -102,13 +82,7 @@ export const microsoftOAuth: ProviderOAuth = {
       refresh_token: credential.refreshToken,
       scope: credential.scopes.join(' '),
     });
-    return {
-      kind: credential.kind,
-      accessToken: token.access_token,
-      ...(token.refresh_token ? { refreshToken: token.refresh_token } : {}),
-      expiresAt: expiresAtFrom(token.expires_in ?? 3600),
-      scopes: token.scope ? splitSpaceScopes(token.scope) : credential.scopes,
-    };
+    return credentialFrom(credential.kind, token, credential.scopes);
   },
 
   async revoke() {
