@@ -12,7 +12,8 @@ export const handler = apiHandler({
   params: z.object({ id: integrationIdSchema }),
   handle: async ({ principal, params }) => {
     const record = await getIntegration(principal.orgId, params.id);
-    if (!record) throw notFound('Integration');
+    // An erased integration is gone for the API, as an unknown one is.
+    if (!record || record.status === 'erased') throw notFound('Integration');
     return success(toIntegrationView(record, providerName(record.providerId)));
   },
 });

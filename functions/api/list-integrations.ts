@@ -14,7 +14,8 @@ export const handler = apiHandler({
   }),
   handle: async ({ principal, query }) => {
     const page = await listIntegrations(principal.orgId, query.cursor, query.limit);
-    const response = success(page.items.map((record) => toIntegrationView(record, providerName(record.providerId))));
+    const visible = page.items.filter((record) => record.status !== 'erased');
+    const response = success(visible.map((record) => toIntegrationView(record, providerName(record.providerId))));
     // The guide's shape keeps `data` an array; the next page travels in a header.
     if (page.nextCursor !== undefined) response.headers = { ...response.headers, 'x-next-cursor': page.nextCursor };
     return response;

@@ -17,6 +17,7 @@ const localEnvSchema = z.object({
     .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters (a 256-bit key)')
     .optional(),
   LOCAL_SCHEDULER: z.enum(['on', 'off']).default('on'),
+  LOCAL_TTL_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
 
 export type LocalEnv = z.infer<typeof localEnvSchema> & { dataDir: string };

@@ -6,6 +6,7 @@ import { manifest } from '../manifest';
 import { ensureTable, startEmbeddedDynamo } from './embedded-store';
 import { localEnv, localKeys } from './local-config';
 import { Sandbox } from './sandbox';
+import { LocalTtlSweeper } from './ttl-sweeper';
 import { startLocalServer } from './server';
 
 /**
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
       return { id: entry.id, real, env };
     });
   const sandbox = new Sandbox({ statePath: join(env.dataDir, 'sandbox-state.json') });
+  // dynalite has no TTL: the sweeper deletes expired items as DynamoDB would.
+  const ttlSweeper = new LocalTtlSweeper(dynamo.endpoint, env.TABLE_NAME);
+  ttlSweeper.start(env.LOCAL_TTL_SWEEP_SECONDS * 1000);
 
   const server = await startLocalServer({
     root,
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
     eventBusName: env.EVENT_BUS_NAME,
     scheduler: env.LOCAL_SCHEDULER === 'on',
     sandbox,
+    sweepTtl: () => ttlSweeper.sweep(),
     beforeLoad: (url) => {
       // The handlers read the same variables as on Lambda; here they point at the local stand-ins.
       Object.assign(process.env, {
@@ -108,6 +113,7 @@ async function main(): Promise<void> {
     server
       .close()
       .then(() => sandbox.close())
+      .then(() => ttlSweeper.stop())
       .then(() => dynamo.close())
       .then(() => {
         process.stdout.write('[local] stopped cleanly\n');

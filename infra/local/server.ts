@@ -27,6 +27,8 @@ export interface LocalServerOptions {
   scheduler: boolean;
   /** Sandbox providers served under `/sandbox/` (never deployed). */
   sandbox?: SandboxMount;
+  /** Runs the local TTL sweep now (`POST /_local/ttl-sweep`); returns how many items it deleted. */
+  sweepTtl?: () => Promise<number>;
   /** Runs once the port is known and before any handler module is imported (sets their environment). */
   beforeLoad?: (url: string) => void;
   log?: (line: string) => void;
@@ -118,6 +120,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       sourceIp: request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
     };
 
+    if (method === 'POST' && url.pathname === '/_local/ttl-sweep' && options.sweepTtl) {
+      return sendJson(response, 200, { deleted: await options.sweepTtl() });
+    }
     if (url.pathname.startsWith('/_local/')) return handleLocalControl(incoming, response, bus, scheduler);
     if (options.sandbox && url.pathname.startsWith('/sandbox/')) {
       const answer = await options.sandbox.handle({

@@ -5,6 +5,7 @@ import { consumePendingConnection, type PendingConnection } from '../oauth/state
 import type { GrantResult } from '../oauth/types';
 import { recordConsent } from '../store/consents';
 import { createIntegration, findIntegrationByAccount, getIntegration, newIntegrationId, updateLatestIntegration } from '../store/integrations';
+import { retainLogs } from '../store/retention';
 import { SYNC_INTERVAL_MS, scheduleSync } from '../store/sync';
 import { replaceCredentials } from '../store/tokens';
 import { closeSubscriptions, openSubscriptions } from '../webhooks/subscriptions';
@@ -98,6 +99,7 @@ async function storeGrant(pending: PendingConnection, grant: GrantResult, input:
     if (!updated) return { ok: false, error: 'integration_not_found', redirectTo: pending.redirectTo };
     record = updated;
     await publishHealthChanged(existing, record, now);
+    if (existing.status === 'disconnected') await retainLogs(pending.orgId, existing.id);
   } else {
     record = {
       id: integrationId,

@@ -2,6 +2,7 @@ import { publishEvents } from '../events/publisher';
 import { logger } from '../logging/logger';
 import { ProviderError } from '../oauth/errors';
 import { getIntegration, updateLatestIntegration } from '../store/integrations';
+import { expireDisconnectedLogs } from '../store/retention';
 import { scheduleSync } from '../store/sync';
 import { deleteCredentials, loadCredentials } from '../store/tokens';
 import { closeSubscriptions } from '../webhooks/subscriptions';
@@ -52,6 +53,7 @@ export async function disconnectIntegration(caller: Caller, integrationId: strin
     disconnectedAt: now.toISOString(),
   });
   if (record) await publishHealthChanged(integration, record, now);
+  await expireDisconnectedLogs(integration.orgId, integration.id, now);
   await publishEvents([
     {
       type: 'integration.disconnected',

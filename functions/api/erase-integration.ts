@@ -1,0 +1,12 @@
+import * as z from 'zod';
+import { integrationIdSchema } from '../../shared/domain/integration';
+import { eraseIntegration } from '../../shared/domain/privacy';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+
+/** DELETE /api/integrations/{id}/data — erasure: disconnect if needed, hide now, purge after 30 days; answers what and when. */
+export const handler = apiHandler({
+  permission: 'integrations:erase',
+  params: z.object({ id: integrationIdSchema }),
+  handle: async ({ principal, params }) => success(await eraseIntegration(principal, params.id), 202),
+});

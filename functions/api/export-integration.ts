@@ -1,0 +1,13 @@
+import * as z from 'zod';
+import { integrationIdSchema } from '../../shared/domain/integration';
+import { exportPage } from '../../shared/domain/privacy';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+
+/** GET /api/integrations/{id}/export?cursor= — one integration's data, page by page; never a secret. */
+export const handler = apiHandler({
+  permission: 'integrations:export',
+  params: z.object({ id: integrationIdSchema }),
+  query: z.object({ cursor: z.string().max(4096).optional() }),
+  handle: async ({ principal, params, query }) => success(await exportPage(principal.orgId, params.id, query.cursor)),
+});

@@ -1,0 +1,11 @@
+import * as z from 'zod';
+import { exportPage } from '../../shared/domain/privacy';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+
+/** GET /api/integrations/export?cursor= — everything held about the organisation's integrations, page by page; never a secret. */
+export const handler = apiHandler({
+  permission: 'integrations:export',
+  query: z.object({ cursor: z.string().max(4096).optional() }),
+  handle: async ({ principal, query }) => success(await exportPage(principal.orgId, undefined, query.cursor)),
+});

@@ -1,0 +1,18 @@
+import * as z from 'zod';
+import { integrationIdSchema } from '../../shared/domain/integration';
+import { requireIntegration } from '../../shared/domain/sync-settings';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+import { listConsents } from '../../shared/store/consents';
+
+/** GET /api/integrations/{id}/consents — the consent history, newest first: who, when, scopes, IP, user agent, version. */
+export const handler = apiHandler({
+  permission: 'integrations:export',
+  params: z.object({ id: integrationIdSchema }),
+  query: z.object({ cursor: z.string().max(2048).optional() }),
+  handle: async ({ principal, params, query }) => {
+    const integration = await requireIntegration(principal.orgId, params.id);
+    const page = await listConsents(principal.orgId, integration.id, query.cursor);
+    return success({ consents: page.items, nextCursor: page.nextCursor ?? null });
+  },
+});

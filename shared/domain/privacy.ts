@@ -1,0 +1,150 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { providerName } from '../providers/registry';
+import { dynamo, tableName } from '../store/client';
+import { consentRecordSchema } from '../store/consents';
+import { decodeCursor, encodeCursor, isLive, type Item } from '../store/items';
+import { ERASURE_GRACE_DAYS, expireIntegrationItems, integrationItemPrefixes } from '../store/retention';
+import { keys } from '../store/keys';
+import { getIntegration, listIntegrations, updateLatestIntegration } from '../store/integrations';
+import { subscriptionSchema } from '../store/subscriptions';
+import { syncLogSchema, syncedRecordSchema } from '../store/sync';
+import { disconnectIntegration } from './disconnect';
+import { InvalidCursorError, notFound } from './errors';
+import { integrationRecordSchema, toIntegrationView } from './integration';
+
+/**
+ * GDPR rights over integration data: access and portability (export,
+ * page by page, never a token, secret or key), and erasure (hidden at once,
+ * purged by TTL 30 days later). Retention of disconnected integrations' logs
+ * is set at disconnect (90 days).
+ */
+const EXPORT_PAGE_ITEMS = 200;
+
+export type ExportedItem =
+  | { type: 'integration'; data: ReturnType<typeof toIntegrationView> & { settings: unknown } }
+  | { type: 'consent'; data: z.infer<typeof consentRecordSchema> }
+  | { type: 'syncLog'; integrationId: string; data: z.infer<typeof syncLogSchema> }
+  | { type: 'record'; integrationId: string; data: z.infer<typeof syncedRecordSchema> }
+  | { type: 'subscription'; integrationId: string; data: { providerId: string; resource: string; subscriptionId: string; expiresAt: string; createdAt: string } };
+
+/** What of an item is exported; internal state (tokens, leases, cursors, secret hashes) never is. */
+function exported(item: Item, hiddenIntegrations: ReadonlySet<string>): ExportedItem | undefined {
+  const sk = String(item.sk ?? '');
+  const integrationId = /^[A-Z]+#(int_[0-9A-Z]{26})/.exec(sk)?.[1];
+  if (!integrationId || hiddenIntegrations.has(integrationId)) return undefined;
+  if (sk.startsWith('INT#')) {
+    const record = integrationRecordSchema.parse(stripKeys(item));
+    return { type: 'integration', data: { ...toIntegrationView(record, providerName(record.providerId)), settings: record.settings ?? null } };
+  }
+  if (sk.startsWith('CONSENT#')) return { type: 'consent', data: consentRecordSchema.parse(item) };
+  if (sk.startsWith('LOG#')) return { type: 'syncLog', integrationId, data: syncLogSchema.parse(item) };
+  if (sk.startsWith('REC#')) return { type: 'record', integrationId, data: syncedRecordSchema.parse(item) };
+  if (sk.startsWith('SUB#')) {
+    const sub = subscriptionSchema.parse(item);
+    return {
+      type: 'subscription',
+      integrationId,
+      data: { providerId: sub.providerId, resource: sub.resource, subscriptionId: sub.subscriptionId, expiresAt: sub.channelExpiresAt, createdAt: sub.createdAt },
+    };
+  }
+  return undefined;
+}
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'routeKey', 'routeSk', 'dueShard', 'dueAt', 'expiresAt'];
+function stripKeys(item: Item): Item {
+  const rest: Item = { ...item };
+  for (const attribute of KEY_ATTRIBUTES) delete rest[attribute];
+  return rest;
+}
+
+async function erasedIntegrationIds(orgId: string): Promise<Set<string>> {
+  const hidden = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await listIntegrations(orgId, cursor);
+    for (const integration of page.items) if (integration.status === 'erased') hidden.add(integration.id);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return hidden;
+}
+
+const exportCursorSchema = z.object({ section: z.number().int().min(0), key: z.record(z.string(), z.unknown()).optional() });
+
+/**
+ * One page of the organisation's data, or of one integration's; `nextCursor`
+ * continues it. An integration's items are read kind by kind (sort-key
+ * prefixes), the organisation's in one pass over its partition.
+ */
+export async function exportPage(orgId: string, integrationId: string | undefined, cursor: string | undefined) {
+  if (integrationId) {
+    const integration = await getIntegration(orgId, integrationId);
+    if (!integration || integration.status === 'erased') throw notFound('Integration');
+  }
+  let section = 0;
+  let key: Record<string, unknown> | undefined;
+  if (cursor !== undefined) {
+    const parsed = exportCursorSchema.safeParse(decodeCursor(cursor));
+    if (!parsed.success) throw new InvalidCursorError();
+    ({ section, key } = parsed.data);
+  }
+  if (key && key.pk !== keys.org(orgId)) throw new InvalidCursorError();
+  // The integration's exportable kinds; the organisation's whole partition is one section.
+  const prefixes = integrationId ? integrationItemPrefixes(integrationId).slice(0, 5) : [''];
+  const prefix = prefixes[section];
+  if (prefix === undefined) throw new InvalidCursorError();
+
+  const hidden = integrationId ? new Set<string>() : await erasedIntegrationIds(orgId);
+  const result = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.org(orgId), ...(prefix ? { ':prefix': prefix } : {}) },
+      ExclusiveStartKey: key,
+      Limit: EXPORT_PAGE_ITEMS,
+    }),
+  );
+  const items = (result.Items ?? []).filter((item) => isLive(item)).flatMap((item) => {
+    const entry = exported(item, hidden);
+    return entry ? [entry] : [];
+  });
+  const next = result.LastEvaluatedKey
+    ? { section, key: result.LastEvaluatedKey }
+    : section + 1 < prefixes.length
+      ? { section: section + 1 }
+      : undefined;
+  return { items, nextCursor: next ? (encodeCursor(next) ?? null) : null };
+}
+
+export interface ErasureReceipt {
+  integrationId: string;
+  erasedAt: string;
+  purgeAt: string;
+  removes: { integration: number; consents: number; syncLogs: number; records: number; subscriptions: number };
+}
+
+/**
+ * Erasure: disconnect first (revocation, tokens dropped, webhooks stopped),
+ * then hide everything of the integration now and let TTL purge it after the
+ * grace period. Erasing an erased or unknown integration is a 404.
+ */
+export async function eraseIntegration(caller: { orgId: string; userId: string }, integrationId: string, now: Date = new Date()): Promise<ErasureReceipt> {
+  const integration = await getIntegration(caller.orgId, integrationId);
+  if (!integration || integration.status === 'erased') throw notFound('Integration');
+  if (integration.status === 'active') await disconnectIntegration(caller, integrationId);
+  const purgeAt = new Date(now.getTime() + ERASURE_GRACE_DAYS * 86_400_000);
+  await updateLatestIntegration(caller.orgId, integrationId, { status: 'erased', healthReason: 'erased' });
+  const counts = await expireIntegrationItems(caller.orgId, integrationId, purgeAt);
+  return {
+    integrationId,
+    erasedAt: now.toISOString(),
+    purgeAt: purgeAt.toISOString(),
+    removes: {
+      integration: counts.INT ?? 0,
+      consents: counts.CONSENT ?? 0,
+      syncLogs: counts.LOG ?? 0,
+      records: counts.REC ?? 0,
+      subscriptions: counts.SUB ?? 0,
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, tableName } from './client';
+import { nowEpochSeconds } from './items';
+import { keys } from './keys';
+
+/**
+ * Retention through the TTL attribute (README "Retention"): erased
+ * integrations' data goes 30 days after erasure, disconnected integrations'
+ * sync logs 90 days after the disconnect. Reads already ignore expired items;
+ * DynamoDB deletes them later (the local runtime's sweeper does it locally).
+ */
+export const ERASURE_GRACE_DAYS = 30;
+export const DISCONNECTED_LOG_RETENTION_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+/** Every kind of item an integration owns in its organisation's partition, as sort-key prefixes. */
+export const integrationItemPrefixes = (integrationId: string): string[] => [
+  `INT#${integrationId}`,
+  `CONSENT#${integrationId}#`,
+  `LOG#${integrationId}#`,
+  `REC#${integrationId}#`,
+  `SUB#${integrationId}#`,
+  `CURSOR#${integrationId}#`,
+  `SYNCLEASE#${integrationId}`,
+  `TOKENS#${integrationId}`,
+];
+
+/** Sets the TTL on the integration's items (all kinds, or those under `prefixes`); returns how many of each kind. */
+export async function expireIntegrationItems(
+  orgId: string,
+  integrationId: string,
+  at: Date,
+  prefixes: string[] = integrationItemPrefixes(integrationId),
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const prefix of prefixes) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: tableName(),
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': prefix },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const items = page.Items ?? [];
+      const kind = prefix.split('#')[0] ?? 'OTHER';
+      counts[kind] = (counts[kind] ?? 0) + items.length;
+      await Promise.all(
+        items.map((item) =>
+          dynamo().send(
+            new UpdateCommand({
+              TableName: tableName(),
+              Key: { pk: item.pk, sk: item.sk },
+              // Off every index too: an erased integration is never routed to or scheduled again.
+              UpdateExpression: 'SET expiresAt = :at REMOVE routeKey, routeSk, dueShard, dueAt',
+              ExpressionAttributeValues: { ':at': nowEpochSeconds(at) },
+            }),
+          ),
+        ),
+      );
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+  return counts;
+}
+
+/** A reconnected integration keeps its history: the disconnect's log expiry is lifted. */
+export async function retainLogs(orgId: string, integrationId: string): Promise<void> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': `LOG#${integrationId}#` },
+        ProjectionExpression: 'pk, sk',
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    await Promise.all(
+      (page.Items ?? []).map((item) =>
+        dynamo().send(new UpdateCommand({ TableName: tableName(), Key: { pk: item.pk, sk: item.sk }, UpdateExpression: 'REMOVE expiresAt' })),
+      ),
+    );
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** A disconnected integration's sync logs expire 90 days after the disconnect. */
+export async function expireDisconnectedLogs(orgId: string, integrationId: string, disconnectedAt: Date): Promise<void> {
+  await expireIntegrationItems(orgId, integrationId, new Date(disconnectedAt.getTime() + DISCONNECTED_LOG_RETENTION_DAYS * DAY_MS), [`LOG#${integrationId}#`]);
+}
