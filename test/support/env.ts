@@ -1,3 +1,5 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { TEST_TABLE } from './global-setup';
 
@@ -14,3 +16,15 @@ delete process.env.TOKEN_KMS_KEY_ARN;
 // Powertools then logs through the global console, which vitest captures and shows only for failing tests.
 process.env.POWERTOOLS_DEV = 'true';
 process.env.API_BASE_URL = 'http://api.test';
+
+// Log audit (see global-setup): every console line of this worker is kept, and in-process sandboxes record what they issue.
+const auditDir = inject('auditDir');
+const workerLog = join(auditDir, `log-worker-${process.pid}.log`);
+process.env.SANDBOX_SECRETS_LEDGER = join(auditDir, `secrets-${process.pid}.txt`);
+for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  const original = console[method].bind(console);
+  console[method] = (...args: unknown[]) => {
+    appendFileSync(workerLog, `${args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' ')}\n`);
+    original(...args);
+  };
+}

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** Runs the local runtime (`npm start`'s entry) as a child process, as a user would. */
 const root = join(import.meta.dirname, '..', '..');
@@ -20,14 +21,21 @@ export function userEnvironment(extra: Record<string, string>): NodeJS.ProcessEn
 }
 
 export async function startLocalProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<LocalProcess> {
+  // The run's log audit (global setup) reads this runtime's output and the secrets its sandbox issues.
+  const audit: Record<string, string> = process.env.SANDBOX_SECRETS_LEDGER ? { SANDBOX_SECRETS_LEDGER: process.env.SANDBOX_SECRETS_LEDGER } : {};
   const child = spawn(process.execPath, [tsxCli, 'infra/local/main.ts'], {
     cwd: root,
-    env: userEnvironment({ PORT: '0', LOCAL_SCHEDULER: 'off', ...env }),
+    env: userEnvironment({ PORT: '0', LOCAL_SCHEDULER: 'off', ...audit, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const auditLog = process.env.SANDBOX_SECRETS_LEDGER ? join(dirname(process.env.SANDBOX_SECRETS_LEDGER), `log-runtime-${Date.now()}-${Math.random().toString(36).slice(2)}.log`) : undefined;
+  const capture = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (auditLog) appendFileSync(auditLog, chunk);
+  };
+  child.stdout?.on('data', capture);
+  child.stderr?.on('data', capture);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {

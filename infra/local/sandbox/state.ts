@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { recordIssuedSecret } from './secrets-ledger';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as z from 'zod';
@@ -364,6 +365,7 @@ export class SandboxStore {
   saveCode(raw: string, code: Omit<CodeRecord, 'issuedAt' | 'expiresAt'>, ttlSeconds: number): void {
     const now = this.now();
     this.state.codes[secretKey(raw)] = { ...code, issuedAt: now, expiresAt: now + ttlSeconds * 1000 };
+    recordIssuedSecret(raw);
     this.state.issued[code.provider].code += 1;
     this.changed();
   }
@@ -417,6 +419,7 @@ export class SandboxStore {
       ...(scopes ? { scopes } : {}),
     };
     this.state.tokens[secretKey(raw)] = token;
+    recordIssuedSecret(raw);
     this.state.issued[grant.provider][kind] += 1;
     this.changed();
     return token;
