@@ -34,6 +34,8 @@ export const integrationRecordSchema = z.object({
     .object({ scheduledSync: z.boolean(), resources: z.record(z.string(), z.boolean()) })
     .optional(),
   consecutiveSyncFailures: z.number().int().nonnegative().optional(),
+  /** When a persisting problem was last alerted on, so one problem raises one alert. */
+  alertedAt: z.iso.datetime().optional(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   version: z.number().int().nonnegative(),

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { DomainEvent } from '../events/catalog';
 import { publishEvents } from '../events/publisher';
 import { dueItems } from '../store/due';
+import { updateLatestIntegration } from '../store/integrations';
 import { syncKeys } from '../store/sync';
 
 /**
@@ -11,9 +12,19 @@ import { syncKeys } from '../store/sync';
  * reschedules after a sync, so an integration whose sync failed is simply
  * due again next time, and a duplicate request coalesces on the sync lease.
  */
-const dueIntegration = z.object({ orgId: z.string(), id: z.string(), providerId: z.string() });
+const dueIntegration = z.object({
+  orgId: z.string(),
+  id: z.string(),
+  providerId: z.string(),
+  healthStatus: z.string(),
+  healthReason: z.string(),
+  healthChangedAt: z.string(),
+  alertedAt: z.string().optional(),
+});
+/** A problem that persists this long raises `integration.alert` (architecture §6). */
+export const DEGRADED_ALERT_AFTER_MS = 60 * 60 * 1000;
 
-export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: number; published: number }> {
+export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: number; published: number; alerts: number }> {
   const due = (await dueItems(syncKeys.syncDuePrefix, now)).flatMap((item) => {
     const parsed = dueIntegration.safeParse(item);
     return parsed.success ? [parsed.data] : [];
@@ -24,6 +35,22 @@ export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: n
     integrationId: integration.id,
     detail: { providerId: integration.providerId, trigger: 'scheduled' },
   }));
+  // Degraded for an hour or more, and not alerted since it degraded: say so once.
+  const stuck = due.filter(
+    (integration) =>
+      integration.healthStatus === 'degraded' &&
+      now.getTime() - Date.parse(integration.healthChangedAt) >= DEGRADED_ALERT_AFTER_MS &&
+      (integration.alertedAt === undefined || integration.alertedAt < integration.healthChangedAt),
+  );
+  for (const integration of stuck) {
+    events.push({
+      type: 'integration.alert',
+      orgId: integration.orgId,
+      integrationId: integration.id,
+      detail: { providerId: integration.providerId, reason: 'degraded_for_an_hour', healthReason: integration.healthReason, since: integration.healthChangedAt },
+    });
+  }
   await publishEvents(events, now);
-  return { due: due.length, published: events.length };
+  for (const integration of stuck) await updateLatestIntegration(integration.orgId, integration.id, { alertedAt: now.toISOString() });
+  return { due: due.length, published: events.length - stuck.length, alerts: stuck.length };
 }

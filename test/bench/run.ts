@@ -16,7 +16,10 @@ import { sections } from './sections';
  *
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (10),
  * BENCH_COLD_RUNS (7, min 5), BENCH_VAULT_N (1000), BENCH_VAULT_CONTAINERS (4),
- * BENCH_WEBHOOK_N (unset: up to 1000 per row within 2 s), BENCH_SECTIONS
+ * BENCH_WEBHOOK_N (unset: up to 1000 per row within 2 s), BENCH_DISPATCH_N
+ * (10000,100000), BENCH_DISPATCH_BUDGET (s, 90), BENCH_SYNC_RECORDS (10000),
+ * BENCH_SYNC_PAGE_SIZES (100,1000), BENCH_SYNC_CHANGES (100), BENCH_KMS_N
+ * (1000), BENCH_KMS_CONTAINERS (1,4,16), BENCH_KMS_CYCLES (5), BENCH_SECTIONS
  * (comma-separated ids), BENCH_OUT (bench-results/latest.json).
  */
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));

@@ -151,7 +151,7 @@ describe('npm start: the local runtime on embedded defaults', () => {
 
   it('runs a scheduled job on demand', async () => {
     const run = await api('/_local/jobs/dispatch-sync', undefined, { method: 'POST' });
-    expect(run).toEqual({ status: 200, body: { success: true, data: { job: 'dispatch-sync', due: 0, published: 0 } } });
+    expect(run).toEqual({ status: 200, body: { success: true, data: { job: 'dispatch-sync', due: 0, published: 0, alerts: 0 } } });
     expect((await api('/_local/jobs/no-such-job', undefined, { method: 'POST' })).status).toBe(404);
   });
 

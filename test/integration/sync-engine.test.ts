@@ -191,3 +191,18 @@ describe('dispatcher', () => {
     expect(published.some((detail) => detail.integrationId === later.id)).toBe(false);
   });
 });
+
+describe('alerts for persisting problems', () => {
+  it('an integration degraded for an hour raises one integration.alert at dispatch, not two', async () => {
+    const integration = await connectedIntegration();
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000).toISOString();
+    await updateLatestIntegration(integration.orgId, integration.id, { healthStatus: 'degraded', healthReason: 'sync_failed:http_503', healthChangedAt: twoHoursAgo });
+    await scheduleSync(integration.orgId, integration.id, new Date(Date.now() - 60_000));
+    const alertsFor = () => events.eventsOfType('integration.alert').filter((event) => (event.detail as { integrationId?: string }).integrationId === integration.id);
+    await dispatchDueSyncs();
+    expect(alertsFor()).toHaveLength(1);
+    expect(alertsFor()[0]?.detail).toMatchObject({ reason: 'degraded_for_an_hour', healthReason: 'sync_failed:http_503' });
+    await dispatchDueSyncs();
+    expect(alertsFor()).toHaveLength(1);
+  });
+});

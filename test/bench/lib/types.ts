@@ -50,6 +50,26 @@ export interface BenchOptions {
    * webhook section (BENCH_WEBHOOK_N); unset: up to 1000, each row capped in time.
    */
   webhookInvocations: number | undefined;
+  /** Due integrations per dispatch row, ascending (BENCH_DISPATCH_N, default 10000,100000); seeded cumulatively. */
+  dispatchSizes: number[];
+  /**
+   * Seconds the dispatch section may take, seeding included (BENCH_DISPATCH_BUDGET, 90; 10,000 and
+   * 100,000 take about 60 s on 2 cores): a size whose projected time (linear in the sizes measured so
+   * far, which overestimates) exceeds it is extrapolated from the largest one measured instead.
+   */
+  dispatchBudgetSeconds: number;
+  /** Records of the one integration in the sync-records section (BENCH_SYNC_RECORDS). */
+  syncRecords: number;
+  /** Provider page sizes, one full sync each (BENCH_SYNC_PAGE_SIZES, default 100,1000). */
+  syncPageSizes: number[];
+  /** Changes in the incremental pass after each full sync (BENCH_SYNC_CHANGES). */
+  syncChanges: number;
+  /** Integrations whose tokens the KMS-cycle section opens each cycle (BENCH_KMS_N). */
+  kmsIntegrations: number;
+  /** Container counts, one cold set each (BENCH_KMS_CONTAINERS, default 1,4,16). */
+  kmsContainers: number[];
+  /** 15-minute cycles simulated per container count (BENCH_KMS_CYCLES, 5: t = 0, 15, 30, 45, 60 min). */
+  kmsCycles: number;
   /** Only these section ids, when set (BENCH_SECTIONS=bundles,vault). */
   sections: string[] | undefined;
   /** Where the JSON report goes (BENCH_OUT). */

@@ -2,6 +2,9 @@ import type { Section } from '../lib/types';
 import { bundlesSection } from './bundles';
 import { coldImportSection } from './cold-import';
 import { httpListIntegrationsSection } from './http-list-integrations';
+import { kmsCycleSection } from './kms-cycle';
+import { syncDispatchSection } from './sync-dispatch';
+import { syncRecordsSection } from './sync-records';
 import { tokenRefreshSection } from './token-refresh';
 import { tokenVaultSection } from './token-vault';
 import { webhookHttpSection } from './webhook-http';
@@ -24,4 +27,8 @@ export const sections: readonly Section[] = [
   tokenRefreshSection,
   webhookVerifySection,
   webhookHttpSection,
+  syncRecordsSection,
+  kmsCycleSection,
+  // Last: it leaves its (up to 100,000) seeded integrations in the shared in-memory table.
+  syncDispatchSection,
 ];

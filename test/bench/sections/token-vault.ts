@@ -1,13 +1,8 @@
-import type {
-  DecryptCommand,
-  DecryptCommandOutput,
-  GenerateDataKeyCommand,
-  GenerateDataKeyCommandOutput,
-  KMSClient,
-} from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { SealedToken, TokenContext, TokenVault } from '../../../shared/crypto/vault';
+import { BENCH_KMS_KEY_ARN as KMS_KEY_ARN, CountingKms } from '../lib/kms';
 import { inProcessStore } from '../lib/store';
 import { mean, median, percentile } from '../lib/stats';
 import type { Json, Row, Section } from '../lib/types';
@@ -18,72 +13,8 @@ import type { Json, Row, Section } from '../lib/types';
  * seal/open time per operation with the local keyring.
  */
 
-const KMS_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-4000-8000-000000000000';
 const TIMING_SAMPLES = 2000;
 const TIMING_WARMUP = 200;
-
-type KmsCommandName = 'GenerateDataKey' | 'Decrypt';
-
-interface IssuedKey {
-  plaintext: Buffer;
-  keyId: string;
-  context: string;
-}
-
-const canonicalContext = (context: Record<string, string> | undefined): string =>
-  JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-
-/**
- * Just enough of KMSClient for KmsBranchKeys: GenerateDataKey returns a real
- * random 256-bit key and an opaque blob naming it; Decrypt maps the blob back
- * (checking key id and encryption context, as KMS would). Every call is counted.
- */
-class CountingKms {
-  readonly calls: Record<KmsCommandName, number> = { GenerateDataKey: 0, Decrypt: 0 };
-  private readonly issued = new Map<string, IssuedKey>();
-
-  constructor(
-    private readonly commands: { GenerateDataKey: typeof GenerateDataKeyCommand; Decrypt: typeof DecryptCommand },
-  ) {}
-
-  get total(): number {
-    return this.calls.GenerateDataKey + this.calls.Decrypt;
-  }
-
-  snapshot(): Record<KmsCommandName, number> {
-    return { ...this.calls };
-  }
-
-  async send(command: object): Promise<GenerateDataKeyCommandOutput | DecryptCommandOutput> {
-    if (command instanceof this.commands.GenerateDataKey) {
-      this.calls.GenerateDataKey += 1;
-      const { KeyId, KeySpec, EncryptionContext } = command.input;
-      if (!KeyId || KeySpec !== 'AES_256') throw new Error('CountingKms: GenerateDataKey needs KeyId and AES_256');
-      const id = randomBytes(16).toString('hex');
-      const plaintext = randomBytes(32);
-      this.issued.set(id, { plaintext, keyId: KeyId, context: canonicalContext(EncryptionContext) });
-      return {
-        $metadata: {},
-        KeyId,
-        Plaintext: Uint8Array.from(plaintext),
-        CiphertextBlob: Uint8Array.from(Buffer.from(`stub-kms:${id}`, 'utf8')),
-      };
-    }
-    if (command instanceof this.commands.Decrypt) {
-      this.calls.Decrypt += 1;
-      const { CiphertextBlob, KeyId, EncryptionContext } = command.input;
-      const match = /^stub-kms:([0-9a-f]{32})$/.exec(Buffer.from(CiphertextBlob ?? new Uint8Array()).toString('utf8'));
-      const issued = match?.[1] ? this.issued.get(match[1]) : undefined;
-      if (!issued) throw new Error('CountingKms: InvalidCiphertextException (unknown blob)');
-      if (KeyId !== undefined && KeyId !== issued.keyId) throw new Error('CountingKms: IncorrectKeyException');
-      if (canonicalContext(EncryptionContext) !== issued.context) {
-        throw new Error('CountingKms: InvalidCiphertextException (encryption context mismatch)');
-      }
-      return { $metadata: {}, KeyId: issued.keyId, Plaintext: Uint8Array.from(issued.plaintext) };
-    }
-    throw new Error(`CountingKms: unsupported command ${command.constructor.name}`);
-  }
-}
 
 const tokenSchema = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresAt: z.string() });
 type TokenJson = z.infer<typeof tokenSchema>;
