@@ -204,6 +204,33 @@ describe('Microsoft', () => {
   });
 });
 
+describe('a sync that keeps failing', () => {
+  it('is retried by the bus, dead-lettered (never silently lost), and three failures in a row raise an alert', async () => {
+    const id = (await api<Array<{ id: string; providerId: string }>>('GET', '/api/integrations')).data.find((item) => item.providerId === 'microsoft')?.id ?? '';
+    await sandbox('faults', { provider: 'microsoft', path: '/graph/v1.0/me/calendarView/delta', status: 503, times: 1000 });
+    const queued = await api<{ syncId: string }>('POST', `/api/integrations/${id}/sync`);
+    interface DeadLetter { target: string; event: { detail: { syncId?: string } } }
+    let dead: DeadLetter[] = [];
+    for (let i = 0; i < 200 && dead.length === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const letters = (await (await fetch(`${server.url}/_local/dead-letters`)).json()) as { deadLetters: DeadLetter[] };
+      dead = letters.deadLetters.filter((letter) => letter.event.detail.syncId === queued.data.syncId);
+    }
+    await fetch(`${server.url}/sandbox/_control/faults`, { method: 'DELETE' });
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.target).toBe('sync-worker');
+    const logs = (await api<{ logs: SyncLogView[] }>('GET', `/api/integrations/${id}/sync-logs`)).data.logs.filter((log) => log.syncId === queued.data.syncId);
+    expect(logs.length).toBeGreaterThanOrEqual(3);
+    expect(logs.every((log) => log.outcome === 'failed' && log.errorCode === 'http_503')).toBe(true);
+    const events = (await (await fetch(`${server.url}/_local/events`)).json()) as { events: Array<{ 'detail-type': string; detail: { integrationId?: string; reason?: string } }> };
+    expect(events.events.some((event) => event['detail-type'] === 'integration.alert' && event.detail.integrationId === id && event.detail.reason === 'sync_failing')).toBe(true);
+    expect((await api<{ healthStatus: string }>('GET', `/api/integrations/${id}`)).data.healthStatus).toBe('degraded');
+    // Recovery is an event too: the next good sync makes it healthy again.
+    expect((await syncNow(id)).outcome).toBe('succeeded');
+    expect((await api<{ healthStatus: string }>('GET', `/api/integrations/${id}`)).data.healthStatus).toBe('healthy');
+  }, 60_000);
+});
+
 describe('sync endpoints refuse what they should', () => {
   it('roles, other organisations and bad input', async () => {
     const id = (await api<Array<{ id: string; providerId: string; status: string }>>('GET', '/api/integrations')).data.find((item) => item.providerId === 'google')?.id ?? '';
