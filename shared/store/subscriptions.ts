@@ -45,8 +45,12 @@ export function secretMatches(record: SubscriptionRecord, presented: string | un
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
-export async function saveSubscription(record: SubscriptionRecord): Promise<void> {
-  const renewAt = new Date(Date.parse(record.channelExpiresAt) - RENEW_AHEAD_MS).toISOString();
+/** Gmail asks for `users.watch` to be renewed daily; channels and subscriptions a day before they expire. */
+export const GMAIL_RENEW_EVERY_MS = 24 * 60 * 60 * 1000;
+
+export async function saveSubscription(record: SubscriptionRecord, now: Date = new Date()): Promise<void> {
+  const beforeExpiry = Date.parse(record.channelExpiresAt) - RENEW_AHEAD_MS;
+  const renewAt = new Date(record.resource === 'gmail' ? Math.min(beforeExpiry, now.getTime() + GMAIL_RENEW_EVERY_MS) : beforeExpiry).toISOString();
   await dynamo().send(
     new PutCommand({
       TableName: tableName(),
