@@ -9,12 +9,12 @@ export const dueShardOf = (workId: string): string =>
   `DUE#${createHash('sha256').update(workId).digest().readUInt32BE(0) % DUE_SHARDS}`;
 
 /**
- * Work found by time through the `due` index: every shard, every page, items
- * whose `dueAt` lies between `<prefix>` and `<prefix><until>` (the prefix
- * names the kind of work: `REFRESH#`, `RENEW#`…). Never a Scan.
+ * Work found by time through the `due` index: every shard, page by page,
+ * items whose `dueAt` lies between `<prefix>` and `<prefix><until>` (the
+ * prefix names the kind of work: `REFRESH#`, `RENEW#`, `SYNC#`). Never a Scan.
+ * Pages are handed over as they arrive, so nothing holds all of them at once.
  */
-export async function dueItems(prefix: string, until: Date): Promise<Item[]> {
-  const found: Item[] = [];
+export async function forEachDuePage(prefix: string, until: Date, onPage: (items: Item[]) => Promise<void>): Promise<void> {
   for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -27,9 +27,17 @@ export async function dueItems(prefix: string, until: Date): Promise<Item[]> {
           ExclusiveStartKey: startKey,
         }),
       );
-      found.push(...(page.Items ?? []).filter((item) => isLive(item)));
+      await onPage((page.Items ?? []).filter((item) => isLive(item)));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
+}
+
+/** Every due item at once, for the small sets (token refreshes, renewals). */
+export async function dueItems(prefix: string, until: Date): Promise<Item[]> {
+  const found: Item[] = [];
+  await forEachDuePage(prefix, until, async (items) => {
+    found.push(...items);
+  });
   return found;
 }

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { DomainEvent } from '../events/catalog';
 import { publishEvents } from '../events/publisher';
-import { dueItems } from '../store/due';
+import { forEachDuePage } from '../store/due';
 import { updateLatestIntegration } from '../store/integrations';
 import { syncKeys } from '../store/sync';
 
@@ -25,32 +25,39 @@ const dueIntegration = z.object({
 export const DEGRADED_ALERT_AFTER_MS = 60 * 60 * 1000;
 
 export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: number; published: number; alerts: number }> {
-  const due = (await dueItems(syncKeys.syncDuePrefix, now)).flatMap((item) => {
-    const parsed = dueIntegration.safeParse(item);
-    return parsed.success ? [parsed.data] : [];
-  });
-  const events: DomainEvent[] = due.map((integration) => ({
-    type: 'SyncRequested',
-    orgId: integration.orgId,
-    integrationId: integration.id,
-    detail: { providerId: integration.providerId, trigger: 'scheduled' },
-  }));
-  // Degraded for an hour or more, and not alerted since it degraded: say so once.
-  const stuck = due.filter(
-    (integration) =>
-      integration.healthStatus === 'degraded' &&
-      now.getTime() - Date.parse(integration.healthChangedAt) >= DEGRADED_ALERT_AFTER_MS &&
-      (integration.alertedAt === undefined || integration.alertedAt < integration.healthChangedAt),
-  );
-  for (const integration of stuck) {
-    events.push({
-      type: 'integration.alert',
+  const totals = { due: 0, published: 0, alerts: 0 };
+  // Page by page: a hundred thousand due integrations never sit in memory together.
+  await forEachDuePage(syncKeys.syncDuePrefix, now, async (items) => {
+    const due = items.flatMap((item) => {
+      const parsed = dueIntegration.safeParse(item);
+      return parsed.success ? [parsed.data] : [];
+    });
+    const events: DomainEvent[] = due.map((integration) => ({
+      type: 'SyncRequested',
       orgId: integration.orgId,
       integrationId: integration.id,
-      detail: { providerId: integration.providerId, reason: 'degraded_for_an_hour', healthReason: integration.healthReason, since: integration.healthChangedAt },
-    });
-  }
-  await publishEvents(events, now);
-  for (const integration of stuck) await updateLatestIntegration(integration.orgId, integration.id, { alertedAt: now.toISOString() });
-  return { due: due.length, published: events.length - stuck.length, alerts: stuck.length };
+      detail: { providerId: integration.providerId, trigger: 'scheduled' },
+    }));
+    // Degraded for an hour or more, and not alerted since it degraded: say so once.
+    const stuck = due.filter(
+      (integration) =>
+        integration.healthStatus === 'degraded' &&
+        now.getTime() - Date.parse(integration.healthChangedAt) >= DEGRADED_ALERT_AFTER_MS &&
+        (integration.alertedAt === undefined || integration.alertedAt < integration.healthChangedAt),
+    );
+    for (const integration of stuck) {
+      events.push({
+        type: 'integration.alert',
+        orgId: integration.orgId,
+        integrationId: integration.id,
+        detail: { providerId: integration.providerId, reason: 'degraded_for_an_hour', healthReason: integration.healthReason, since: integration.healthChangedAt },
+      });
+    }
+    await publishEvents(events, now);
+    for (const integration of stuck) await updateLatestIntegration(integration.orgId, integration.id, { alertedAt: now.toISOString() });
+    totals.due += due.length;
+    totals.published += due.length;
+    totals.alerts += stuck.length;
+  });
+  return totals;
 }
