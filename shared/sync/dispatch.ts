@@ -26,6 +26,14 @@ export const DEGRADED_ALERT_AFTER_MS = 60 * 60 * 1000;
 
 export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: number; published: number; alerts: number }> {
   const totals = { due: 0, published: 0, alerts: 0 };
+  // Events wait for full PutEvents batches of 10 across pages; the remainder goes at the end.
+  let pending: DomainEvent[] = [];
+  const flush = async (all: boolean) => {
+    const ready = all ? pending.length : pending.length - (pending.length % 10);
+    if (ready === 0) return;
+    await publishEvents(pending.slice(0, ready), now);
+    pending = pending.slice(ready);
+  };
   // Page by page: a hundred thousand due integrations never sit in memory together.
   await forEachDuePage(syncKeys.syncDuePrefix, now, async (items) => {
     const due = items.flatMap((item) => {
@@ -53,11 +61,13 @@ export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: n
         detail: { providerId: integration.providerId, reason: 'degraded_for_an_hour', healthReason: integration.healthReason, since: integration.healthChangedAt },
       });
     }
-    await publishEvents(events, now);
+    pending.push(...events);
+    await flush(false);
     for (const integration of stuck) await updateLatestIntegration(integration.orgId, integration.id, { alertedAt: now.toISOString() });
     totals.due += due.length;
     totals.published += due.length;
     totals.alerts += stuck.length;
   });
+  await flush(true);
   return totals;
 }

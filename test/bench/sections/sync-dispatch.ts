@@ -316,7 +316,7 @@ export const syncDispatchSection: Section = {
             `due integrations already in the shared table before seeding: ${preexisting}; sizes are cumulative (each row dispatches everything seeded so far)`,
             `the seeded integrations are active and healthy, so the dispatcher raises no degraded-for-an-hour alerts (integration.alert published: ${measured.map((m) => m.alerts).join(', ')})`,
             'index read ms: dispatch start to the last Query answer; publish ms: the rest (sequential PutEvents of 10 to the in-process bus over HTTP)',
-            'dispatchDueSyncs holds every due item in memory before publishing; dynalite, the bus and the dispatcher share this one process',
+            'dispatchDueSyncs publishes page by page (events wait for full batches of 10); dynalite, the bus and the dispatcher share this one process',
             ...seedNotes,
             `section time, seeding included: ${((performance.now() - sectionStarted) / 1000).toFixed(1)}s (budget ${budget}s, BENCH_DISPATCH_BUDGET)`,
             ...extrapolated.map(
