@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { eraseIntegration } from '../../shared/domain/privacy';
+import { eraseIntegration } from '../../shared/domain/erasure';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 

@@ -4,20 +4,19 @@ import { providerName } from '../providers/registry';
 import { dynamo, tableName } from '../store/client';
 import { consentRecordSchema } from '../store/consents';
 import { decodeCursor, encodeCursor, isLive, type Item } from '../store/items';
-import { ERASURE_GRACE_DAYS, expireIntegrationItems, integrationItemPrefixes } from '../store/retention';
+import { integrationItemPrefixes } from '../store/retention';
 import { keys } from '../store/keys';
-import { getIntegration, listIntegrations, updateLatestIntegration } from '../store/integrations';
+import { getIntegration, listIntegrations } from '../store/integrations';
 import { subscriptionSchema } from '../store/subscriptions';
 import { syncLogSchema, syncedRecordSchema } from '../store/sync';
-import { disconnectIntegration } from './disconnect';
 import { InvalidCursorError, notFound } from './errors';
 import { integrationRecordSchema, toIntegrationView } from './integration';
 
 /**
- * GDPR rights over integration data: access and portability (export,
- * page by page, never a token, secret or key), and erasure (hidden at once,
- * purged by TTL 30 days later). Retention of disconnected integrations' logs
- * is set at disconnect (90 days).
+ * GDPR access and portability: everything held about an organisation's (or
+ * one integration's) integrations, page by page, never a token, secret or
+ * key. Erasure lives in `erasure.ts` (it needs the vault to revoke; this
+ * does not).
  */
 const EXPORT_PAGE_ITEMS = 200;
 
@@ -114,37 +113,4 @@ export async function exportPage(orgId: string, integrationId: string | undefine
       ? { section: section + 1 }
       : undefined;
   return { items, nextCursor: next ? (encodeCursor(next) ?? null) : null };
-}
-
-export interface ErasureReceipt {
-  integrationId: string;
-  erasedAt: string;
-  purgeAt: string;
-  removes: { integration: number; consents: number; syncLogs: number; records: number; subscriptions: number };
-}
-
-/**
- * Erasure: disconnect first (revocation, tokens dropped, webhooks stopped),
- * then hide everything of the integration now and let TTL purge it after the
- * grace period. Erasing an erased or unknown integration is a 404.
- */
-export async function eraseIntegration(caller: { orgId: string; userId: string }, integrationId: string, now: Date = new Date()): Promise<ErasureReceipt> {
-  const integration = await getIntegration(caller.orgId, integrationId);
-  if (!integration || integration.status === 'erased') throw notFound('Integration');
-  if (integration.status === 'active') await disconnectIntegration(caller, integrationId);
-  const purgeAt = new Date(now.getTime() + ERASURE_GRACE_DAYS * 86_400_000);
-  await updateLatestIntegration(caller.orgId, integrationId, { status: 'erased', healthReason: 'erased' });
-  const counts = await expireIntegrationItems(caller.orgId, integrationId, purgeAt);
-  return {
-    integrationId,
-    erasedAt: now.toISOString(),
-    purgeAt: purgeAt.toISOString(),
-    removes: {
-      integration: counts.INT ?? 0,
-      consents: counts.CONSENT ?? 0,
-      syncLogs: counts.LOG ?? 0,
-      records: counts.REC ?? 0,
-      subscriptions: counts.SUB ?? 0,
-    },
-  };
 }
