@@ -18,6 +18,7 @@ let admin = '';
 
 interface Channel {
   provider: string;
+  resource: string;
   kind: string;
   id: string;
   account: string;
@@ -155,6 +156,22 @@ describe('Microsoft Graph push', () => {
     expect(run.data.renewed).toBe(1);
     const requests = (await control('GET', 'requests?provider=microsoft')).requests as Array<{ method: string; path: string }>;
     expect(requests.some((request) => request.method === 'PATCH' && request.path.endsWith(`/subscriptions/${first?.id}`))).toBe(true);
+  });
+
+  it('subscriptionRemoved: the renewal recreates the subscription and notifications flow again', async () => {
+    const [first] = await activeChannels('microsoft');
+    const lifecycle = await control('POST', 'microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'subscriptionRemoved' });
+    expect(lifecycle.removed).toBe(true);
+    expect(await activeChannels('microsoft')).toHaveLength(1);
+    const run = (await (await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' })).json()) as { data: { renewed: number; failed: number } };
+    expect(run.data).toMatchObject({ renewed: 1, failed: 0 });
+    const now = await activeChannels('microsoft');
+    expect(now).toHaveLength(2);
+    expect(now.some((channel) => channel.id === first?.id)).toBe(false);
+    const recreated = now.find((channel) => channel.resource === first?.resource);
+    const before = (await syncRequests(integrationId)).length;
+    expect((await control('POST', 'microsoft/notify', { subscriptionId: recreated?.id })).statuses).toEqual([202]);
+    expect((await syncRequests(integrationId)).length).toBe(before + 1);
   });
 
   it('disconnect deletes the subscriptions', async () => {

@@ -37,46 +37,64 @@ async function graph(client: OAuthClient, accessToken: string, method: string, p
 const expiry = (maxMinutes: number) => new Date(Date.now() + (maxMinutes - SAFETY_MINUTES) * 60_000).toISOString();
 const spec = (resource: string) => RESOURCES.find((candidate) => candidate.resource === resource) ?? RESOURCES[0];
 
+async function create(
+  client: OAuthClient,
+  accessToken: string,
+  owner: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>,
+  resource: (typeof RESOURCES)[number],
+  webhookUrl: string,
+): Promise<SubscriptionRecord> {
+  const clientState = randomBytes(32).toString('base64url');
+  const parsed = subscriptionResponse.safeParse(
+    await graph(client, accessToken, 'POST', 'subscriptions', {
+      changeType: resource.changeType,
+      notificationUrl: webhookUrl,
+      lifecycleNotificationUrl: webhookUrl,
+      resource: resource.path,
+      expirationDateTime: expiry(resource.maxMinutes),
+      clientState,
+    }),
+  );
+  if (!parsed.success) throw new MalformedProviderResponseError('microsoft', 'subscription');
+  return {
+    orgId: owner.orgId,
+    integrationId: owner.integrationId,
+    providerId: 'microsoft',
+    channel: 'microsoft',
+    subscriptionId: parsed.data.id,
+    resource: resource.resource,
+    resourceId: resource.path,
+    secretHash: hashSecret(clientState),
+    channelExpiresAt: new Date(parsed.data.expirationDateTime).toISOString(),
+    createdAt: new Date().toISOString(),
+  };
+}
+
 export const microsoftSubscriptions: ProviderSubscriptions = {
   credentialKind: 'oauth',
 
   async open({ client, accessToken, integration, webhookUrl }) {
     const opened: SubscriptionRecord[] = [];
     for (const resource of RESOURCES) {
-      const clientState = randomBytes(32).toString('base64url');
-      const parsed = subscriptionResponse.safeParse(
-        await graph(client, accessToken, 'POST', 'subscriptions', {
-          changeType: resource.changeType,
-          notificationUrl: webhookUrl,
-          lifecycleNotificationUrl: webhookUrl,
-          resource: resource.path,
-          expirationDateTime: expiry(resource.maxMinutes),
-          clientState,
-        }),
-      );
-      if (!parsed.success) throw new MalformedProviderResponseError('microsoft', 'subscription');
-      opened.push({
-        orgId: integration.orgId,
-        integrationId: integration.id,
-        providerId: 'microsoft',
-        channel: 'microsoft',
-        subscriptionId: parsed.data.id,
-        resource: resource.resource,
-        resourceId: resource.path,
-        secretHash: hashSecret(clientState),
-        channelExpiresAt: new Date(parsed.data.expirationDateTime).toISOString(),
-        createdAt: new Date().toISOString(),
-      });
+      opened.push(await create(client, accessToken, { orgId: integration.orgId, integrationId: integration.id }, resource, webhookUrl));
     }
     return opened;
   },
 
-  async renew({ client, accessToken, subscription }) {
-    const parsed = subscriptionResponse.safeParse(
-      await graph(client, accessToken, 'PATCH', `subscriptions/${encodeURIComponent(subscription.subscriptionId)}`, {
+  async renew({ client, accessToken, subscription, webhookUrl }) {
+    let answer: unknown;
+    try {
+      answer = await graph(client, accessToken, 'PATCH', `subscriptions/${encodeURIComponent(subscription.subscriptionId)}`, {
         expirationDateTime: expiry(spec(subscription.resource).maxMinutes),
-      }),
-    );
+      });
+    } catch (error) {
+      // Removed by Graph (lifecycle `subscriptionRemoved`, or expired): recreate it.
+      if (error instanceof ProviderError && error.status === 404) {
+        return create(client, accessToken, subscription, spec(subscription.resource), webhookUrl);
+      }
+      throw error;
+    }
+    const parsed = subscriptionResponse.safeParse(answer);
     if (!parsed.success) throw new MalformedProviderResponseError('microsoft', 'subscription');
     return { ...subscription, channelExpiresAt: new Date(parsed.data.expirationDateTime).toISOString() };
   },
