@@ -149,6 +149,15 @@ describe('npm start: the local runtime on embedded defaults', () => {
     expect((await api('/_local/dead-letters')).body).toEqual({ deadLetters: [] });
   });
 
+  it('serves a stand-in for the app page OAuth returns to, escaping what it shows', async () => {
+    const response = await fetch(`${server?.url}/settings/integrations?integration=int_1&status=connected&x=<script>`);
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(html).toContain('int_1');
+    expect(html).toContain('&lt;script&gt;');
+    expect(html).not.toContain('<script>');
+  });
+
   it('runs a scheduled job on demand', async () => {
     const run = await api('/_local/jobs/dispatch-sync', undefined, { method: 'POST' });
     expect(run).toEqual({ status: 200, body: { success: true, data: { job: 'dispatch-sync', due: 0, published: 0, alerts: 0 } } });
