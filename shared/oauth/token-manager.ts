@@ -85,7 +85,25 @@ export interface TokenRequest {
   horizonMs?: number;
 }
 
-export async function getCredential(integration: IntegrationRecord, kind: string, request: TokenRequest = {}): Promise<Credential> {
+/**
+ * Callers in one container asking for the same credential at once share one
+ * read (and at most one refresh attempt); across containers the lease does
+ * the same job. Nothing is cached once the answer is in.
+ */
+const inFlight = new Map<string, Promise<Credential>>();
+
+export function getCredential(integration: IntegrationRecord, kind: string, request: TokenRequest = {}): Promise<Credential> {
+  if (request.force || request.horizonMs !== undefined) return acquireCredential(integration, kind, request);
+  const key = `${integration.orgId}#${integration.id}#${kind}`;
+  let shared = inFlight.get(key);
+  if (!shared) {
+    shared = acquireCredential(integration, kind, request).finally(() => inFlight.delete(key));
+    inFlight.set(key, shared);
+  }
+  return shared;
+}
+
+async function acquireCredential(integration: IntegrationRecord, kind: string, request: TokenRequest): Promise<Credential> {
   if (integration.status !== 'active') throw new IntegrationUnavailableError(integration.id, integration.status);
   const ref = refOf(integration);
   const owner = randomUUID();

@@ -234,6 +234,21 @@ describe('token manager', () => {
     await expect(getCredential(integration, 'slack-bot')).resolves.toMatchObject({ kind: 'slack-bot' });
   });
 
+  it('across containers the DynamoDB lease keeps it to one refresh (each container its own module instance)', async () => {
+    const integration = await connect('slack');
+    await ageTokens(integration);
+    const before = (await refreshRequests('slack')).length;
+    const containers = [];
+    for (let n = 0; n < 5; n += 1) {
+      vi.resetModules();
+      containers.push((await import('../../shared/oauth/token-manager')).getCredential);
+    }
+    const results = await Promise.all(containers.flatMap((get) => Array.from({ length: 10 }, () => get(integration, 'slack-bot'))));
+    expect((await refreshRequests('slack')).length - before).toBe(1);
+    expect(new Set(results.map((credential) => credential.accessToken)).size).toBe(1);
+    await remember(integration);
+  });
+
   it('keeps a refresh token the provider omitted (Google does not rotate)', async () => {
     const integration = await connect('google');
     const original = (await remember(integration))?.credentials[0]?.refreshToken;
