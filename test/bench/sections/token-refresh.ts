@@ -269,7 +269,7 @@ export const tokenRefreshSection: Section = {
             notes: [
               'expected per row: 1 refresh at the provider and 1 distinct access token, the one now stored (not the expired one)',
               "Slack measures the 'slack-bot' credential, Google and Microsoft 'oauth'; each provider has one integration, connected through the connect and callback handlers and the sandbox consent page, and refreshed once before the rows (not reported)",
-              'refreshes: token-endpoint requests with grant_type=refresh_token the sandbox logged during the row; the token manager does not coalesce callers in memory, so the DynamoDB lease alone keeps it at 1',
+              'refreshes: token-endpoint requests with grant_type=refresh_token the sandbox logged during the row; callers in one process share one in-flight read (single-flight); across containers the DynamoDB lease keeps it at 1 (tested in oauth-lifecycle.test.ts)',
               'DynamoDB reqs: the store client during the burst (credential reads, lease attempts, the commit); refused writes are lease attempts that lost the conditional check',
               `unexpected rows: ${unexpected.length === 0 ? 'none' : unexpected.map((m) => `${m.provider} N=${m.n}`).join(', ')}; health events published: ${healthEvents}`,
               ...problems,
