@@ -12,6 +12,14 @@ import { keys } from './keys';
 export const ERASURE_GRACE_DAYS = 30;
 export const DISCONNECTED_LOG_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
+/** Item updates in flight at once: a large integration must not open thousands of requests together. */
+const WRITE_CONCURRENCY = 25;
+
+async function inBatches<T>(items: T[], write: (item: T) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < items.length; start += WRITE_CONCURRENCY) {
+    await Promise.all(items.slice(start, start + WRITE_CONCURRENCY).map(write));
+  }
+}
 
 /** Every kind of item an integration owns in its organisation's partition, as sort-key prefixes. */
 export const integrationItemPrefixes = (integrationId: string): string[] => [
@@ -48,17 +56,15 @@ export async function expireIntegrationItems(
       const items = page.Items ?? [];
       const kind = prefix.split('#')[0] ?? 'OTHER';
       counts[kind] = (counts[kind] ?? 0) + items.length;
-      await Promise.all(
-        items.map((item) =>
-          dynamo().send(
-            new UpdateCommand({
-              TableName: tableName(),
-              Key: { pk: item.pk, sk: item.sk },
-              // Off every index too: an erased integration is never routed to or scheduled again.
-              UpdateExpression: 'SET expiresAt = :at REMOVE routeKey, routeSk, dueShard, dueAt',
-              ExpressionAttributeValues: { ':at': nowEpochSeconds(at) },
-            }),
-          ),
+      await inBatches(items, (item) =>
+        dynamo().send(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: { pk: item.pk, sk: item.sk },
+            // Off every index too: an erased integration is never routed to or scheduled again.
+            UpdateExpression: 'SET expiresAt = :at REMOVE routeKey, routeSk, dueShard, dueAt',
+            ExpressionAttributeValues: { ':at': nowEpochSeconds(at) },
+          }),
         ),
       );
       startKey = page.LastEvaluatedKey;
@@ -80,10 +86,8 @@ export async function retainLogs(orgId: string, integrationId: string): Promise<
         ExclusiveStartKey: startKey,
       }),
     );
-    await Promise.all(
-      (page.Items ?? []).map((item) =>
-        dynamo().send(new UpdateCommand({ TableName: tableName(), Key: { pk: item.pk, sk: item.sk }, UpdateExpression: 'REMOVE expiresAt' })),
-      ),
+    await inBatches(page.Items ?? [], (item) =>
+      dynamo().send(new UpdateCommand({ TableName: tableName(), Key: { pk: item.pk, sk: item.sk }, UpdateExpression: 'REMOVE expiresAt' })),
     );
     startKey = page.LastEvaluatedKey;
   } while (startKey);
