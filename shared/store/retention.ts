@@ -1,6 +1,6 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from './client';
-import { nowEpochSeconds } from './items';
+import { inBatches, nowEpochSeconds } from './items';
 import { keys } from './keys';
 
 /**
@@ -12,14 +12,6 @@ import { keys } from './keys';
 export const ERASURE_GRACE_DAYS = 30;
 export const DISCONNECTED_LOG_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
-/** Item updates in flight at once: a large integration must not open thousands of requests together. */
-const WRITE_CONCURRENCY = 25;
-
-async function inBatches<T>(items: T[], write: (item: T) => Promise<unknown>): Promise<void> {
-  for (let start = 0; start < items.length; start += WRITE_CONCURRENCY) {
-    await Promise.all(items.slice(start, start + WRITE_CONCURRENCY).map(write));
-  }
-}
 
 /** Every kind of item an integration owns in its organisation's partition, as sort-key prefixes. */
 export const integrationItemPrefixes = (integrationId: string): string[] => [

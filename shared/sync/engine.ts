@@ -8,6 +8,7 @@ import { ProviderError } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
 import { getIntegration, updateLatestIntegration } from '../store/integrations';
+import { inBatches } from '../store/items';
 import {
   SYNC_INTERVAL_MS,
   acquireSyncLease,
@@ -155,7 +156,9 @@ async function syncResource(
       continue;
     }
     const at = new Date();
-    for (const change of result.changes) {
+    // The last change of an item within a page wins; distinct items are written concurrently.
+    const latest = new Map(result.changes.map((change) => [change.externalId, change]));
+    await inBatches([...latest.values()], async (change) => {
       const written = await writeRecord(
         integration.orgId,
         integration.id,
@@ -165,7 +168,7 @@ async function syncResource(
         at,
       );
       counts[written] += 1;
-    }
+    });
     // Records first, cursor after: a crash here re-pulls this page (idempotent writes), never skips one.
     const next = result.complete && !resourceSync.keepCursorAfterPass ? undefined : result.cursor;
     await saveCursor(integration.orgId, integration.id, resource, next);
