@@ -116,6 +116,32 @@ describe('sync engine', () => {
     expect((await listSyncLogs(integration.orgId, integration.id)).items[0]?.counts.items).toEqual({ created: 0, updated: 18, deleted: 2 });
   });
 
+  it('within one page, the last change of an item wins (Graph can list an item twice)', async () => {
+    const integration = await connectedIntegration();
+    const twice: ProviderSync = {
+      credentialKind: 'slack-bot',
+      resources: {
+        items: {
+          keepCursorAfterPass: false,
+          pull: async () => ({
+            changes: [
+              { externalId: 'X1', op: 'upsert', data: { v: 1 } },
+              { externalId: 'X2', op: 'upsert', data: { v: 1 } },
+              { externalId: 'X1', op: 'delete' },
+              { externalId: 'X2', op: 'upsert', data: { v: 2 } },
+            ],
+            cursor: undefined,
+            complete: true,
+          }),
+        },
+      },
+    };
+    await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => twice);
+    const records = await allRecords(integration.orgId, integration.id);
+    expect(records.find((record) => record.externalId === 'X1')?.deleted).toBe(true);
+    expect(records.find((record) => record.externalId === 'X2')?.data).toEqual({ v: 2 });
+  });
+
   it('a cursor the provider invalidated starts a full pass', async () => {
     const integration = await connectedIntegration();
     const script = newScript(30);
