@@ -25,6 +25,32 @@ export const integrationItemPrefixes = (integrationId: string): string[] => [
   `TOKENS#${integrationId}`,
 ];
 
+/** Applies one update to every item under a sort-key prefix of the organisation's partition; returns how many. */
+async function updateEachItem(
+  orgId: string,
+  prefix: string,
+  update: { UpdateExpression: string; ExpressionAttributeValues?: Record<string, unknown> },
+): Promise<number> {
+  let count = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': prefix },
+        ProjectionExpression: 'pk, sk',
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const items = page.Items ?? [];
+    count += items.length;
+    await inBatches(items, (item) => dynamo().send(new UpdateCommand({ TableName: tableName(), Key: { pk: item.pk, sk: item.sk }, ...update })));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return count;
+}
+
 /** Sets the TTL on the integration's items (all kinds, or those under `prefixes`); returns how many of each kind. */
 export async function expireIntegrationItems(
   orgId: string,
@@ -34,55 +60,19 @@ export async function expireIntegrationItems(
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const prefix of prefixes) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await dynamo().send(
-        new QueryCommand({
-          TableName: tableName(),
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': prefix },
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      const items = page.Items ?? [];
-      const kind = prefix.split('#')[0] ?? 'OTHER';
-      counts[kind] = (counts[kind] ?? 0) + items.length;
-      await inBatches(items, (item) =>
-        dynamo().send(
-          new UpdateCommand({
-            TableName: tableName(),
-            Key: { pk: item.pk, sk: item.sk },
-            // Off every index too: an erased integration is never routed to or scheduled again.
-            UpdateExpression: 'SET expiresAt = :at REMOVE routeKey, routeSk, dueShard, dueAt',
-            ExpressionAttributeValues: { ':at': nowEpochSeconds(at) },
-          }),
-        ),
-      );
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const kind = prefix.split('#')[0] ?? 'OTHER';
+    counts[kind] = await updateEachItem(orgId, prefix, {
+      // Off every index too: an erased integration is never routed to or scheduled again.
+      UpdateExpression: 'SET expiresAt = :at REMOVE routeKey, routeSk, dueShard, dueAt',
+      ExpressionAttributeValues: { ':at': nowEpochSeconds(at) },
+    });
   }
   return counts;
 }
 
 /** A reconnected integration keeps its history: the disconnect's log expiry is lifted. */
 export async function retainLogs(orgId: string, integrationId: string): Promise<void> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': `LOG#${integrationId}#` },
-        ProjectionExpression: 'pk, sk',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    await inBatches(page.Items ?? [], (item) =>
-      dynamo().send(new UpdateCommand({ TableName: tableName(), Key: { pk: item.pk, sk: item.sk }, UpdateExpression: 'REMOVE expiresAt' })),
-    );
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  await updateEachItem(orgId, `LOG#${integrationId}#`, { UpdateExpression: 'REMOVE expiresAt' });
 }
 
 /** A disconnected integration's sync logs expire 90 days after the disconnect. */
