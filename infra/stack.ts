@@ -165,6 +165,10 @@ export class IntegrationsStack extends Stack {
         ),
       },
     });
+    // Gmail push is optional: a Pub/Sub topic for users.watch and the audience its push subscription signs for.
+    const gmailPubsubTopic = this.node.tryGetContext('gmailPubsubTopic') as string | undefined;
+    const gmailPushAudience = this.node.tryGetContext('gmailPushAudience') as string | undefined;
+
     // A custom domain in front of the API is named by context `apiBaseUrl`; else the API's own endpoint.
     const apiBaseUrl = props.apiBaseUrl ?? (this.node.tryGetContext('apiBaseUrl') as string | undefined) ?? this.api.apiEndpoint;
 
@@ -274,7 +278,11 @@ export class IntegrationsStack extends Stack {
       // A webhook function never needs its own URL (and referencing it would be a cycle).
       if (!spec?.access.providerCredentials || spec.trigger.kind === 'webhook') continue;
       for (const [provider, url] of webhookUrls) fn.fn.addEnvironment(`WEBHOOK_URL_${provider.toUpperCase()}`, url);
+      if (gmailPubsubTopic) fn.fn.addEnvironment('GMAIL_PUBSUB_TOPIC', gmailPubsubTopic);
     }
+    // Gmail's Pub/Sub push carries an OIDC token for this audience (set on the push subscription).
+    const googleWebhook = specs.find((spec) => spec.trigger.kind === 'webhook' && spec.trigger.provider === 'google');
+    if (gmailPushAudience && googleWebhook) this.functions.get(googleWebhook.name)?.fn.addEnvironment('GMAIL_PUSH_AUDIENCE', gmailPushAudience);
 
     // --- outputs ----------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'HTTP API base URL' });

@@ -387,3 +387,19 @@ describe('manifest validation and cdk-nag enforcement', () => {
     expect(() => Template.fromStack(stack)).toThrow(/AwsSolutions-SQS/);
   });
 });
+
+describe('Gmail push context', () => {
+  it('hands the topic to functions that open subscriptions and the audience to the Google webhook', () => {
+    const { stack } = buildApp({
+      context: { ...context, gmailPubsubTopic: 'projects/acme/topics/gmail', gmailPushAudience: 'https://hooks.acme.test/google' },
+      nag: false,
+    });
+    const template = Template.fromStack(stack);
+    const environmentOf = (name: string) =>
+      (template.toJSON().Resources[logicalId(stack, stack.functions.get(name)!.fn)] as Resource).Properties.Environment as { Variables: Record<string, unknown> };
+    expect(environmentOf('oauth-callback').Variables.GMAIL_PUBSUB_TOPIC).toBe('projects/acme/topics/gmail');
+    expect(environmentOf('google-webhook').Variables.GMAIL_PUSH_AUDIENCE).toBe('https://hooks.acme.test/google');
+    expect(environmentOf('oauth-callback').Variables.WEBHOOK_URL_GOOGLE).toBeDefined();
+    expect(environmentOf('list-integrations').Variables.GMAIL_PUBSUB_TOPIC).toBeUndefined();
+  });
+});
