@@ -14,6 +14,13 @@ export interface HealthChange {
   reason: string;
   /** A disconnect also ends the connection. */
   disconnect?: boolean;
+  /**
+   * Announce the change relative to this state instead of the current one.
+   * A sync passes the state it started from, so the routine healthy →
+   * syncing → healthy round trip publishes nothing, while a recovery or a
+   * failure does.
+   */
+  announceAgainst?: { healthStatus: HealthStatus; healthReason: string } | 'never';
 }
 
 const MAX_ATTEMPTS = 5;
@@ -42,7 +49,9 @@ export async function changeHealth(
         },
         now,
       );
-      await publishHealthChanged(current, updated, now);
+      if (change.announceAgainst !== 'never') {
+        await publishHealthChanged(change.announceAgainst ? { ...current, ...change.announceAgainst } : current, updated, now);
+      }
       return updated;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;

@@ -93,7 +93,9 @@ async function syncPass(integrationId: string, request: SyncRequest, syncId: str
   const client = provider?.oauth ? oauthClient(current?.providerId ?? '', provider.oauth) : undefined;
   if (!current || current.status !== 'active' || !client) return 'skipped';
 
-  await changeHealth(current.orgId, current.id, { healthStatus: 'syncing', reason: 'sync_running' });
+  // `syncing` shows in the API while it runs; whether anything is announced is decided when it ends.
+  const before = { healthStatus: current.healthStatus, healthReason: current.healthReason };
+  await changeHealth(current.orgId, current.id, { healthStatus: 'syncing', reason: 'sync_running', announceAgainst: 'never' });
   const counts: Counts = {};
   const log = (outcome: SyncLog['outcome'], errorCode?: string): SyncLog => {
     const endedAt = new Date();
@@ -115,11 +117,11 @@ async function syncPass(integrationId: string, request: SyncRequest, syncId: str
       await syncResource(current, sync, client, resource, request.full === true, counts[resource]);
     }
   } catch (error) {
-    return failPass(current, error, log);
+    return failPass(current, error, log, before);
   }
 
   const finished = (await updateLatestIntegration(current.orgId, current.id, { lastSyncAt: new Date().toISOString(), consecutiveSyncFailures: 0 })) ?? current;
-  await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced' });
+  await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced', announceAgainst: before });
   await scheduleSync(current.orgId, current.id, finished.settings?.scheduledSync === false ? undefined : new Date(Date.now() + SYNC_INTERVAL_MS));
   await writeSyncLog(current.orgId, current.id, log('succeeded'));
   await publishEvents([
@@ -177,7 +179,12 @@ async function syncResource(
   }
 }
 
-async function failPass(integration: IntegrationRecord, error: unknown, log: (outcome: SyncLog['outcome'], errorCode?: string) => SyncLog): Promise<SyncOutcome> {
+async function failPass(
+  integration: IntegrationRecord,
+  error: unknown,
+  log: (outcome: SyncLog['outcome'], errorCode?: string) => SyncLog,
+  before: { healthStatus: IntegrationRecord['healthStatus']; healthReason: string },
+): Promise<SyncOutcome> {
   if (error instanceof SyncStopped) {
     await writeSyncLog(integration.orgId, integration.id, log('skipped', 'disconnected'));
     return 'skipped';
@@ -192,7 +199,7 @@ async function failPass(integration: IntegrationRecord, error: unknown, log: (ou
     failures = (latest.consecutiveSyncFailures ?? 0) + 1;
     return { consecutiveSyncFailures: failures };
   });
-  await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: `sync_failed:${errorCode}` });
+  await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: `sync_failed:${errorCode}`, announceAgainst: before });
   if (failures === ALERT_AFTER_FAILURES) {
     await publishEvents([
       {

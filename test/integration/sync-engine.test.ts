@@ -203,6 +203,29 @@ describe('sync engine', () => {
   });
 });
 
+describe('health events around syncs', () => {
+  it('a routine sync announces nothing; a failure and the recovery are each announced once', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(5);
+    const changes = () =>
+      events
+        .eventsOfType('integration.health_changed')
+        .filter((event) => (event.detail as { integrationId?: string }).integrationId === integration.id)
+        .map((event) => `${(event.detail as { from: string }).from}->${(event.detail as { to: string }).to}`);
+    await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script));
+    const afterFirst = changes().length; // connected -> synced: a reason change, announced once
+    await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script));
+    expect(changes().length).toBe(afterFirst);
+    script.beforePage = () => {
+      throw new ProviderError('slack', 'http_503', 503, 'transient');
+    };
+    await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script)).catch(() => undefined);
+    script.beforePage = undefined;
+    await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script));
+    expect(changes().slice(afterFirst)).toEqual(['healthy->degraded', 'degraded->healthy']);
+  });
+});
+
 describe('dispatcher', () => {
   it('publishes SyncRequested for exactly the due integrations, found through the sharded index', async () => {
     const due = await Promise.all(Array.from({ length: 23 }, () => connectedIntegration()));
