@@ -39,6 +39,13 @@ export interface FunctionSpec {
   access: Access;
   timeoutSeconds: number;
   memoryMb: number;
+  /**
+   * Caps concurrent executions. For event-driven workers it paces bursts
+   * (100,000 SyncRequested at once must not become 100,000 syncs hitting
+   * DynamoDB and the providers' rate limits): throttled asynchronous events
+   * wait and are retried by Lambda for up to six hours, then dead-lettered.
+   */
+  reservedConcurrency?: number;
 }
 
 const readOnly: Access = { table: 'read', tokenKey: 'none', publishEvents: false };
@@ -250,6 +257,7 @@ export const manifest: readonly FunctionSpec[] = [
     access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 900,
     memoryMb: 1024,
+    reservedConcurrency: 50,
   },
 ];
 

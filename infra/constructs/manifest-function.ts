@@ -186,6 +186,7 @@ export class ManifestFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: spec.memoryMb,
       timeout: Duration.seconds(spec.timeoutSeconds),
+      ...(spec.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: spec.reservedConcurrency }),
       description: spec.description,
       role: this.role,
       logGroup: this.logGroup,

@@ -403,3 +403,12 @@ describe('Gmail push context', () => {
     expect(environmentOf('list-integrations').Variables.GMAIL_PUBSUB_TOPIC).toBeUndefined();
   });
 });
+
+describe('pacing', () => {
+  it('caps the sync worker so a burst of SyncRequested waits instead of stampeding', () => {
+    const { stack } = buildApp({ context, nag: false });
+    const template = Template.fromStack(stack);
+    const worker = template.toJSON().Resources[logicalId(stack, stack.functions.get('sync-worker')!.fn)] as Resource;
+    expect(worker.Properties.ReservedConcurrentExecutions).toBe(50);
+  });
+});
