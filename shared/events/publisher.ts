@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { inBatches } from '../concurrency';
 import { eventsConfig } from '../config';
 import { EVENT_SOURCE, type DomainEvent } from './catalog';
 
@@ -11,6 +12,7 @@ import { EVENT_SOURCE, type DomainEvent } from './catalog';
  */
 const MAX_ENTRIES_PER_CALL = 10;
 const MAX_ATTEMPTS = 3;
+const CONCURRENT_CALLS = 8;
 
 let client: EventBridgeClient | undefined;
 const eventBridge = () => (client ??= new EventBridgeClient({}));
@@ -57,7 +59,8 @@ export async function publishEvents(events: readonly DomainEvent[], now: Date = 
   if (events.length === 0) return;
   const { eventBusName } = eventsConfig();
   const entries = events.map((event) => toEntry(event, eventBusName, now));
-  for (let start = 0; start < entries.length; start += MAX_ENTRIES_PER_CALL) {
-    await putBatch(entries.slice(start, start + MAX_ENTRIES_PER_CALL));
-  }
+  const batches: PutEventsRequestEntry[][] = [];
+  for (let start = 0; start < entries.length; start += MAX_ENTRIES_PER_CALL) batches.push(entries.slice(start, start + MAX_ENTRIES_PER_CALL));
+  // A few calls in flight: 100,000 events must fit a dispatcher run, without exceeding EventBridge's rate.
+  await inBatches(batches, putBatch, CONCURRENT_CALLS);
 }

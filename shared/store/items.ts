@@ -72,13 +72,3 @@ export async function queryAllLive(input: Omit<QueryCommandInput, 'TableName' | 
 export const isConditionalCheckFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error instanceof Error && error.name === 'ConditionalCheckFailedException');
-
-/** Item writes in flight at once: a large page must not open thousands of requests together. */
-export const WRITE_CONCURRENCY = 25;
-
-/** Runs `write` over `items`, WRITE_CONCURRENCY at a time. */
-export async function inBatches<T>(items: readonly T[], write: (item: T) => Promise<unknown>): Promise<void> {
-  for (let start = 0; start < items.length; start += WRITE_CONCURRENCY) {
-    await Promise.all(items.slice(start, start + WRITE_CONCURRENCY).map(write));
-  }
-}

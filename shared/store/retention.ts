@@ -1,6 +1,7 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from './client';
-import { inBatches, nowEpochSeconds } from './items';
+import { inBatches } from '../concurrency';
+import { nowEpochSeconds } from './items';
 import { keys } from './keys';
 
 /**

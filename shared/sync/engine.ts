@@ -8,7 +8,7 @@ import { ProviderError } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
 import { getIntegration, updateLatestIntegration } from '../store/integrations';
-import { inBatches } from '../store/items';
+import { inBatches } from '../concurrency';
 import {
   SYNC_INTERVAL_MS,
   acquireSyncLease,
