@@ -55,7 +55,7 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
 
   beforeAll(() => {
     ({ stack } = buildApp({ context }));
-    // Synthesizing runs the cdk-nag plugin: any unacknowledged finding throws here.
+    // Synthesizing runs the cdk-nag plugin, and an unacknowledged finding throws here.
     template = Template.fromStack(stack);
     ids = {
       table: logicalId(stack, stack.table),

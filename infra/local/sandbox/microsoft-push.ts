@@ -18,7 +18,7 @@ const TLS_VERSIONS = ['v1_0', 'v1_1', 'v1_2', 'v1_3'] as const;
 export const GRAPH_VALIDATION_FAILED =
   'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.';
 
-/** Delegated permissions that allow a subscription, by resource kind (`other`: any valid token). */
+/** Delegated permissions that allow a subscription, by resource kind (`other` accepts every valid token). */
 const KIND_SCOPES: Record<GraphResourceKind, readonly string[]> = {
   event: ['Calendars.Read', 'Calendars.ReadWrite', 'Calendars.ReadBasic'],
   message: ['Mail.Read', 'Mail.ReadWrite', 'Mail.ReadBasic'],

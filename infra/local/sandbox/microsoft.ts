@@ -393,7 +393,7 @@ export function createMicrosoft(store: SandboxStore, push?: MicrosoftPush, data?
       return unauthorized('Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp');
     }
     const scopes = found.token.scopes ?? found.grant.scopes;
-    // An empty list: any valid token (the caller checks the scopes it needs itself).
+    // An empty list means every valid token passes (the caller checks the scopes it needs itself).
     if (anyOf.length > 0 && !hasScope(scopes, anyOf)) {
       return graphError(request, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
     }
