@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLocalToken } from '../../infra/local/jwt';
-import { follow, submitConsent } from '../support/oauth-browser';
 import { startLocalProcess, type LocalProcess } from '../support/local-process';
+import { runtimeClient } from '../support/runtime-client';
 
 /**
  * Push notifications end to end through the local runtime and the sandbox:
@@ -14,6 +14,7 @@ import { startLocalProcess, type LocalProcess } from '../support/local-process';
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'hr-integrations-push-'));
 let server: LocalProcess;
+let client: ReturnType<typeof runtimeClient>;
 let admin = '';
 
 interface Channel {
@@ -34,10 +35,11 @@ interface BusEvent {
 
 beforeAll(async () => {
   server = await startLocalProcess({ DATA_DIR: dataDir, APP_BASE_URL: 'http://app.test', GMAIL_PUBSUB_TOPIC: 'projects/sandbox/topics/gmail' });
+  client = runtimeClient(server.url);
   const { jwtSecret } = JSON.parse(readFileSync(join(dataDir, 'local-secrets.json'), 'utf8')) as { jwtSecret: string };
   admin = await mintLocalToken(jwtSecret, { orgId: 'globex', role: 'admin', sub: 'bob', ttlSeconds: 3600 });
   // Short Google channels, so the hourly renewal finds them due.
-  await control('POST', 'push-config', { googleChannels: { calendar: { defaultSeconds: 7200, maxSeconds: 7200 }, driveChanges: { defaultSeconds: 7200, maxSeconds: 7200 } } });
+  await control('push-config', { googleChannels: { calendar: { defaultSeconds: 7200, maxSeconds: 7200 }, driveChanges: { defaultSeconds: 7200, maxSeconds: 7200 } } });
 });
 
 afterAll(async () => {
@@ -45,37 +47,22 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function control(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${server.url}/sandbox/_control/${path}`, {
-    method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  return (await response.json()) as Record<string, unknown>;
-}
+const control = (path: string, body?: unknown) => client.sandbox(path, body);
 const activeChannels = async (provider: string) =>
-  ((await control('GET', `channels?provider=${provider}`)).channels as Channel[]).filter((channel) => !channel.stopped && !channel.expired);
+  ((await control(`channels?provider=${provider}`)).channels as Channel[]).filter((channel) => !channel.stopped && !channel.expired);
 const busEvents = async () => ((await (await fetch(`${server.url}/_local/events`)).json()) as { events: BusEvent[] }).events;
 const syncRequests = async (integrationId: string) =>
   (await busEvents()).filter((event) => event['detail-type'] === 'SyncRequested' && event.detail.integrationId === integrationId);
 
 async function connect(providerId: string): Promise<string> {
-  const response = await fetch(`${server.url}/api/integrations/connect`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ providerId }),
-  });
-  const { data } = (await response.json()) as { data: { url: string } };
-  const back = await follow(await submitConsent(data.url, 'allow'));
-  const id = back.location.searchParams.get('integration');
-  if (!id) throw new Error(`connect failed: ${back.location}`);
+  const id = await client.connect(providerId, admin);
+  // The sandbox answers a watch before its `sync` message is delivered: wait for those deliveries.
   await fetch(`${server.url}/sandbox/_control/deliveries/settle`, { method: 'POST' });
   return id;
 }
 
-async function integration(id: string) {
-  const response = await fetch(`${server.url}/api/integrations/${id}`, { headers: { authorization: `Bearer ${admin}` } });
-  return ((await response.json()) as { data: { status: string; healthStatus: string; healthReason: string } }).data;
-}
+const integration = async (id: string) =>
+  (await client.api<{ status: string; healthStatus: string; healthReason: string }>('GET', `/api/integrations/${id}`, admin)).data;
 
 describe('Google push', () => {
   let integrationId = '';
@@ -93,7 +80,7 @@ describe('Google push', () => {
   it('N change notifications → N receipts, each a SyncRequested for its resource', async () => {
     const calendar = (await activeChannels('google')).find((channel) => channel.kind === 'calendar');
     const before = (await syncRequests(integrationId)).length;
-    const result = await control('POST', 'google/notify', { channelId: calendar?.id, state: 'exists', count: 25 });
+    const result = await control('google/notify', { channelId: calendar?.id, state: 'exists', count: 25 });
     expect(result.statuses).toEqual(Array.from({ length: 25 }, () => 200));
     const after = await syncRequests(integrationId);
     expect(after.length - before).toBe(25);
@@ -101,7 +88,7 @@ describe('Google push', () => {
   });
 
   it('a Gmail push (OIDC-signed by the sandbox) requests a Gmail sync', async () => {
-    const result = await control('POST', 'google/gmail-push', { emailAddress: 'admin@sandbox-google.test', historyId: '1234567890' });
+    const result = await control('google/gmail-push', { emailAddress: 'admin@sandbox-google.test', historyId: '1234567890' });
     expect(result.status).toBe(204);
     expect((await syncRequests(integrationId)).some((event) => event.detail.resource === 'gmail')).toBe(true);
   });
@@ -118,7 +105,7 @@ describe('Google push', () => {
     expect(newCalendar?.id).not.toBe(oldCalendar?.id);
     expect(after.some((channel) => channel.id === oldCalendar?.id)).toBe(false);
     const count = (await syncRequests(integrationId)).length;
-    expect((await control('POST', 'google/notify', { channelId: newCalendar?.id, state: 'exists' })).statuses).toEqual([200]);
+    expect((await control('google/notify', { channelId: newCalendar?.id, state: 'exists' })).statuses).toEqual([200]);
     expect((await syncRequests(integrationId)).length).toBe(count + 1);
   });
 
@@ -141,26 +128,26 @@ describe('Microsoft Graph push', () => {
   it('notifications are accepted with 202 and request a sync; a missed lifecycle event asks a full one', async () => {
     const [first] = await activeChannels('microsoft');
     const before = (await syncRequests(integrationId)).length; // the initial sync requested at connect
-    const result = await control('POST', 'microsoft/notify', { subscriptionId: first?.id, count: 3 });
+    const result = await control('microsoft/notify', { subscriptionId: first?.id, count: 3 });
     expect(result.statuses).toEqual([202, 202, 202]);
     expect((await syncRequests(integrationId)).length - before).toBe(3);
-    const lifecycle = await control('POST', 'microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'missed' });
+    const lifecycle = await control('microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'missed' });
     expect(lifecycle.status).toBe(202);
     expect((await syncRequests(integrationId)).at(-1)?.detail.full).toBe(true);
   });
 
   it('reauthorizationRequired makes the hourly renewal PATCH the subscription', async () => {
     const [first] = await activeChannels('microsoft');
-    await control('POST', 'microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'reauthorizationRequired' });
+    await control('microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'reauthorizationRequired' });
     const run = (await (await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' })).json()) as { data: { renewed: number } };
     expect(run.data.renewed).toBe(1);
-    const requests = (await control('GET', 'requests?provider=microsoft')).requests as Array<{ method: string; path: string }>;
+    const requests = (await control('requests?provider=microsoft')).requests as Array<{ method: string; path: string }>;
     expect(requests.some((request) => request.method === 'PATCH' && request.path.endsWith(`/subscriptions/${first?.id}`))).toBe(true);
   });
 
   it('subscriptionRemoved: the renewal recreates the subscription and notifications flow again', async () => {
     const [first] = await activeChannels('microsoft');
-    const lifecycle = await control('POST', 'microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'subscriptionRemoved' });
+    const lifecycle = await control('microsoft/lifecycle', { subscriptionId: first?.id, lifecycleEvent: 'subscriptionRemoved' });
     expect(lifecycle.removed).toBe(true);
     expect(await activeChannels('microsoft')).toHaveLength(1);
     const run = (await (await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' })).json()) as { data: { renewed: number; failed: number } };
@@ -170,7 +157,7 @@ describe('Microsoft Graph push', () => {
     expect(now.some((channel) => channel.id === first?.id)).toBe(false);
     const recreated = now.find((channel) => channel.resource === first?.resource);
     const before = (await syncRequests(integrationId)).length;
-    expect((await control('POST', 'microsoft/notify', { subscriptionId: recreated?.id })).statuses).toEqual([202]);
+    expect((await control('microsoft/notify', { subscriptionId: recreated?.id })).statuses).toEqual([202]);
     expect((await syncRequests(integrationId)).length).toBe(before + 1);
   });
 
@@ -182,10 +169,10 @@ describe('Microsoft Graph push', () => {
 
 describe('a renewal that fails', () => {
   it('degrades the integration with the reason, and a lapsed channel raises integration.alert', async () => {
-    await control('POST', 'push-config', { googleChannels: { calendar: { defaultSeconds: 1, maxSeconds: 1 } } });
+    await control('push-config', { googleChannels: { calendar: { defaultSeconds: 1, maxSeconds: 1 } } });
     const integrationId = await connect('google');
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // the calendar channel lapses
-    await control('POST', 'faults', { provider: 'google', path: '/www/calendar/v3/calendars/primary/events/watch', status: 500, times: 10 });
+    await control('faults', { provider: 'google', path: '/www/calendar/v3/calendars/primary/events/watch', status: 500, times: 10 });
     const run = (await (await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' })).json()) as { data: { failed: number } };
     await fetch(`${server.url}/sandbox/_control/faults`, { method: 'DELETE' });
     expect(run.data.failed).toBeGreaterThanOrEqual(1);

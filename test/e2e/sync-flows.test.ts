@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLocalToken } from '../../infra/local/jwt';
-import { follow, submitConsent } from '../support/oauth-browser';
 import { startLocalProcess, type LocalProcess } from '../support/local-process';
+import { runtimeClient } from '../support/runtime-client';
 
 /**
  * Sync end to end against the sandbox's data, through the local runtime:
@@ -31,6 +31,7 @@ interface RecordView {
 
 beforeAll(async () => {
   server = await startLocalProcess({ DATA_DIR: dataDir, APP_BASE_URL: 'http://app.test' });
+  client = runtimeClient(server.url);
   jwtSecret = (JSON.parse(readFileSync(join(dataDir, 'local-secrets.json'), 'utf8')) as { jwtSecret: string }).jwtSecret;
   admin = await mintLocalToken(jwtSecret, { orgId: 'initech', role: 'admin', sub: 'peter', ttlSeconds: 3600 });
 });
@@ -40,29 +41,10 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function api<T>(method: string, path: string, body?: unknown, token = admin): Promise<{ status: number; data: T; error?: { code: string } }> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as { data: T; error?: { code: string } };
-  return { status: response.status, ...json };
-}
-
-async function sandbox(path: string, body?: unknown) {
-  const response = await fetch(`${server.url}/sandbox/_control/${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  return (await response.json()) as Record<string, unknown>;
-}
-
-async function connect(providerId: string): Promise<string> {
-  const started = await api<{ url: string }>('POST', '/api/integrations/connect', { providerId });
-  const back = await follow(await submitConsent(started.data.url, 'allow'));
-  return back.location.searchParams.get('integration') ?? '';
-}
+let client: ReturnType<typeof runtimeClient>;
+const api = <T>(method: string, path: string, body?: unknown, token = admin) => client.api<T>(method, path, token, body);
+const sandbox = (path: string, body?: unknown) => client.sandbox(path, body);
+const connect = (providerId: string) => client.connect(providerId, admin);
 
 async function waitForLog(integrationId: string, match: (log: SyncLogView) => boolean, timeoutMs = 20_000): Promise<SyncLogView> {
   const deadline = Date.now() + timeoutMs;

@@ -1,11 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Runs the local runtime (`npm start`'s entry) as a child process, as a user would. */
 const root = join(import.meta.dirname, '..', '..');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 export interface LocalProcess {
   url: string;
@@ -23,7 +21,8 @@ export function userEnvironment(extra: Record<string, string>): NodeJS.ProcessEn
 export async function startLocalProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<LocalProcess> {
   // The run's log audit (global setup) reads this runtime's output and the secrets its sandbox issues.
   const audit: Record<string, string> = process.env.SANDBOX_SECRETS_LEDGER ? { SANDBOX_SECRETS_LEDGER: process.env.SANDBOX_SECRETS_LEDGER } : {};
-  const child = spawn(process.execPath, [tsxCli, 'infra/local/main.ts'], {
+  // One process (tsx as a loader, not its CLI wrapper), so a signal, SIGKILL included, reaches the runtime itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
     cwd: root,
     env: userEnvironment({ PORT: '0', LOCAL_SCHEDULER: 'off', ...audit, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
