@@ -22,6 +22,7 @@ import {
 import { buildRfc2822Message, createGoogleClient, encodeRfc2047, googleClient } from '../../shared/providers/google/client';
 import { createMicrosoftClient, microsoftClient } from '../../shared/providers/microsoft/client';
 import { createSlackClient, slackClient } from '../../shared/providers/slack/client';
+import { AUTHORIZE_PATH, sandboxOAuth, type SandboxProvider } from '../support/sandbox-oauth';
 
 /**
  * The provider API clients against the sandbox fakes over real HTTP: tokens
@@ -71,16 +72,15 @@ beforeEach(async () => {
 
 // --- sandbox helpers ---
 
+const oauth = sandboxOAuth({ base: () => server.url, redirectUri: REDIRECT_URI, pkce: false });
+
 async function control<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.url}/_control${path}`, {
-    method,
-    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
-  });
+  const response = await oauth.control(method, path, body);
   expect(response.status, `control ${method} ${path}`).toBe(200);
   return (await response.json()) as T;
 }
 
-const requests = async (provider: 'slack' | 'google' | 'microsoft', path?: string) =>
+const requests = async (provider: SandboxProvider, path?: string) =>
   (await control<{ requests: LoggedRequest[] }>('GET', `/requests?provider=${provider}`)).requests.filter(
     (entry) => path === undefined || entry.path === path,
   );
@@ -89,71 +89,28 @@ const fault = (spec: { provider: string; path: string; status?: number; retryAft
   control('POST', '/faults', spec);
 
 /** The authorization-code flow as a browser and a backend run it: consent page, Allow, code, token endpoint. */
-async function authorizeAndExchange(input: {
-  authorizeUrl: string;
-  authorizeParams: Record<string, string>;
-  tokenUrl: string;
-  pickToken: (body: Record<string, unknown>) => unknown;
-}): Promise<string> {
-  const state = `state-${Math.random().toString(36).slice(2)}`;
-  const params = new URLSearchParams({ ...input.authorizeParams, redirect_uri: REDIRECT_URI, state });
-  const page = await fetch(`${input.authorizeUrl}?${params.toString()}`, { redirect: 'manual' });
+async function authorizeAndExchange(provider: SandboxProvider, scope: string, extra: Record<string, string> = {}): Promise<string> {
+  const overrides = { scope, ...extra, state: `state-${Math.random().toString(36).slice(2)}` };
+  const page = await fetch(`${server.url}${AUTHORIZE_PATH[provider]}?${new URLSearchParams(oauth.authorizeParams(provider, overrides)).toString()}`, {
+    redirect: 'manual',
+  });
   expect(page.status).toBe(200);
   expect(await page.text()).toContain('SANDBOX');
 
-  const form = new URLSearchParams(params);
-  form.set('decision', 'allow');
-  const decision = await fetch(input.authorizeUrl, { method: 'POST', body: form, redirect: 'manual' });
-  expect(decision.status).toBe(302);
-  const location = new URL(decision.headers.get('location') ?? '');
-  expect(location.searchParams.get('state')).toBe(state);
-  const code = location.searchParams.get('code');
-  expect(code).toBeTruthy();
-
-  const token = await fetch(input.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: code ?? '', redirect_uri: REDIRECT_URI, ...clientOf(input.tokenUrl) }),
-  });
+  const code = await oauth.authorize(provider, overrides);
+  const token = await oauth.exchange(provider, code, { grant_type: 'authorization_code' });
   const body = (await token.json()) as Record<string, unknown>;
   expect(token.status, JSON.stringify(body)).toBe(200);
-  const accessToken = input.pickToken(body);
+  const accessToken = body.access_token;
   if (typeof accessToken !== 'string') throw new Error(`no access token in ${JSON.stringify(body)}`);
   return accessToken;
 }
 
-function clientOf(url: string): { client_id: string; client_secret: string } {
-  const provider = ['slack', 'google', 'microsoft'].find((id) => url.startsWith(`${server.url}/${id}/`)) ?? 'unknown';
-  return { client_id: `sandbox-${provider}-client`, client_secret: `sandbox-${provider}-secret` };
-}
+const slackToken = (scopes: string[]) => authorizeAndExchange('slack', scopes.join(','));
 
-const slackToken = (scopes: string[]) =>
-  authorizeAndExchange({
-    authorizeUrl: `${server.url}/slack/slack/oauth/v2/authorize`,
-    authorizeParams: { client_id: 'sandbox-slack-client', scope: scopes.join(',') },
-    tokenUrl: `${server.url}/slack/slack/api/oauth.v2.access`,
-    pickToken: (body) => body.access_token,
-  });
+const googleToken = (scopes: string[]) => authorizeAndExchange('google', ['openid', 'email', ...scopes].join(' '), { access_type: 'offline' });
 
-const googleToken = (scopes: string[]) =>
-  authorizeAndExchange({
-    authorizeUrl: `${server.url}/google/accounts/o/oauth2/v2/auth`,
-    authorizeParams: { client_id: 'sandbox-google-client', response_type: 'code', scope: ['openid', 'email', ...scopes].join(' '), access_type: 'offline' },
-    tokenUrl: `${server.url}/google/oauth2/token`,
-    pickToken: (body) => body.access_token,
-  });
-
-const microsoftToken = (scopes: string[]) =>
-  authorizeAndExchange({
-    authorizeUrl: `${server.url}/microsoft/login/common/oauth2/v2.0/authorize`,
-    authorizeParams: {
-      client_id: 'sandbox-microsoft-client',
-      response_type: 'code',
-      scope: ['openid', 'offline_access', 'User.Read', ...scopes].join(' '),
-    },
-    tokenUrl: `${server.url}/microsoft/login/common/oauth2/v2.0/token`,
-    pickToken: (body) => body.access_token,
-  });
+const microsoftToken = (scopes: string[]) => authorizeAndExchange('microsoft', ['openid', 'offline_access', 'User.Read', ...scopes].join(' '));
 
 async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
   try {

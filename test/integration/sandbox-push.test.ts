@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { SANDBOX_CLIENTS, Sandbox, startSandboxServer, type SandboxServer } from '../../infra/local/sandbox';
+import { startHttpReceiver, type HttpReceiver, type ReceivedRequest as Received } from '../support/http-receiver';
+import { json, jsonObject, sandboxOAuth, str, waitFor, type Json } from '../support/sandbox-oauth';
 
 /**
  * Push notifications of the sandbox fakes over real HTTP: Google channels
@@ -16,14 +18,6 @@ import { SANDBOX_CLIENTS, Sandbox, startSandboxServer, type SandboxServer } from
 
 type Provider = 'google' | 'microsoft';
 
-const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
-const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
-const REDIRECT = 'https://app.test/integrations/callback';
-const AUTHORIZE: Record<Provider, string> = {
-  google: '/google/accounts/o/oauth2/v2/auth',
-  microsoft: '/microsoft/login/common/oauth2/v2.0/authorize',
-};
-const TOKEN: Record<Provider, string> = { google: '/google/oauth2/token', microsoft: '/microsoft/login/common/oauth2/v2.0/token' };
 const GOOGLE_SCOPES = [
   'openid',
   'email',
@@ -35,74 +29,30 @@ const MICROSOFT_SCOPES = 'openid offline_access User.Read Calendars.Read Mail.Re
 const DAY_MS = 24 * 3600 * 1000;
 const MINUTE_MS = 60_000;
 
-const jsonObject = z.record(z.string(), z.unknown());
-type Json = z.infer<typeof jsonObject>;
-const str = (value: unknown): string => z.string().parse(value);
-
 // --- the receiver (the app's webhook endpoints) ---
-
-interface Received {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  rawUrl: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-interface Receiver {
-  url: string;
-  received: Received[];
-  close(): Promise<void>;
-}
 
 /**
  * Records everything. Graph validation (`?validationToken=`) is echoed as
  * text/plain, except under `/graph/bad` (a wrong echo); other Graph paths
  * answer 202, `/slow…` never answers, everything else 200.
  */
-async function startReceiver(): Promise<Receiver> {
-  const received: Received[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '/', 'http://receiver.invalid');
-      received.push({
-        method: request.method ?? '',
-        path: url.pathname,
-        query: url.searchParams,
-        rawUrl: request.url ?? '',
-        headers: request.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-      if (url.pathname.startsWith('/slow')) return;
-      const token = url.searchParams.get('validationToken');
-      if (token !== null) {
-        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-        response.end(url.pathname.startsWith('/graph/bad') ? `not ${token}` : token);
-        return;
-      }
-      response.writeHead(url.pathname.startsWith('/graph') ? 202 : 200);
-      response.end();
-    });
+function startReceiver(): Promise<HttpReceiver> {
+  return startHttpReceiver(({ path, query }, response) => {
+    if (path.startsWith('/slow')) return;
+    const token = query.get('validationToken');
+    if (token !== null) {
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(path.startsWith('/graph/bad') ? `not ${token}` : token);
+      return;
+    }
+    response.writeHead(path.startsWith('/graph') ? 202 : 200);
+    response.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 let server: SandboxServer;
 let base: string;
-let receiver: Receiver;
+let receiver: HttpReceiver;
 
 beforeAll(async () => {
   [server, receiver] = await Promise.all([startSandboxServer({ host: '127.0.0.1', port: 0 }), startReceiver()]);
@@ -120,37 +70,11 @@ beforeEach(() => {
 
 // --- helpers ---
 
+const oauth = sandboxOAuth({ base: () => base, state: 's' });
+const { control } = oauth;
+
 async function connect(provider: Provider, scope: string, account?: string): Promise<string> {
-  const authorize = await fetch(`${base}${AUTHORIZE[provider]}`, {
-    method: 'POST',
-    redirect: 'manual',
-    body: new URLSearchParams({
-      client_id: SANDBOX_CLIENTS[provider].clientId,
-      redirect_uri: REDIRECT,
-      response_type: 'code',
-      scope,
-      state: 's',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-      decision: 'allow',
-      ...(account ? { account } : {}),
-    }),
-  });
-  expect(authorize.status).toBe(302);
-  const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
-  const token = await fetch(`${base}${TOKEN[provider]}`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: REDIRECT,
-      code_verifier: VERIFIER,
-      client_id: SANDBOX_CLIENTS[provider].clientId,
-      client_secret: SANDBOX_CLIENTS[provider].clientSecret,
-    }),
-  });
-  expect(token.status).toBe(200);
-  return str(jsonObject.parse(await token.json()).access_token);
+  return str((await oauth.connect(provider, { scope }, account)).access_token);
 }
 
 async function call(method: string, path: string, token: string, body?: unknown): Promise<Response> {
@@ -159,25 +83,6 @@ async function call(method: string, path: string, token: string, body?: unknown)
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-}
-
-async function json(response: Response): Promise<Json> {
-  return jsonObject.parse(await response.json());
-}
-
-async function control(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${base}/_control${path}`, {
-    method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-  });
-}
-
-async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3_000;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const at = (path: string) => receiver.received.filter((entry) => entry.path === path);

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { SANDBOX_CLIENTS, Sandbox, startSandboxServer, type SandboxServer } from '../../infra/local/sandbox';
+import { Sandbox, startSandboxServer, type SandboxServer } from '../../infra/local/sandbox';
 import { SANDBOX_SLACK_SIGNING_SECRET, slackSignature, verifySlackRequest } from '../../shared/providers/slack/webhook';
+import { startHttpReceiver, type HttpReceiver, type ReceivedRequest as Received } from '../support/http-receiver';
+import { json, jsonObject, sandboxOAuth, str, type Json, type SandboxProvider as Provider } from '../support/sandbox-oauth';
 
 /**
  * The data the sync engine pulls from the sandbox fakes, over real HTTP:
@@ -15,21 +15,6 @@ import { SANDBOX_SLACK_SIGNING_SECRET, slackSignature, verifySlackRequest } from
  * on these paths, and the Slack Events API sender (signing, retries).
  */
 
-type Provider = 'slack' | 'google' | 'microsoft';
-
-const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
-const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
-const REDIRECT = 'https://app.test/integrations/callback';
-const AUTHORIZE: Record<Provider, string> = {
-  slack: '/slack/slack/oauth/v2/authorize',
-  google: '/google/accounts/o/oauth2/v2/auth',
-  microsoft: '/microsoft/login/common/oauth2/v2.0/authorize',
-};
-const TOKEN: Record<Provider, string> = {
-  slack: '/slack/slack/api/oauth.v2.access',
-  google: '/google/oauth2/token',
-  microsoft: '/microsoft/login/common/oauth2/v2.0/token',
-};
 const SCOPES: Record<Provider, string> = {
   slack: 'users:read,channels:read,channels:manage,chat:write',
   google: [
@@ -44,18 +29,9 @@ const SCOPES: Record<Provider, string> = {
 };
 const DAY_MS = 24 * 3600 * 1000;
 
-const jsonObject = z.record(z.string(), z.unknown());
-type Json = z.infer<typeof jsonObject>;
-const str = (value: unknown): string => z.string().parse(value);
 const objects = (value: unknown): Json[] => z.array(jsonObject).parse(value);
 
 // --- the receiver (the app's Slack events endpoint) ---
-
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 /**
  * `/ok` answers 200; `/fail` 500; `/no-retry` 500 with `x-slack-no-retry: 1`;
@@ -63,43 +39,24 @@ interface Received {
  * answers 200; `/echo` answers url_verification with the challenge (JSON),
  * `/wrong` with another one.
  */
-async function startReceiver(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const path = new URL(request.url ?? '/', 'http://receiver.invalid').pathname;
-      const body = Buffer.concat(chunks).toString('utf8');
-      received.push({ path, headers: request.headers, body });
-      if (path === '/slow') return;
-      if (path === '/flaky' && received.filter((entry) => entry.path === '/flaky').length <= 2) return;
-      if (path === '/fail') return void response.writeHead(500).end('boom');
-      if (path === '/no-retry') return void response.writeHead(500, { 'x-slack-no-retry': '1' }).end();
-      if (path === '/echo' || path === '/wrong') {
-        const challenge = str(jsonObject.parse(JSON.parse(body)).challenge);
-        response.writeHead(200, { 'content-type': 'application/json' });
-        return void response.end(JSON.stringify({ challenge: path === '/echo' ? challenge : `${challenge}-not` }));
-      }
-      response.writeHead(200).end();
-    });
+function startReceiver(): Promise<HttpReceiver> {
+  return startHttpReceiver(({ path, body }, response, received) => {
+    if (path === '/slow') return;
+    if (path === '/flaky' && received.filter((entry) => entry.path === '/flaky').length <= 2) return;
+    if (path === '/fail') return void response.writeHead(500).end('boom');
+    if (path === '/no-retry') return void response.writeHead(500, { 'x-slack-no-retry': '1' }).end();
+    if (path === '/echo' || path === '/wrong') {
+      const challenge = str(jsonObject.parse(JSON.parse(body)).challenge);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      return void response.end(JSON.stringify({ challenge: path === '/echo' ? challenge : `${challenge}-not` }));
+    }
+    response.writeHead(200).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 let server: SandboxServer;
 let base: string;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: HttpReceiver;
 
 beforeAll(async () => {
   [server, receiver] = await Promise.all([startSandboxServer({ host: '127.0.0.1', port: 0 }), startReceiver()]);
@@ -117,36 +74,10 @@ beforeEach(() => {
 
 // --- helpers ---
 
+const oauth = sandboxOAuth({ base: () => base, state: 's', scopes: SCOPES });
+
 async function connect(provider: Provider): Promise<string> {
-  const authorize = await fetch(`${base}${AUTHORIZE[provider]}`, {
-    method: 'POST',
-    redirect: 'manual',
-    body: new URLSearchParams({
-      client_id: SANDBOX_CLIENTS[provider].clientId,
-      redirect_uri: REDIRECT,
-      ...(provider === 'slack' ? {} : { response_type: 'code' }),
-      scope: SCOPES[provider],
-      state: 's',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-      decision: 'allow',
-    }),
-  });
-  expect(authorize.status).toBe(302);
-  const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
-  const token = await fetch(`${base}${TOKEN[provider]}`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      ...(provider === 'slack' ? {} : { grant_type: 'authorization_code' }),
-      code,
-      redirect_uri: REDIRECT,
-      code_verifier: VERIFIER,
-      client_id: SANDBOX_CLIENTS[provider].clientId,
-      client_secret: SANDBOX_CLIENTS[provider].clientSecret,
-    }),
-  });
-  expect(token.status).toBe(200);
-  return str(jsonObject.parse(await token.json()).access_token);
+  return str((await oauth.connect(provider)).access_token);
 }
 
 async function get(url: string, token: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -156,7 +87,7 @@ async function get(url: string, token: string, headers: Record<string, string> =
 async function getJson(url: string, token: string, headers: Record<string, string> = {}): Promise<Json> {
   const response = await get(url, token, headers);
   expect(response.status, await response.clone().text()).toBe(200);
-  return jsonObject.parse(await response.json());
+  return json(response);
 }
 
 async function slack(method: string, token: string, params: Record<string, unknown> = {}): Promise<Json> {
@@ -166,16 +97,13 @@ async function slack(method: string, token: string, params: Record<string, unkno
     body: JSON.stringify(params),
   });
   expect(response.status).toBe(200);
-  return jsonObject.parse(await response.json());
+  return json(response);
 }
 
 async function control(method: string, path: string, body?: unknown): Promise<Json> {
-  const response = await fetch(`${base}/_control${path}`, {
-    method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-  });
+  const response = await oauth.control(method, path, body);
   expect(response.status, await response.clone().text()).toBe(200);
-  return jsonObject.parse(await response.json());
+  return json(response);
 }
 
 const data = (provider: Provider, op: Record<string, unknown>) => control('POST', `/data/${provider}`, op);

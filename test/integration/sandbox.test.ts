@@ -4,39 +4,33 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { SANDBOX_CLIENTS, Sandbox, startSandboxServer, type SandboxServer } from '../../infra/local/sandbox';
+import {
+  AUTHORIZE_PATH as AUTHORIZE,
+  SANDBOX_REDIRECT,
+  TOKEN_PATH as TOKEN,
+  json,
+  jsonObject,
+  sandboxOAuth,
+  str,
+  type Json,
+  type SandboxProvider as Provider,
+} from '../support/sandbox-oauth';
 
 /**
  * The sandbox providers over real HTTP (a standalone server on an ephemeral
  * port, plain fetch, redirects not followed).
  */
 
-type Provider = 'slack' | 'google' | 'microsoft';
 const PROVIDERS: Provider[] = ['slack', 'google', 'microsoft'];
 
-// RFC 7636 Appendix B.
-const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
-const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const WRONG_VERIFIER = 'A'.repeat(43);
-const REDIRECT = 'https://app.test/integrations/callback?from=sandbox';
+const REDIRECT = `${SANDBOX_REDIRECT}?from=sandbox`;
 
-const AUTHORIZE: Record<Provider, string> = {
-  slack: '/slack/slack/oauth/v2/authorize',
-  google: '/google/accounts/o/oauth2/v2/auth',
-  microsoft: '/microsoft/login/common/oauth2/v2.0/authorize',
-};
-const TOKEN: Record<Provider, string> = {
-  slack: '/slack/slack/api/oauth.v2.access',
-  google: '/google/oauth2/token',
-  microsoft: '/microsoft/login/common/oauth2/v2.0/token',
-};
 const SCOPES: Record<Provider, string> = {
   slack: 'chat:write,channels:manage,users:read',
   google: 'openid email https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/gmail.send',
   microsoft: 'openid profile offline_access User.Read Calendars.ReadWrite Mail.Send ChannelMessage.Send',
 };
-
-const jsonObject = z.record(z.string(), z.unknown());
-type Json = z.infer<typeof jsonObject>;
 
 let server: SandboxServer;
 let base: string;
@@ -54,75 +48,12 @@ beforeEach(() => {
 
 // --- helpers ---
 
-function authorizeParams(provider: Provider, overrides: Record<string, string | undefined> = {}): Record<string, string> {
-  const params: Record<string, string | undefined> = {
-    client_id: SANDBOX_CLIENTS[provider].clientId,
-    redirect_uri: REDIRECT,
-    scope: SCOPES[provider],
-    state: 'state-123',
-    code_challenge: CHALLENGE,
-    code_challenge_method: 'S256',
-    ...(provider === 'slack' ? {} : { response_type: 'code' }),
-    ...(provider === 'google' ? { access_type: 'offline' } : {}),
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined));
-}
-
-async function post(path: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${base}${path}`, { method: 'POST', body: new URLSearchParams(params), headers, redirect: 'manual' });
-}
-
-async function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${base}${path}`, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', ...headers },
-    redirect: 'manual',
-  });
-}
-
-async function json(response: Response): Promise<Json> {
-  return jsonObject.parse(await response.json());
-}
-
-/** Submits the consent form (as a browser would) and returns the redirect target. */
-async function decide(provider: Provider, params: Record<string, string>, decision: 'allow' | 'deny', account?: string): Promise<URL> {
-  const response = await post(AUTHORIZE[provider], { ...params, decision, ...(account ? { account } : {}) });
-  expect(response.status).toBe(302);
-  return new URL(response.headers.get('location') ?? '');
-}
-
-async function authorize(provider: Provider, overrides: Record<string, string | undefined> = {}, account?: string): Promise<string> {
-  const location = await decide(provider, authorizeParams(provider, overrides), 'allow', account);
-  expect(location.searchParams.get('state')).toBe(overrides.state ?? 'state-123');
-  const code = location.searchParams.get('code');
-  expect(code).toBeTruthy();
-  return code ?? '';
-}
-
-function exchangeParams(provider: Provider, code: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
-  const params: Record<string, string | undefined> = {
-    ...(provider === 'slack' ? {} : { grant_type: 'authorization_code' }),
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: VERIFIER,
-    client_id: SANDBOX_CLIENTS[provider].clientId,
-    client_secret: SANDBOX_CLIENTS[provider].clientSecret,
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined));
-}
-
-async function exchange(provider: Provider, code: string, overrides: Record<string, string | undefined> = {}): Promise<Response> {
-  return post(TOKEN[provider], exchangeParams(provider, code, overrides));
-}
-
-async function connect(provider: Provider, overrides: Record<string, string | undefined> = {}, account?: string): Promise<Json> {
-  const response = await exchange(provider, await authorize(provider, overrides, account));
-  expect(response.status).toBe(200);
-  return json(response);
-}
+const { authorizeParams, exchangeParams, post, postJson, decide, authorize, exchange, connect, control } = sandboxOAuth({
+  base: () => base,
+  redirectUri: REDIRECT,
+  scopes: SCOPES,
+  extraAuthorizeParams: { google: { access_type: 'offline' } },
+});
 
 function refreshParams(provider: Provider, refreshToken: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -135,19 +66,11 @@ function refreshParams(provider: Provider, refreshToken: string, extra: Record<s
 }
 
 const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` });
-const str = (value: unknown): string => z.string().parse(value);
 
 async function slackCall(method: string, token: unknown, params: Record<string, string> = {}): Promise<Json> {
   const response = await post(`/slack/slack/api/${method}`, params, bearer(token));
   expect(response.status).toBe(200);
   return json(response);
-}
-
-async function control(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${base}/_control${path}`, {
-    method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-  });
 }
 
 function jwtPayload(token: unknown): Json {
