@@ -76,6 +76,12 @@ export interface AuthorizeSpec {
   tenant?: string;
 }
 
+/** The account typed on a consent page, as an email-like address (Google email, Microsoft UPN). */
+export function parseEmailAccount(raw: string, problem: string): { account: string } | { problem: string } {
+  const address = raw.toLowerCase();
+  return /^[^\s@<>()",;:]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(address) ? { account: address } : { problem };
+}
+
 export function splitScopes(value: string | undefined, separator: ',' | ' '): string[] {
   if (!value) return [];
   const parts = separator === ',' ? value.split(',') : value.split(/\s+/);

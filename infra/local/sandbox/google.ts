@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { checkCode, handleAuthorize, type AuthorizeSpec } from './authorize';
+import { checkCode, handleAuthorize, parseEmailAccount, type AuthorizeSpec } from './authorize';
 import { SANDBOX_CLIENTS, SANDBOX_DEFAULT_ACCOUNTS } from './clients';
 import { renderErrorPage } from './consent';
 import { DEFAULT_RETRY_AFTER_SECONDS, type FaultStatus } from './faults';
@@ -125,12 +125,7 @@ export function createGoogle(store: SandboxStore, push?: GooglePush, data?: Sync
     requireResponseType: true,
     accountLabel: 'Google account (email) to sign in as',
     defaultAccount: (params) => params.login_hint ?? SANDBOX_DEFAULT_ACCOUNTS.google,
-    parseAccount: (raw) => {
-      const email = raw.toLowerCase();
-      return /^[^\s@<>()",;:]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(email)
-        ? { account: email }
-        : { problem: 'Enter an email address, e.g. admin@sandbox-google.test.' };
-    },
+    parseAccount: (raw) => parseEmailAccount(raw, 'Enter an email address, e.g. admin@sandbox-google.test.'),
     problemMode: 'page',
     invalidClient: (clientId) => ({
       error: 'invalid_client',

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { checkCode, handleAuthorize, splitScopes, type AuthorizeSpec } from './authorize';
+import { checkCode, handleAuthorize, parseEmailAccount, splitScopes, type AuthorizeSpec } from './authorize';
 import { SANDBOX_CLIENTS, SANDBOX_DEFAULT_ACCOUNTS } from './clients';
 import { renderErrorPage } from './consent';
 import { DEFAULT_RETRY_AFTER_SECONDS, type FaultStatus } from './faults';
@@ -173,12 +173,7 @@ export function createMicrosoft(store: SandboxStore, push?: MicrosoftPush, data?
       requireResponseType: true,
       accountLabel: 'Work account (user principal name) to sign in as',
       defaultAccount: (params) => params.login_hint ?? SANDBOX_DEFAULT_ACCOUNTS.microsoft,
-      parseAccount: (raw) => {
-        const upn = raw.toLowerCase();
-        return /^[^\s@<>()",;:]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(upn)
-          ? { account: upn }
-          : { problem: 'Enter a user principal name, e.g. admin@sandbox-contoso.test.' };
-      },
+      parseAccount: (raw) => parseEmailAccount(raw, 'Enter a user principal name, e.g. admin@sandbox-contoso.test.'),
       accountProblem: (account) => {
         if (tenant.toLowerCase() === 'consumers') {
           return `AADSTS50020: User account '${account}' is a work or school account and cannot sign in to the 'consumers' tenant.`;

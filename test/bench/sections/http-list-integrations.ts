@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { mintLocalToken } from '../../../infra/local/jwt';
 import { errorMessage, startChild, tail, type LongRunningChild } from '../lib/child';
+import { loadFigures } from '../lib/load';
 import type { Json, Row, Section } from '../lib/types';
 
 /**
@@ -92,23 +93,9 @@ function toJson(measured: Measured): Json {
   const { result } = measured;
   return {
     path: measured.endpoint.path,
-    durationSeconds: result.duration,
+    ...loadFigures(result),
     items: measured.items,
     responseBytes: measured.bytes,
-    requestsPerSecond: { average: result.requests.average, stddev: result.requests.stddev, min: result.requests.min, max: result.requests.max },
-    latencyMs: {
-      average: result.latency.average,
-      p50: result.latency.p50,
-      p90: result.latency.p90,
-      p97_5: result.latency.p97_5,
-      p99: result.latency.p99,
-      max: result.latency.max,
-    },
-    completed: result.latency.totalCount,
-    status2xx: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
     statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count])),
   };
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { envWithoutAppConfig, errorMessage, startChild, tail, type LongRunningChild } from '../lib/child';
+import { loadFigures } from '../lib/load';
 import type { Json, Row, Section } from '../lib/types';
 import { slackHeaders, slackMessageBody } from '../lib/webhooks';
 
@@ -254,21 +255,7 @@ export const webhookHttpSection: Section = {
         ],
         data: {
           connections,
-          durationSeconds: result.duration,
-          requestsPerSecond: { average: result.requests.average, stddev: result.requests.stddev, min: result.requests.min, max: result.requests.max },
-          latencyMs: {
-            average: result.latency.average,
-            p50: result.latency.p50,
-            p90: result.latency.p90,
-            p97_5: result.latency.p97_5,
-            p99: result.latency.p99,
-            max: result.latency.max,
-          },
-          completed: result.latency.totalCount,
-          status2xx: result['2xx'],
-          non2xx: result.non2xx,
-          errors: result.errors,
-          timeouts: result.timeouts,
+          ...loadFigures(result),
           cpuSeconds: { server: serverCpu, loadGenerator: cpuSeconds(ownCpu) },
           statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count])),
           loss: {
