@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { effectiveSettings, requireIntegration } from '../../shared/domain/sync-settings';
+import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
+import { effectiveSettings } from '../../shared/domain/sync-settings';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 
@@ -8,5 +9,5 @@ import { success } from '../../shared/http/envelope';
 export const handler = apiHandler({
   permission: 'integrations:read',
   params: z.object({ id: integrationIdSchema }),
-  handle: async ({ principal, params }) => success(effectiveSettings(await requireIntegration(principal.orgId, params.id))),
+  handle: async ({ principal, params }) => success(effectiveSettings(await requireVisibleIntegration(principal.orgId, params.id))),
 });

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { requireIntegration } from '../../shared/domain/sync-settings';
+import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { listConsents } from '../../shared/store/consents';
@@ -11,7 +11,7 @@ export const handler = apiHandler({
   params: z.object({ id: integrationIdSchema }),
   query: z.object({ cursor: z.string().max(2048).optional() }),
   handle: async ({ principal, params, query }) => {
-    const integration = await requireIntegration(principal.orgId, params.id);
+    const integration = await requireVisibleIntegration(principal.orgId, params.id);
     const page = await listConsents(principal.orgId, integration.id, query.cursor);
     return success({ consents: page.items, nextCursor: page.nextCursor ?? null });
   },

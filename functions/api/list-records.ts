@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { validationFailed } from '../../shared/domain/errors';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { providerSync, requireIntegration } from '../../shared/domain/sync-settings';
+import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
+import { providerSync } from '../../shared/domain/sync-settings';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { listRecords } from '../../shared/store/sync';
@@ -16,7 +17,7 @@ export const handler = apiHandler({
     limit: z.coerce.number().int().min(1).max(500).default(100),
   }),
   handle: async ({ principal, params, query }) => {
-    const integration = await requireIntegration(principal.orgId, params.id);
+    const integration = await requireVisibleIntegration(principal.orgId, params.id);
     const resources = Object.keys(providerSync(integration).resources);
     if (!resources.includes(query.resource)) throw validationFailed(`resource must be one of: ${resources.join(', ')}`);
     const page = await listRecords(principal.orgId, integration.id, query.resource, query.cursor, query.limit);

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { completeConnection, type CallbackOutcome } from '../../shared/domain/callback';
+import { handleCallback, type CallbackOutcome } from '../../shared/domain/callback';
 import { defaultReturnUrl } from '../../shared/domain/connect';
 import { logger } from '../../shared/logging/logger';
 import { apiHandler } from '../../shared/http/api-handler';
@@ -7,8 +7,9 @@ import { redirect } from '../../shared/http/envelope';
 
 /**
  * GET /api/integrations/callback/{providerId} — public: the provider sends the
- * browser here. The single-use state authenticates it. Whatever happens, the
- * browser goes back to the HR app with `integration` and `status`, or `error`.
+ * browser here. The single-use state authenticates it. The grant is kept
+ * pending and the browser goes back to the HR app with `pending` (which the
+ * initiator completes with `POST /api/integrations/connect/complete`), or `error`.
  */
 const loose = z.string().max(4096).optional().catch(undefined);
 
@@ -17,7 +18,7 @@ export const handler = apiHandler({
   params: z.object({ providerId: z.string().max(64).catch('') }),
   query: z.object({ state: loose, code: loose, error: loose }),
   handle: async ({ params, query, event }) => {
-    const outcome: CallbackOutcome = await completeConnection({
+    const outcome: CallbackOutcome = await handleCallback({
       providerId: params.providerId,
       ...(query.state ? { state: query.state } : {}),
       ...(query.code ? { code: query.code } : {}),
@@ -31,8 +32,8 @@ export const handler = apiHandler({
     });
     const target = new URL(outcome.redirectTo);
     if (outcome.ok) {
-      target.searchParams.set('integration', outcome.integrationId);
-      target.searchParams.set('status', outcome.reconnected ? 'reconnected' : 'connected');
+      target.searchParams.set('pending', outcome.pendingId);
+      target.searchParams.set('provider', outcome.providerId);
     } else {
       target.searchParams.set('error', outcome.error);
     }

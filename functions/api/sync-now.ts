@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
 import { requestManualSync } from '../../shared/domain/manual-sync';
-import { requireIntegration } from '../../shared/domain/sync-settings';
+import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 
@@ -10,7 +10,7 @@ export const handler = apiHandler({
   permission: 'integrations:sync',
   params: z.object({ id: integrationIdSchema }),
   handle: async ({ principal, params }) => {
-    const integration = await requireIntegration(principal.orgId, params.id);
+    const integration = await requireVisibleIntegration(principal.orgId, params.id);
     return success({ ...(await requestManualSync(integration, principal.userId)), status: 'queued' }, 202);
   },
 });

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { requireIntegration, updateSettings } from '../../shared/domain/sync-settings';
+import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
+import { updateSettings } from '../../shared/domain/sync-settings';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 
@@ -13,7 +14,7 @@ export const handler = apiHandler({
     .strict()
     .refine((body) => body.scheduledSync !== undefined || body.resources !== undefined, 'Give scheduledSync or resources'),
   handle: async ({ principal, params, body }) => {
-    const integration = await requireIntegration(principal.orgId, params.id);
+    const integration = await requireVisibleIntegration(principal.orgId, params.id);
     return success(await updateSettings(integration, body));
   },
 });

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { settingsStandIn } from './settings-stand-in';
 import type { AddressInfo } from 'node:net';
 import type { FunctionSpec } from '../manifest';
 import { LocalEventBus } from './event-bus';
@@ -124,7 +125,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       return sendJson(response, 200, { deleted: await options.sweepTtl() });
     }
     if (url.pathname.startsWith('/_local/')) return handleLocalControl(incoming, response, bus, scheduler);
-    if (method === 'GET' && url.pathname === '/settings/integrations') return appStandIn(url, response);
+    if (method === 'GET' && url.pathname === '/settings/integrations') return settingsStandIn(url, response);
     if (options.sandbox && url.pathname.startsWith('/sandbox/')) {
       const answer = await options.sandbox.handle({
         method,
@@ -253,20 +254,3 @@ async function handleLocalControl(
   return sendJson(response, 404, envelopeError('not_found', `No local control endpoint ${method} ${rawPath}`));
 }
 
-const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char);
-
-/**
- * Where the OAuth callback sends the browser when APP_BASE_URL is this local
- * runtime (the default): a stand-in for the HR app's Settings → Integrations
- * page that shows the outcome, so a local connect ends somewhere readable.
- */
-function appStandIn(url: URL, response: ServerResponse): void {
-  const rows = [...url.searchParams].map(([name, value]) => `<tr><th>${escapeHtml(name)}</th><td><code>${escapeHtml(value)}</code></td></tr>`).join('');
-  response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  response.end(
-    `<!doctype html><html><head><meta charset="utf-8"><title>Settings → Integrations (local)</title></head><body>` +
-      `<h1>Settings → Integrations</h1><p>The local runtime's stand-in for the HR app. The OAuth flow came back with:</p>` +
-      `<table>${rows || '<tr><td>(nothing)</td></tr>'}</table><p>List integrations with <code>GET /api/integrations</code>.</p></body></html>`,
-  );
-}

@@ -5,8 +5,8 @@ import { newStateValue, savePendingConnection } from '../oauth/state';
 import type { OAuthClient, ProviderOAuth } from '../oauth/types';
 import { findProvider } from '../providers/registry';
 import type { ProviderDefinition } from '../providers/types';
-import { getIntegration } from '../store/integrations';
-import { AppError, badRequest, notFound, validationFailed } from './errors';
+import { AppError, badRequest, validationFailed } from './errors';
+import { requireVisibleIntegration } from './lifecycle';
 
 /**
  * Starting OAuth (connect and reconnect): which provider and scopes, where
@@ -104,9 +104,7 @@ export async function startConnection(input: {
 }
 
 export async function startReconnection(caller: Caller, integrationId: string, redirectTo?: string) {
-  const integration = await getIntegration(caller.orgId, integrationId);
-  if (!integration) throw notFound('Integration');
-  if (integration.status === 'erased') throw badRequest('This integration was erased; connect a new one');
+  const integration = await requireVisibleIntegration(caller.orgId, integrationId);
   const known = new Set(findProvider(integration.providerId)?.catalog.scopes.map((scope) => scope.scope));
   return startConnection({
     caller,

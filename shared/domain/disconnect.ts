@@ -1,25 +1,35 @@
-import { publishEvents } from '../events/publisher';
+/**
+ * Disconnecting with the tokens in hand: take them out of the table (what is
+ * stored at that instant, so a refresh committed a moment earlier is included),
+ * stop the push channels while the access token still works, revoke at the
+ * provider (best effort: a provider outage must not keep a user connected
+ * against their will), then the one lifecycle transition.
+ */
 import { logger } from '../logging/logger';
-import { ProviderError } from '../oauth/errors';
-import { getIntegration, updateLatestIntegration } from '../store/integrations';
-import { expireDisconnectedLogs } from '../store/retention';
-import { scheduleSync } from '../store/sync';
-import { deleteCredentials, loadCredentials } from '../store/tokens';
+import { errorCodeOf } from '../oauth/errors';
+import type { Credential } from '../oauth/types';
+import { takeCredentials } from '../store/tokens';
 import { closeSubscriptions } from '../webhooks/subscriptions';
 import { connectableProvider, type Caller } from './connect';
-import { notFound } from './errors';
-import { publishHealthChanged } from './health';
+import type { IntegrationRecord } from './integration';
+import { recordDisconnect, requireVisibleIntegration, withLifecycleLease, type DisconnectCause } from './lifecycle';
 
-/**
- * Disconnect: revoke at the provider (best effort: a provider outage must not
- * keep a user connected against their will), drop the tokens, mark the
- * integration disconnected and keep its history. Repeating it is harmless.
- */
-export async function disconnectIntegration(caller: Caller, integrationId: string): Promise<void> {
-  const integration = await getIntegration(caller.orgId, integrationId);
-  if (!integration) throw notFound('Integration');
+/** Revokes credentials at their provider where it can; failures are logged, never thrown. */
+export async function revokeAtProvider(providerId: string, credentials: Credential[], integrationId?: string): Promise<void> {
+  if (credentials.length === 0) return;
+  try {
+    const { oauth, client } = connectableProvider(providerId);
+    await oauth.revoke({ client, credentials });
+  } catch (error) {
+    logger.warn('Revocation at the provider failed; the tokens are dropped anyway', { integrationId, errorCode: errorCodeOf(error) });
+  }
+}
+
+/** Ends the connection of an integration the caller holds the lifecycle lease of. */
+export async function tearDown(integration: IntegrationRecord, cause: DisconnectCause): Promise<void> {
   const ref = { orgId: integration.orgId, integrationId: integration.id, providerId: integration.providerId };
-  const stored = await loadCredentials(ref);
+  const taken = await takeCredentials(ref);
+  const credentials = taken?.credentials ?? [];
   const client = (() => {
     try {
       return connectableProvider(integration.providerId).client;
@@ -27,39 +37,16 @@ export async function disconnectIntegration(caller: Caller, integrationId: strin
       return undefined;
     }
   })();
-  // Webhooks stop first, while the access token still works.
-  await closeSubscriptions(integration, client, stored?.credentials[0]?.accessToken);
-  if (stored && stored.credentials.length > 0) {
-    try {
-      const { oauth, client } = connectableProvider(integration.providerId);
-      await oauth.revoke({ client, credentials: stored.credentials });
-    } catch (error) {
-      logger.warn('Revocation at the provider failed; tokens are dropped anyway', {
-        integrationId,
-        errorCode: error instanceof ProviderError ? error.code : error instanceof Error ? error.name : 'unknown',
-      });
-    }
-  }
-  await deleteCredentials(ref);
-  await scheduleSync(integration.orgId, integration.id, undefined);
-  if (integration.status !== 'active') return;
+  await closeSubscriptions(integration, client, credentials[0]?.accessToken);
+  await revokeAtProvider(integration.providerId, credentials, integration.id);
+  await recordDisconnect(integration, cause);
+}
 
-  const now = new Date();
-  const record = await updateLatestIntegration(integration.orgId, integration.id, {
-    status: 'disconnected',
-    healthStatus: 'disconnected',
-    healthReason: 'user_disconnected',
-    healthChangedAt: now.toISOString(),
-    disconnectedAt: now.toISOString(),
+/** DELETE /api/integrations/{id}: repeating it is harmless; an erased integration is a 404. */
+export async function disconnectIntegration(caller: Caller, integrationId: string): Promise<void> {
+  await requireVisibleIntegration(caller.orgId, integrationId);
+  await withLifecycleLease(caller.orgId, integrationId, async () => {
+    const integration = await requireVisibleIntegration(caller.orgId, integrationId);
+    await tearDown(integration, { reason: 'user_disconnected', by: caller.userId });
   });
-  if (record) await publishHealthChanged(integration, record, now);
-  await expireDisconnectedLogs(integration.orgId, integration.id, now);
-  await publishEvents([
-    {
-      type: 'integration.disconnected',
-      orgId: integration.orgId,
-      integrationId,
-      detail: { providerId: integration.providerId, reason: 'user_disconnected', disconnectedBy: caller.userId },
-    },
-  ]);
 }

@@ -1,9 +1,19 @@
-import { getIntegration, updateLatestIntegration } from '../store/integrations';
+/**
+ * GDPR erasure: under the lifecycle lease, disconnect first (revocation,
+ * tokens dropped, webhooks stopped), then raise the fence (the integration is
+ * `erased`, so no writer touches it again and every endpoint answers 404), let
+ * the account go (connecting it again makes a new integration), and put every
+ * item of the integration on the TTL clock. Writers that were mid-way check
+ * the fence after writing (store/retention.ts `expireIfErased`).
+ */
+import { releaseAccountClaim } from '../store/lifecycle';
 import { ERASURE_GRACE_DAYS, expireIntegrationItems } from '../store/retention';
-import { disconnectIntegration } from './disconnect';
+import { updateLatestIntegration } from '../store/integrations';
+import { nowEpochSeconds } from '../store/items';
+import { tearDown } from './disconnect';
 import { notFound } from './errors';
+import { requireVisibleIntegration, withLifecycleLease } from './lifecycle';
 
-/** GDPR erasure: hidden at once, purged by TTL after the grace period (README "Retention"). */
 export interface ErasureReceipt {
   integrationId: string;
   erasedAt: string;
@@ -11,18 +21,23 @@ export interface ErasureReceipt {
   removes: { integration: number; consents: number; syncLogs: number; records: number; subscriptions: number };
 }
 
-/**
- * Erasure: disconnect first (revocation, tokens dropped, webhooks stopped),
- * then hide everything of the integration now and let TTL purge it after the
- * grace period. Erasing an erased or unknown integration is a 404.
- */
 export async function eraseIntegration(caller: { orgId: string; userId: string }, integrationId: string, now: Date = new Date()): Promise<ErasureReceipt> {
-  const integration = await getIntegration(caller.orgId, integrationId);
-  if (!integration || integration.status === 'erased') throw notFound('Integration');
-  if (integration.status === 'active') await disconnectIntegration(caller, integrationId);
+  await requireVisibleIntegration(caller.orgId, integrationId);
   const purgeAt = new Date(now.getTime() + ERASURE_GRACE_DAYS * 86_400_000);
-  await updateLatestIntegration(caller.orgId, integrationId, { status: 'erased', healthReason: 'erased' });
-  const counts = await expireIntegrationItems(caller.orgId, integrationId, purgeAt);
+  const counts = await withLifecycleLease(caller.orgId, integrationId, async () => {
+    const integration = await requireVisibleIntegration(caller.orgId, integrationId);
+    await tearDown(integration, { reason: 'erased', by: caller.userId });
+    const fenced = await updateLatestIntegration(caller.orgId, integrationId, {
+      status: 'erased',
+      healthReason: 'erased',
+      erasedAt: now.toISOString(),
+      purgeAt: purgeAt.toISOString(),
+      expiresAt: nowEpochSeconds(purgeAt),
+    });
+    if (!fenced) throw notFound('Integration');
+    await releaseAccountClaim(caller.orgId, integration.providerId, integration.externalAccountId, integrationId);
+    return expireIntegrationItems(caller.orgId, integrationId, purgeAt);
+  });
   return {
     integrationId,
     erasedAt: now.toISOString(),

@@ -51,3 +51,11 @@ export class InvalidCursorError extends Error {
     this.name = 'InvalidCursorError';
   }
 }
+
+/** A write reached an erased integration: erasure is a fence, the writer stops. */
+export class IntegrationErasedError extends Error {
+  constructor(readonly integrationId: string) {
+    super(`Integration ${integrationId} was erased`);
+    this.name = 'IntegrationErasedError';
+  }
+}

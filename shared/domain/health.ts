@@ -12,8 +12,6 @@ import { getIntegration, updateIntegration } from '../store/integrations';
 export interface HealthChange {
   healthStatus: HealthStatus;
   reason: string;
-  /** A disconnect also ends the connection. */
-  disconnect?: boolean;
   /**
    * Announce the change relative to this state instead of the current one.
    * A sync passes the state it started from, so the routine healthy →
@@ -34,10 +32,10 @@ export async function changeHealth(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const current = await getIntegration(orgId, integrationId);
     if (!current) return undefined;
-    // A late success must not revive an integration that was disconnected meanwhile.
-    if (current.status !== 'active' && !change.disconnect) return current;
-    const unchanged = current.healthStatus === change.healthStatus && current.healthReason === change.reason;
-    if (unchanged && (!change.disconnect || current.status === 'disconnected')) return current;
+    // Health belongs to a working connection: a late outcome never revives a disconnected or erased one
+    // (disconnecting is the lifecycle's job, domain/lifecycle.ts).
+    if (current.status !== 'active') return current;
+    if (current.healthStatus === change.healthStatus && current.healthReason === change.reason) return current;
     try {
       const updated = await updateIntegration(
         current,
@@ -45,7 +43,6 @@ export async function changeHealth(
           healthStatus: change.healthStatus,
           healthReason: change.reason,
           healthChangedAt: now.toISOString(),
-          ...(change.disconnect ? { status: 'disconnected' as const, disconnectedAt: now.toISOString() } : {}),
         },
         now,
       );

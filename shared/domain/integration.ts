@@ -34,6 +34,9 @@ export const integrationRecordSchema = z.object({
     .object({ scheduledSync: z.boolean(), resources: z.record(z.string(), z.boolean()) })
     .optional(),
   consecutiveSyncFailures: z.number().int().nonnegative().optional(),
+  /** Set by erasure: when it happened and when TTL removes the integration's items for good. */
+  erasedAt: z.iso.datetime().optional(),
+  purgeAt: z.iso.datetime().optional(),
   /** When a persisting problem was last alerted on, so one problem raises one alert. */
   alertedAt: z.iso.datetime().optional(),
   createdAt: z.iso.datetime(),

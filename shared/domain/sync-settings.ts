@@ -1,16 +1,9 @@
 import { findProvider } from '../providers/registry';
 import type { ProviderSync } from '../sync/types';
-import { getIntegration, updateLatestIntegration } from '../store/integrations';
+import { updateLatestIntegration } from '../store/integrations';
 import { SYNC_INTERVAL_MS, scheduleSync } from '../store/sync';
-import { conflict, notFound, validationFailed } from './errors';
+import { conflict, validationFailed } from './errors';
 import type { IntegrationRecord } from './integration';
-
-/** The caller's integration, or a 404 (another organisation's id looks exactly like a missing one). */
-export async function requireIntegration(orgId: string, integrationId: string): Promise<IntegrationRecord> {
-  const integration = await getIntegration(orgId, integrationId);
-  if (!integration || integration.status === 'erased') throw notFound('Integration');
-  return integration;
-}
 
 export function providerSync(integration: IntegrationRecord): ProviderSync {
   const sync = findProvider(integration.providerId)?.sync;

@@ -46,3 +46,7 @@ export class MalformedProviderResponseError extends Error {
     this.name = 'MalformedProviderResponseError';
   }
 }
+
+/** A short, loggable code for any failure: the provider's code, or the error's name. Never its message. */
+export const errorCodeOf = (error: unknown): string =>
+  error instanceof ProviderError ? error.code : error instanceof Error ? error.name : 'unknown';

@@ -4,7 +4,7 @@ import { dueItems } from '../store/due';
 import { getIntegration } from '../store/integrations';
 import { keys } from '../store/keys';
 import { refreshExpiringCredentials } from './token-manager';
-import { ProviderError } from './errors';
+import { errorCodeOf } from './errors';
 
 /**
  * Keeps idle integrations alive: every run refreshes the tokens that will
@@ -47,7 +47,7 @@ export async function sweepExpiringTokens(horizonMs: number, now: Date = new Dat
         result.failed += 1;
         logger.warn('Sweep could not refresh an integration', {
           integrationId: integration.id,
-          errorCode: error instanceof ProviderError ? error.code : error instanceof Error ? error.name : 'unknown',
+          errorCode: errorCodeOf(error),
         });
       }
     }

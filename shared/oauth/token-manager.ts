@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { changeHealth } from '../domain/health';
+import { disconnectDeadGrant } from '../domain/lifecycle';
 import type { IntegrationRecord } from '../domain/integration';
 import { logger } from '../logging/logger';
 import { findProvider } from '../providers/registry';
@@ -90,9 +91,12 @@ export interface TokenRequest {
  * read (and at most one refresh attempt); across containers the lease does
  * the same job. Nothing is cached once the answer is in.
  */
-const inFlight = new Map<string, Promise<Credential>>();
+const inFlight = new Map<string, Promise<GrantCredential>>();
 
-export function getCredential(integration: IntegrationRecord, kind: string, request: TokenRequest = {}): Promise<Credential> {
+/** A credential and the grant it belongs to, so a failure disconnects that grant and not a newer one. */
+export type GrantCredential = Credential & { grantId?: string };
+
+export function getCredential(integration: IntegrationRecord, kind: string, request: TokenRequest = {}): Promise<GrantCredential> {
   if (request.force || request.horizonMs !== undefined) return acquireCredential(integration, kind, request);
   const key = `${integration.orgId}#${integration.id}#${kind}`;
   let shared = inFlight.get(key);
@@ -103,7 +107,7 @@ export function getCredential(integration: IntegrationRecord, kind: string, requ
   return shared;
 }
 
-async function acquireCredential(integration: IntegrationRecord, kind: string, request: TokenRequest): Promise<Credential> {
+async function acquireCredential(integration: IntegrationRecord, kind: string, request: TokenRequest): Promise<GrantCredential> {
   if (integration.status !== 'active') throw new IntegrationUnavailableError(integration.id, integration.status);
   const ref = refOf(integration);
   const owner = randomUUID();
@@ -116,10 +120,10 @@ async function acquireCredential(integration: IntegrationRecord, kind: string, r
     const wanted = request.force
       ? credential.accessToken === request.staleAccessToken
       : needsRefresh(credential, now, request.horizonMs ?? 0);
-    if (!wanted) return credential;
+    if (!wanted) return { ...credential, ...(stored.grantId ? { grantId: stored.grantId } : {}) };
 
     const leaseFree = !stored.lease || stored.lease.until < now;
-    if (leaseFree && (await acquireLease(ref, owner, stored.version, LEASE_MS, now))) {
+    if (leaseFree && (await acquireLease(ref, owner, stored, LEASE_MS, now))) {
       return refreshUnderLease(integration, ref, owner, stored, credential);
     }
     if (Date.now() - started > WAIT_LIMIT_MS) throw new IntegrationUnavailableError(integration.id, 'refresh_lease_timeout');
@@ -133,7 +137,7 @@ async function refreshUnderLease(
   owner: string,
   stored: StoredCredentials,
   credential: Credential,
-): Promise<Credential> {
+): Promise<GrantCredential> {
   const { oauth, client } = providerOAuth(integration);
   let merged: Credential;
   try {
@@ -142,7 +146,7 @@ async function refreshUnderLease(
     await releaseLease(ref, owner);
     if (error instanceof ProviderError && error.terminal) {
       logger.warn('Grant revoked or expired at the provider; disconnecting', { integrationId: integration.id, errorCode: error.code });
-      await changeHealth(integration.orgId, integration.id, { healthStatus: 'disconnected', reason: error.code, disconnect: true });
+      await disconnectDeadGrant(integration, error.code, stored.grantId);
       throw new IntegrationUnavailableError(integration.id, error.code);
     }
     const reason = error instanceof ProviderError ? `token_refresh_failed:${error.code}` : 'token_refresh_failed';
@@ -158,7 +162,7 @@ async function refreshUnderLease(
   if (integration.healthStatus === 'degraded' && integration.healthReason.startsWith('token_refresh_failed')) {
     await changeHealth(integration.orgId, integration.id, { healthStatus: 'healthy', reason: 'token_refreshed' });
   }
-  return merged;
+  return { ...merged, ...(stored.grantId ? { grantId: stored.grantId } : {}) };
 }
 
 /**
@@ -182,7 +186,7 @@ export async function withAccessToken<T>(
   } catch (error) {
     // An API call can learn first that the grant is gone (Slack `token_revoked`, `account_inactive`).
     if (error instanceof ProviderError && error.terminal) {
-      await changeHealth(integration.orgId, integration.id, { healthStatus: 'disconnected', reason: error.code, disconnect: true });
+      await disconnectDeadGrant(integration, error.code, credential.grantId);
       throw new IntegrationUnavailableError(integration.id, error.code);
     }
     throw error;

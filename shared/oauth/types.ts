@@ -45,6 +45,12 @@ export interface AuthorizeRequest {
 export interface ProviderOAuth {
   /** Whether the provider takes PKCE (S256). */
   pkce: boolean;
+  /**
+   * A new consent by the same account joins the provider's one authorization
+   * for this client (Google), so the tokens a reconnect supersedes must not be
+   * revoked: that would revoke the new ones too.
+   */
+  reconnectJoinsGrant?: boolean;
   /** Real endpoints; the sandbox serves each host under `/sandbox/<provider>/<host>`. */
   hosts: Readonly<Record<string, string>>;
   /** Environment variables holding the client credentials. */

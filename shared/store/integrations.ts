@@ -1,6 +1,6 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { VersionConflictError } from '../domain/errors';
+import { IntegrationErasedError, VersionConflictError } from '../domain/errors';
 import { integrationRecordSchema, type IntegrationRecord } from '../domain/integration';
 import { dynamo, tableName } from './client';
 import { keys } from './keys';
@@ -72,17 +72,22 @@ export async function listIntegrations(orgId: string, cursor?: string, limit = 1
   return { ...page, items: page.items.map(toRecord) };
 }
 
-type MutableFields = Partial<Omit<IntegrationRecord, 'id' | 'orgId' | 'version' | 'createdAt'>>;
+/** What a writer may change; `expiresAt` (TTL, epoch seconds) is set in the same write that erases. */
+type MutableFields = Partial<Omit<IntegrationRecord, 'id' | 'orgId' | 'version' | 'createdAt'>> & { expiresAt?: number };
 
 /**
  * Optimistic update: succeeds only if the stored version is still the one in
- * `current`, and bumps it. A field set to undefined is removed. Returns the record as stored afterwards.
+ * `current`, and bumps it. A field set to undefined is removed. Returns the
+ * record as stored afterwards. Erasure is a fence: an erased integration is
+ * never written again (the version check makes the status read here the
+ * stored one), so nothing can un-hide it or take it off its TTL.
  */
 export async function updateIntegration(
   current: IntegrationRecord,
   changes: MutableFields,
   now: Date = new Date(),
 ): Promise<IntegrationRecord> {
+  if (current.status === 'erased') throw new IntegrationErasedError(current.id);
   const fields: Item = { ...changes, updatedAt: now.toISOString() };
   const names: Record<string, string> = { '#version': 'version' };
   const values: Record<string, unknown> = { ':expected': current.version, ':one': 1 };
@@ -119,7 +124,8 @@ export async function updateIntegration(
 
 /**
  * Applies `changes` to the latest version, re-reading and retrying when
- * another writer (a sync, a health change) got there first.
+ * another writer (a sync, a health change) got there first. Undefined when the
+ * integration is gone or erased.
  */
 export async function updateLatestIntegration(
   orgId: string,
@@ -129,7 +135,7 @@ export async function updateLatestIntegration(
 ): Promise<IntegrationRecord | undefined> {
   for (let attempt = 1; ; attempt += 1) {
     const current = await getIntegration(orgId, integrationId);
-    if (!current) return undefined;
+    if (!current || current.status === 'erased') return undefined;
     try {
       return await updateIntegration(current, typeof changes === 'function' ? changes(current) : changes);
     } catch (error) {

@@ -26,6 +26,16 @@ export const keys = {
   /** Webhook deliveries already accepted, by provider and the provider's event id. */
   webhookEvent: (providerId: string, eventId: string) => `EVT#${providerId}#${eventId}`,
   webhookEventSk: 'EVT',
+  /** One integration per organisation, provider and external account: the claim names the integration that holds it. */
+  accountClaim: (providerId: string, accountId: string) => `ACCOUNT#${providerId}#${accountId}`,
+  /** Connect, reconnect, disconnect and erasure of one integration run one at a time under this lease. */
+  lifecycleLock: (integrationId: string) => `LIFECYCLE#${integrationId}`,
+  /** A grant exchanged at the callback, waiting for its initiator to complete it (its own partition: looked up by id alone). */
+  pendingGrant: (pendingId: string) => `PENDING#${pendingId}`,
+  pendingGrantSk: 'PENDING',
+  /** Due GSI sort key of an abandoned pending grant's revocation: `ABANDON#<iso time>`. */
+  abandonDue: (at: string) => `ABANDON#${at}`,
+  abandonDuePrefix: 'ABANDON#',
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',

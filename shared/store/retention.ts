@@ -1,7 +1,7 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from './client';
 import { inBatches } from '../concurrency';
-import { nowEpochSeconds } from './items';
+import { getLiveItem, isConditionalCheckFailure, nowEpochSeconds } from './items';
 import { keys } from './keys';
 
 /**
@@ -24,6 +24,7 @@ export const integrationItemPrefixes = (integrationId: string): string[] => [
   `CURSOR#${integrationId}#`,
   `SYNCLEASE#${integrationId}`,
   `TOKENS#${integrationId}`,
+  `LIFECYCLE#${integrationId}`,
 ];
 
 /** Applies one update to every item under a sort-key prefix of the organisation's partition; returns how many. */
@@ -79,4 +80,32 @@ export async function retainLogs(orgId: string, integrationId: string): Promise<
 /** A disconnected integration's sync logs expire 90 days after the disconnect. */
 export async function expireDisconnectedLogs(orgId: string, integrationId: string, disconnectedAt: Date): Promise<void> {
   await expireIntegrationItems(orgId, integrationId, new Date(disconnectedAt.getTime() + DISCONNECTED_LOG_RETENTION_DAYS * DAY_MS), [`LOG#${integrationId}#`]);
+}
+
+/**
+ * The fence for items an integration owns beside its own item (records,
+ * cursors, sync logs, subscriptions): without transactions they cannot be
+ * written on the condition that the integration is not erased, so a writer
+ * checks after writing. Erasure marks the integration before it stamps its
+ * items, so whatever a late writer put down is either seen by erasure's walk
+ * or seen here, and gets the same purge time. True when erased: stop.
+ */
+export async function expireIfErased(orgId: string, integrationId: string, sortKeys: string[]): Promise<boolean> {
+  const integration = await getLiveItem(keys.org(orgId), keys.integration(integrationId));
+  if (integration?.status !== 'erased') return false;
+  const purgeAt = typeof integration.purgeAt === 'string' ? new Date(integration.purgeAt) : new Date();
+  await inBatches(sortKeys, (sk) =>
+    dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: keys.org(orgId), sk },
+        UpdateExpression: 'SET expiresAt = :at REMOVE routeKey, routeSk, dueShard, dueAt',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': nowEpochSeconds(purgeAt) },
+      }),
+    ).catch((error: unknown) => {
+      if (!isConditionalCheckFailure(error)) throw error;
+    }),
+  );
+  return true;
 }

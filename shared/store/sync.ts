@@ -185,23 +185,29 @@ export async function listSyncLogs(orgId: string, integrationId: string, cursor?
 /** Scheduled syncs run every 15 minutes (the guide's promise). */
 export const SYNC_INTERVAL_MS = 15 * 60 * 1000;
 
-/** Puts the integration on the due index at `at` (or takes it off), without touching its version. */
+/**
+ * Puts the integration on the due index at `at` (or takes it off), without
+ * touching its version. Only an active integration is scheduled: a sync or a
+ * settings change racing a disconnect or an erasure cannot put it back.
+ */
 export async function scheduleSync(orgId: string, integrationId: string, at: Date | undefined): Promise<void> {
   await dynamo().send(
     new UpdateCommand({
       TableName: tableName(),
       Key: { pk: keys.org(orgId), sk: keys.integration(integrationId) },
-      ConditionExpression: 'attribute_exists(pk)',
       ...(at
         ? {
+            ConditionExpression: 'attribute_exists(pk) AND #status = :active',
             UpdateExpression: 'SET dueShard = :shard, dueAt = :dueAt, nextSyncAt = :next',
+            ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
+              ':active': 'active',
               ':shard': dueShardOf(integrationId),
               ':dueAt': syncKeys.syncDue(at.toISOString()),
               ':next': at.toISOString(),
             },
           }
-        : { UpdateExpression: 'REMOVE dueShard, dueAt, nextSyncAt' }),
+        : { ConditionExpression: 'attribute_exists(pk)', UpdateExpression: 'REMOVE dueShard, dueAt, nextSyncAt' }),
     }),
   ).catch((error: unknown) => {
     if (!isConditionalCheckFailure(error)) throw error;

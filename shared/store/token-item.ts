@@ -1,5 +1,6 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from './client';
+import { isConditionalCheckFailure } from './items';
 import { keys } from './keys';
 
 /** Where an integration's tokens item lives. Kept apart from the vault so webhook functions can drop tokens without bundling crypto. */
@@ -11,6 +12,22 @@ export interface TokenRef {
 
 export const tokenKey = (ref: TokenRef) => ({ pk: keys.org(ref.orgId), sk: keys.tokens(ref.integrationId) });
 
-export async function deleteCredentials(ref: TokenRef): Promise<void> {
-  await dynamo().send(new DeleteCommand({ TableName: tableName(), Key: tokenKey(ref) }));
+/**
+ * Drops the tokens item. With `grantId`, only while that grant is the stored
+ * one: false when a reconnect stored another grant meanwhile.
+ */
+export async function deleteCredentials(ref: TokenRef, grantId?: string): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new DeleteCommand({
+        TableName: tableName(),
+        Key: tokenKey(ref),
+        ...(grantId ? { ConditionExpression: 'attribute_not_exists(pk) OR grantId = :grant', ExpressionAttributeValues: { ':grant': grantId } } : {}),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return false;
+    throw error;
+  }
 }

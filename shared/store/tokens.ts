@@ -1,4 +1,5 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { tokenVault } from '../crypto';
 import type { TokenContext } from '../crypto/vault';
@@ -20,6 +21,8 @@ export { deleteCredentials, type TokenRef } from './token-item';
 
 export interface StoredCredentials {
   version: number;
+  /** Which grant these credentials belong to: a new one at every connect or reconnect (absent on items written before grants had ids). */
+  grantId?: string;
   credentials: Credential[];
   lease?: { owner: string; until: number };
 }
@@ -33,9 +36,12 @@ const sealedSchema = z.object({
   expiresAt: z.string().optional(),
 });
 
+const sealedCredentialsSchema = z.record(z.string(), sealedSchema);
+
 const itemSchema = z.object({
   version: z.number().int(),
-  credentials: z.record(z.string(), sealedSchema),
+  grantId: z.string().optional(),
+  credentials: sealedCredentialsSchema,
   leaseOwner: z.string().optional(),
   leaseUntil: z.number().optional(),
 });
@@ -62,7 +68,8 @@ function refreshDueAt(credentials: Credential[]): string | undefined {
   return new Date(Math.min(...expiries) - REFRESH_MARGIN_MS).toISOString();
 }
 
-async function sealAll(ref: TokenRef, credentials: Credential[]) {
+/** Seals each credential under its own context (organisation, integration, provider, kind). */
+export async function sealCredentials(ref: TokenRef, credentials: Credential[]) {
   const vault = tokenVault();
   const sealed: Record<string, { keyName: string; ciphertext: Uint8Array; expiresAt?: string }> = {};
   for (const credential of credentials) {
@@ -80,51 +87,94 @@ function indexAttributes(ref: TokenRef, credentials: Credential[]) {
     : { orgId: ref.orgId, integrationId: ref.integrationId };
 }
 
-/** Writes fresh credentials after a connect or reconnect, replacing whatever was there. */
-export async function replaceCredentials(ref: TokenRef, credentials: Credential[]): Promise<void> {
-  await dynamo().send(
+/**
+ * Writes a new grant's credentials after a connect or reconnect, replacing
+ * whatever was there; returns the new grant's id and the credentials it
+ * superseded, so the caller can revoke them.
+ */
+export async function replaceCredentials(ref: TokenRef, credentials: Credential[]): Promise<{ grantId: string; superseded?: StoredCredentials }> {
+  const grantId = randomUUID();
+  const { Attributes } = await dynamo().send(
     new PutCommand({
       TableName: tableName(),
       Item: {
         ...tokenKey(ref),
         providerId: ref.providerId,
         ...indexAttributes(ref, credentials),
-        credentials: await sealAll(ref, credentials),
+        credentials: await sealCredentials(ref, credentials),
+        grantId,
         version: 1,
         updatedAt: new Date().toISOString(),
       },
+      ReturnValues: 'ALL_OLD',
     }),
+  );
+  const superseded = Attributes ? await openItem(ref, Attributes) : undefined;
+  return superseded ? { grantId, superseded } : { grantId };
+}
+
+/** Opens what `sealCredentials` sealed for the same reference (the context is checked on every blob). */
+export async function openCredentials(ref: TokenRef, sealed: unknown): Promise<Credential[]> {
+  const vault = tokenVault();
+  return Promise.all(
+    Object.entries(sealedCredentialsSchema.parse(sealed)).map(async ([kind, blob]) => ({
+      kind,
+      ...(await vault.openJson({ keyName: blob.keyName, ciphertext: blob.ciphertext }, contextOf(ref, kind), secretSchema)),
+    })),
   );
 }
 
-export async function loadCredentials(ref: TokenRef): Promise<StoredCredentials | undefined> {
-  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: tokenKey(ref), ConsistentRead: true }));
-  if (!Item) return undefined;
-  const item = itemSchema.parse(Item);
-  const vault = tokenVault();
-  const credentials = await Promise.all(
-    Object.entries(item.credentials).map(async ([kind, sealed]) => ({
-      kind,
-      ...(await vault.openJson({ keyName: sealed.keyName, ciphertext: sealed.ciphertext }, contextOf(ref, kind), secretSchema)),
-    })),
-  );
+async function openItem(ref: TokenRef, raw: Record<string, unknown>): Promise<StoredCredentials> {
+  const item = itemSchema.parse(raw);
+  const credentials = await openCredentials(ref, item.credentials);
   return {
     version: item.version,
+    ...(item.grantId ? { grantId: item.grantId } : {}),
     credentials,
     ...(item.leaseOwner && item.leaseUntil ? { lease: { owner: item.leaseOwner, until: item.leaseUntil } } : {}),
   };
 }
 
-/** Takes the refresh lease if nobody holds a live one and the item is still at `version`. */
-export async function acquireLease(ref: TokenRef, owner: string, version: number, durationMs: number, now = Date.now()): Promise<boolean> {
+export async function loadCredentials(ref: TokenRef): Promise<StoredCredentials | undefined> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: tokenKey(ref), ConsistentRead: true }));
+  return Item ? openItem(ref, Item) : undefined;
+}
+
+/**
+ * Deletes the tokens item and returns what it held at that instant, so a
+ * refresh committed a moment earlier is what gets revoked.
+ */
+export async function takeCredentials(ref: TokenRef): Promise<StoredCredentials | undefined> {
+  const { Attributes } = await dynamo().send(new DeleteCommand({ TableName: tableName(), Key: tokenKey(ref), ReturnValues: 'ALL_OLD' }));
+  return Attributes ? openItem(ref, Attributes) : undefined;
+}
+
+/**
+ * Takes the refresh lease if nobody holds a live one and the item still holds
+ * the grant and version that were read (a reconnect starts a new grant at
+ * version 1, so the version alone could match a stale read).
+ */
+export async function acquireLease(
+  ref: TokenRef,
+  owner: string,
+  read: Pick<StoredCredentials, 'version' | 'grantId'>,
+  durationMs: number,
+  now = Date.now(),
+): Promise<boolean> {
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: tokenKey(ref),
         UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until',
-        ConditionExpression: 'version = :version AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
-        ExpressionAttributeValues: { ':owner': owner, ':until': now + durationMs, ':version': version, ':now': now },
+        ConditionExpression: `version = :version AND ${read.grantId ? 'grantId = :grant' : 'attribute_not_exists(grantId)'} AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)`,
+        ExpressionAttributeValues: {
+          ':owner': owner,
+          ':until': now + durationMs,
+          ':version': read.version,
+          ':now': now,
+          ...(read.grantId ? { ':grant': read.grantId } : {}),
+        },
       }),
     );
     return true;
@@ -167,7 +217,7 @@ export async function commitRefresh(ref: TokenRef, owner: string, version: numbe
         } REMOVE leaseOwner, leaseUntil`,
         ConditionExpression: 'version = :version AND leaseOwner = :owner',
         ExpressionAttributeValues: {
-          ':credentials': await sealAll(ref, credentials),
+          ':credentials': await sealCredentials(ref, credentials),
           ':next': version + 1,
           ':now': new Date().toISOString(),
           ':version': version,

@@ -5,7 +5,7 @@ import type { IntegrationRecord } from '../domain/integration';
 import { publishEvents } from '../events/publisher';
 import { logger } from '../logging/logger';
 import { oauthClient } from '../oauth/clients';
-import { ProviderError } from '../oauth/errors';
+import { errorCodeOf } from '../oauth/errors';
 import { withAccessToken } from '../oauth/token-manager';
 import type { OAuthClient } from '../oauth/types';
 import { findProvider } from '../providers/registry';
@@ -20,7 +20,6 @@ import { deleteSubscription, saveSubscription, subscriptionsDueForRenewal, subsc
  */
 const store = { save: saveSubscription, remove: deleteSubscription };
 
-const errorCode = (error: unknown) => (error instanceof ProviderError ? error.code : error instanceof Error ? error.name : 'unknown');
 
 /** Where a provider's webhook is reachable: WEBHOOK_URL_<PROVIDER> (the Function URL in AWS, the local runtime's path locally). */
 export function webhookUrl(providerId: string): string | undefined {
@@ -39,7 +38,7 @@ export async function openSubscriptions(integration: IntegrationRecord, client: 
   try {
     for (const record of await subscriptions.open({ client, accessToken, integration, webhookUrl: url, store })) await saveSubscription(record);
   } catch (error) {
-    logger.warn('Opening push subscriptions failed', { integrationId: integration.id, errorCode: errorCode(error) });
+    logger.warn('Opening push subscriptions failed', { integrationId: integration.id, errorCode: errorCodeOf(error) });
     await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'webhook_setup_failed' });
   }
 }
@@ -51,7 +50,7 @@ export async function closeSubscriptions(integration: IntegrationRecord, client:
       try {
         await subscriptions.close({ client, accessToken, subscription });
       } catch (error) {
-        logger.warn('Stopping a push subscription failed; it will lapse on its own', { integrationId: integration.id, errorCode: errorCode(error) });
+        logger.warn('Stopping a push subscription failed; it will lapse on its own', { integrationId: integration.id, errorCode: errorCodeOf(error) });
       }
     }
     await deleteSubscription(subscription);
@@ -89,13 +88,13 @@ export async function renewDueSubscriptions(now: Date = new Date()): Promise<Ren
         await deleteSubscription(subscription);
         await withAccessToken(integration, subscriptions.credentialKind, (accessToken) =>
           subscriptions.close({ client, accessToken, subscription }),
-        ).catch((error: unknown) => logger.warn('Stopping the replaced channel failed', { errorCode: errorCode(error) }));
+        ).catch((error: unknown) => logger.warn('Stopping the replaced channel failed', { errorCode: errorCodeOf(error) }));
       }
       result.renewed += 1;
     } catch (error) {
       result.failed += 1;
       const lapsed = Date.parse(subscription.channelExpiresAt) <= now.getTime();
-      logger.warn('Renewing a push subscription failed', { integrationId: integration.id, lapsed, errorCode: errorCode(error) });
+      logger.warn('Renewing a push subscription failed', { integrationId: integration.id, lapsed, errorCode: errorCodeOf(error) });
       await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'subscription_renewal_failed' });
       if (lapsed) {
         await publishEvents([

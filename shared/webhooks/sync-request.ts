@@ -1,5 +1,11 @@
 import type { DomainEvent } from '../events/catalog';
+import { findVisibleIntegration } from '../domain/lifecycle';
 import type { SubscriptionRecord } from '../store/subscriptions';
+
+/** Webhooks are off unless the subscription's integration is connected: a late notification is acknowledged and dropped. */
+export async function deliversTo(subscription: SubscriptionRecord): Promise<boolean> {
+  return (await findVisibleIntegration(subscription.orgId, subscription.integrationId))?.status === 'active';
+}
 
 /** The events a change notification on a subscription produces: the raw receipt, and a sync of the resource. */
 export function changeEvents(subscription: SubscriptionRecord, detail: Record<string, unknown>, full = false): DomainEvent[] {

@@ -53,7 +53,17 @@ async function connectThroughBrowser(providerId: string, path = '/api/integratio
   expect(url.startsWith(`${server.url}/sandbox/${providerId}/`)).toBe(true);
   const callback = await submitConsent(url, 'allow');
   expect(callback.startsWith(`${server.url}/api/integrations/callback/${providerId}?`)).toBe(true);
-  const back = await follow(callback);
+  const landing = await follow(callback);
+  const pending = landing.location.searchParams.get('pending') ?? '';
+  expect(pending).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  // The HR app completes the pending grant with the initiator's token.
+  const completed = await api('POST', '/api/integrations/connect/complete', { pending });
+  expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+  const outcome = completed.body.data as { integrationId: string; status: string };
+  const back = { status: landing.status, location: new URL(landing.location) };
+  back.location.searchParams.delete('pending');
+  back.location.searchParams.set('integration', outcome.integrationId);
+  back.location.searchParams.set('status', outcome.status);
   return { back, callback, state };
 }
 

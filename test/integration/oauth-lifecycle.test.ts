@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as callbackHandler } from '../../functions/api/oauth-callback';
+import { handler as completeHandler } from '../../functions/api/complete-connection';
 import { handler as connectHandler } from '../../functions/api/connect';
 import { startSandboxServer } from '../../infra/local/sandbox';
 import type { IntegrationRecord } from '../../shared/domain/integration';
@@ -108,8 +109,18 @@ async function connect(providerId: string, orgId = uniqueOrg(providerId)): Promi
     claims: null,
   });
   expect(back.statusCode).toBe(302);
-  expect(String(back.headers.location)).toContain('status=connected');
+  const pendingId = new URL(String(back.headers.location)).searchParams.get('pending') ?? '';
   responses.push(JSON.stringify(back.headers), back.raw);
+  const completed = await call(completeHandler, {
+    method: 'POST',
+    path: '/api/integrations/connect/complete',
+    body: JSON.stringify({ pending: pendingId }),
+    headers: { 'content-type': 'application/json' },
+    claims: claimsFor(orgId, 'hr', 'user-42'),
+  });
+  expect(completed.statusCode, completed.raw).toBe(200);
+  expect(completed.json.data).toMatchObject({ status: 'connected', providerId });
+  responses.push(completed.raw);
   const integration = (await listIntegrations(orgId)).items.find((item) => item.providerId === providerId);
   if (!integration) throw new Error('integration was not created');
   await remember(integration);

@@ -26,9 +26,16 @@ export function runtimeClient(baseUrl: string) {
     const started = await api<{ url: string }>('POST', '/api/integrations/connect', token, { providerId });
     if (started.status !== 200) throw new Error(`connect answered ${started.status}: ${started.raw}`);
     const back = await follow(await submitConsent(started.data.url, 'allow'));
-    const id = back.location.searchParams.get('integration');
-    if (!id) throw new Error(`connect failed: ${back.location.toString()}`);
-    return id;
+    return (await complete(back.location, token)).integrationId;
+  }
+
+  /** What the HR app does where the callback sends the browser: completes the pending grant with the initiator's token. */
+  async function complete(landing: URL, token: string): Promise<{ integrationId: string; status: string }> {
+    const pending = landing.searchParams.get('pending');
+    if (!pending) throw new Error(`the callback did not return a pending grant: ${landing.toString()}`);
+    const completed = await api<{ integrationId: string; status: string }>('POST', '/api/integrations/connect/complete', token, { pending });
+    if (completed.status !== 200) throw new Error(`complete answered ${completed.status}: ${completed.raw}`);
+    return completed.data;
   }
 
   async function sandbox(path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -39,5 +46,5 @@ export function runtimeClient(baseUrl: string) {
     return (await response.json()) as Record<string, unknown>;
   }
 
-  return { api, connect, sandbox };
+  return { api, connect, complete, sandbox };
 }

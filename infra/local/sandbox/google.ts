@@ -213,7 +213,11 @@ export function createGoogle(store: SandboxStore, push?: GooglePush, data?: Sync
       }
       store.markCodeUsed(check.key);
       const code = check.code;
-      const grant = store.createGrant({
+      // Google keeps one authorization per user and client: a new consent joins it, so revoking any of its tokens revokes them all.
+      const joined = store
+        .grants('google')
+        .find((grant) => grant.account === code.account && grant.clientId === code.clientId && grant.revokedAt === undefined);
+      const grant = joined ? store.extendGrant(joined, code.scopes, code.offline) : store.createGrant({
         provider: 'google',
         clientId: code.clientId,
         account: code.account,

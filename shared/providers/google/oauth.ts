@@ -19,6 +19,7 @@ const tokenCall = (client: OAuthClient, fields: Record<string, string | undefine
 
 export const googleOAuth: ProviderOAuth = {
   pkce: true,
+  reconnectJoinsGrant: true,
   hosts: {
     accounts: 'https://accounts.google.com',
     oauth2: 'https://oauth2.googleapis.com',

@@ -4,7 +4,7 @@ import { parseEnv } from '../../config';
 import { publishEvents } from '../../events/publisher';
 import { findSubscription, secretMatches } from '../../store/subscriptions';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
-import { changeEvents } from '../../webhooks/sync-request';
+import { changeEvents, deliversTo } from '../../webhooks/sync-request';
 
 /**
  * Google push: channel notifications are authenticated by the channel id
@@ -32,6 +32,7 @@ export async function handleGoogleChannelNotification(headers: Record<string, st
   const subscription = await findSubscription('google', channelId);
   if (!subscription || !secretMatches(subscription, token)) return { status: 401, outcome: 'unauthorized' };
   if (state === 'sync') return { status: 200, outcome: 'sync' };
+  if (!(await deliversTo(subscription))) return { status: 200, outcome: 'dropped' };
 
   const eventId = `${channelId}#${parsed.data['x-goog-message-number']}`;
   if (!(await claimDelivery('google', eventId))) return { status: 200, outcome: 'duplicate' };
@@ -92,6 +93,7 @@ export async function handleGmailPush(authorization: string | undefined, rawBody
   const subscription = await findSubscription('google-gmail', data.emailAddress.toLowerCase());
   // Unknown addresses are acknowledged: a non-2xx would make Pub/Sub redeliver for days.
   if (!subscription) return { status: 204, outcome: 'unrouted' };
+  if (!(await deliversTo(subscription))) return { status: 204, outcome: 'dropped' };
   if (!(await claimDelivery('google-gmail', body.message.messageId))) return { status: 204, outcome: 'duplicate' };
   try {
     await publishEvents(changeEvents(subscription, { historyId: data.historyId }));

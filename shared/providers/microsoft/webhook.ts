@@ -4,7 +4,7 @@ import type { DomainEvent } from '../../events/catalog';
 import { publishEvents } from '../../events/publisher';
 import { findSubscription, saveSubscription, secretMatches, type SubscriptionRecord } from '../../store/subscriptions';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
-import { changeEvents } from '../../webhooks/sync-request';
+import { changeEvents, deliversTo } from '../../webhooks/sync-request';
 
 /**
  * Microsoft Graph change notifications: each item names its subscription and
@@ -44,6 +44,7 @@ export async function handleGraphNotifications(body: z.infer<typeof graphNotific
   const claimed: string[] = [];
   try {
     for (const { subscription, notification } of verified) {
+      if (!(await deliversTo(subscription))) continue;
       const id = deliveryId(notification);
       if (!(await claimDelivery('microsoft', id))) continue;
       claimed.push(id);

@@ -1,8 +1,9 @@
 import { changeHealth } from '../../domain/health';
+import type { IntegrationRecord } from '../../domain/integration';
+import { disconnectDeadGrant, findVisibleIntegration } from '../../domain/lifecycle';
 import type { DomainEvent } from '../../events/catalog';
 import { publishEvents } from '../../events/publisher';
 import { logger } from '../../logging/logger';
-import { deleteCredentials } from '../../store/token-item';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
 import { integrationsForAccount } from '../../webhooks/routing';
 import { interpretSlackEvent, type SlackEnvelope } from './webhook';
@@ -13,17 +14,25 @@ import { interpretSlackEvent, type SlackEnvelope } from './webhook';
  * published as `integration.webhook.received` (plus `SyncRequested` where
  * data changed), and a revocation or uninstall disconnects.
  */
-export type SlackDeliveryOutcome = 'processed' | 'duplicate' | 'unrouted' | 'ignored';
+export type SlackDeliveryOutcome = 'processed' | 'duplicate' | 'unrouted' | 'dropped' | 'ignored';
 
 export async function processSlackDelivery(envelope: SlackEnvelope, webhookId?: string): Promise<SlackDeliveryOutcome> {
   if (envelope.type !== 'event_callback') return 'ignored';
-  const integrations = (await integrationsForAccount('slack', envelope.team_id)).filter(
+  const routed = (await integrationsForAccount('slack', envelope.team_id)).filter(
     (integration) => integration.status !== 'erased' && (webhookId === undefined || integration.id === webhookId),
   );
-  if (integrations.length === 0) {
+  if (routed.length === 0) {
     // A 200 all the same: an error would make Slack retry, and then disable the subscription.
     logger.info('Slack event for a team with no integration', { teamId: envelope.team_id, eventType: envelope.event.type });
     return 'unrouted';
+  }
+  // Webhooks are off for a disconnected integration: acknowledged, counted, never published.
+  const integrations = (await Promise.all(routed.map((integration) => findVisibleIntegration(integration.orgId, integration.id)))).filter(
+    (integration): integration is IntegrationRecord => integration?.status === 'active',
+  );
+  if (integrations.length === 0) {
+    logger.info('Slack event dropped: the integration is not connected', { teamId: envelope.team_id, eventType: envelope.event.type, dropped: routed.length });
+    return 'dropped';
   }
   if (!(await claimDelivery('slack', envelope.event_id))) return 'duplicate';
 
@@ -42,7 +51,6 @@ export async function processSlackDelivery(envelope: SlackEnvelope, webhookId?: 
           ...(meaning.kind === 'data' ? { normalizedType: meaning.normalizedType, data: meaning.data } : {}),
         },
       });
-      if (integration.status !== 'active') continue;
       if (meaning.kind === 'data' && meaning.resource) {
         events.push({
           type: 'SyncRequested',
@@ -51,18 +59,8 @@ export async function processSlackDelivery(envelope: SlackEnvelope, webhookId?: 
           detail: { providerId: 'slack', resource: meaning.resource, trigger: 'webhook', cause: meaning.normalizedType },
         });
       }
-      if (meaning.kind === 'revoked' && meaning.botRevoked) {
-        await changeHealth(integration.orgId, integration.id, { healthStatus: 'disconnected', reason: meaning.reason, disconnect: true });
-        await deleteCredentials({ orgId: integration.orgId, integrationId: integration.id, providerId: 'slack' });
-        events.push({
-          type: 'integration.disconnected',
-          orgId: integration.orgId,
-          integrationId: integration.id,
-          detail: { providerId: 'slack', reason: meaning.reason },
-        });
-      } else if (meaning.kind === 'revoked') {
-        await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'user_token_revoked' });
-      }
+      if (meaning.kind === 'revoked' && meaning.botRevoked) await disconnectDeadGrant(integration, meaning.reason);
+      else if (meaning.kind === 'revoked') await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'user_token_revoked' });
     }
     await publishEvents(events);
     return 'processed';

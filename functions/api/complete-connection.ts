@@ -1,0 +1,17 @@
+import * as z from 'zod';
+import { completeConnection } from '../../shared/domain/completion';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+import { pendingGrantIdSchema } from '../../shared/store/pending-grants';
+
+/**
+ * POST /api/integrations/connect/complete `{pending}` — the user who started
+ * the flow, in the same organisation, turns the pending grant into an
+ * integration: `{integrationId, providerId, status: connected|reconnected, redirectTo}`.
+ * Anyone else gets a 404 and the grant is revoked.
+ */
+export const handler = apiHandler({
+  permission: 'integrations:connect',
+  body: z.object({ pending: pendingGrantIdSchema }).strict(),
+  handle: async ({ principal, body }) => success(await completeConnection(principal, body.pending)),
+});
