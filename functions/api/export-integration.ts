@@ -3,11 +3,12 @@ import { integrationIdSchema } from '../../shared/domain/integration';
 import { exportPage } from '../../shared/domain/privacy';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
+import { cursorParam } from '../../shared/store/cursor';
 
 /** GET /api/integrations/{id}/export?cursor= — one integration's data, page by page; never a secret. */
 export const handler = apiHandler({
   permission: 'integrations:export',
   params: z.object({ id: integrationIdSchema }),
-  query: z.object({ cursor: z.string().max(4096).optional() }),
+  query: z.object({ cursor: cursorParam }),
   handle: async ({ principal, params, query }) => success(await exportPage(principal.orgId, params.id, query.cursor)),
 });

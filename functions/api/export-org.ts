@@ -2,10 +2,11 @@ import * as z from 'zod';
 import { exportPage } from '../../shared/domain/privacy';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
+import { cursorParam } from '../../shared/store/cursor';
 
 /** GET /api/integrations/export?cursor= — everything held about the organisation's integrations, page by page; never a secret. */
 export const handler = apiHandler({
   permission: 'integrations:export',
-  query: z.object({ cursor: z.string().max(4096).optional() }),
+  query: z.object({ cursor: cursorParam }),
   handle: async ({ principal, query }) => success(await exportPage(principal.orgId, undefined, query.cursor)),
 });

@@ -3,13 +3,14 @@ import { toIntegrationView } from '../../shared/domain/integration';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { providerName } from '../../shared/providers/registry';
+import { cursorParam } from '../../shared/store/cursor';
 import { listIntegrations } from '../../shared/store/integrations';
 
 /** GET /api/integrations — the caller's organisation's integrations, a page at a time. */
 export const handler = apiHandler({
   permission: 'integrations:read',
   query: z.object({
-    cursor: z.string().max(2048).optional(),
+    cursor: cursorParam,
     limit: z.coerce.number().int().min(1).max(100).default(100),
   }),
   handle: async ({ principal, query }) => {

@@ -5,6 +5,7 @@ import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
 import { providerSync } from '../../shared/domain/sync-settings';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
+import { cursorParam } from '../../shared/store/cursor';
 import { listRecords } from '../../shared/store/sync';
 
 /** GET /api/integrations/{id}/records?resource=&cursor=&limit= — synced records, deletions as tombstones. */
@@ -13,7 +14,7 @@ export const handler = apiHandler({
   params: z.object({ id: integrationIdSchema }),
   query: z.object({
     resource: z.string().min(1).max(64),
-    cursor: z.string().max(2048).optional(),
+    cursor: cursorParam,
     limit: z.coerce.number().int().min(1).max(500).default(100),
   }),
   handle: async ({ principal, params, query }) => {

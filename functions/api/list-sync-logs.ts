@@ -3,13 +3,14 @@ import { integrationIdSchema } from '../../shared/domain/integration';
 import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
+import { cursorParam } from '../../shared/store/cursor';
 import { listSyncLogs } from '../../shared/store/sync';
 
 /** GET /api/integrations/{id}/sync-logs?cursor=&limit= — newest first. */
 export const handler = apiHandler({
   permission: 'integrations:read',
   params: z.object({ id: integrationIdSchema }),
-  query: z.object({ cursor: z.string().max(2048).optional(), limit: z.coerce.number().int().min(1).max(100).default(50) }),
+  query: z.object({ cursor: cursorParam, limit: z.coerce.number().int().min(1).max(100).default(50) }),
   handle: async ({ principal, params, query }) => {
     const integration = await requireVisibleIntegration(principal.orgId, params.id);
     const page = await listSyncLogs(principal.orgId, integration.id, query.cursor, query.limit);

@@ -16,8 +16,10 @@ const localEnvSchema = z.object({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters (a 256-bit key)')
     .optional(),
+  CURSOR_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   LOCAL_SCHEDULER: z.enum(['on', 'off']).default('on'),
   LOCAL_TTL_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  LOCAL_SHUTDOWN_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
 });
 
 export type LocalEnv = z.infer<typeof localEnvSchema> & { dataDir: string };
@@ -27,14 +29,15 @@ export function localEnv(): LocalEnv {
   return { ...env, dataDir: resolve(env.DATA_DIR) };
 }
 
-/** The JWT secret and encryption key: from the environment, else generated once under DATA_DIR. */
-export function localKeys(env: LocalEnv): { jwtSecret: string; encryptionKey: string } {
-  if (env.LOCAL_JWT_SECRET && env.INTEGRATION_ENCRYPTION_KEY) {
-    return { jwtSecret: env.LOCAL_JWT_SECRET, encryptionKey: env.INTEGRATION_ENCRYPTION_KEY };
+/** The JWT secret, encryption key and cursor key: from the environment, else generated once under DATA_DIR. */
+export function localKeys(env: LocalEnv): { jwtSecret: string; encryptionKey: string; cursorKey: string } {
+  if (env.LOCAL_JWT_SECRET && env.INTEGRATION_ENCRYPTION_KEY && env.CURSOR_SIGNING_KEY) {
+    return { jwtSecret: env.LOCAL_JWT_SECRET, encryptionKey: env.INTEGRATION_ENCRYPTION_KEY, cursorKey: env.CURSOR_SIGNING_KEY };
   }
   const stored = loadOrCreateLocalSecrets(env.dataDir);
   return {
     jwtSecret: env.LOCAL_JWT_SECRET ?? stored.jwtSecret,
     encryptionKey: env.INTEGRATION_ENCRYPTION_KEY ?? stored.encryptionKey,
+    cursorKey: env.CURSOR_SIGNING_KEY ?? stored.cursorKey,
   };
 }

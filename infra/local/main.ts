@@ -63,6 +63,7 @@ async function main(): Promise<void> {
         TABLE_NAME: env.TABLE_NAME,
         EVENT_BUS_NAME: env.EVENT_BUS_NAME,
         INTEGRATION_ENCRYPTION_KEY: keys.encryptionKey,
+        CURSOR_SIGNING_KEY: keys.cursorKey,
         APP_BASE_URL: env.APP_BASE_URL ?? url,
         API_BASE_URL: url,
         SANDBOX_BASE_URL: `${url}/sandbox`,

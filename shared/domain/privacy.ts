@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { providerName } from '../providers/registry';
 import { dynamo, tableName } from '../store/client';
 import { consentRecordSchema } from '../store/consents';
-import { decodeCursor, encodeCursor, isLive, type Item } from '../store/items';
+import { itemKeySchema, openCursor, sealCursor } from '../store/cursor';
+import { isLive, type Item } from '../store/items';
 import { integrationItemPrefixes } from '../store/retention';
 import { keys } from '../store/keys';
 import { getIntegration, listIntegrations } from '../store/integrations';
@@ -68,7 +69,19 @@ async function erasedIntegrationIds(orgId: string): Promise<Set<string>> {
   return hidden;
 }
 
-const exportCursorSchema = z.object({ section: z.number().int().min(0), key: z.record(z.string(), z.unknown()).optional() });
+const exportCursorSchema = z.object({ section: z.number().int().min(0), key: itemKeySchema.optional() }).strict();
+
+/**
+ * An export cursor is sealed to this organisation's export (or this
+ * integration's); the section and the key within it are its sealed content,
+ * and they determine the query it continues.
+ */
+const exportBinding = (orgId: string, integrationId: string | undefined) => ({
+  purpose: 'export',
+  table: tableName(),
+  partition: keys.org(orgId),
+  integrationId: integrationId ?? null,
+});
 
 /**
  * One page of the organisation's data, or of one integration's; `nextCursor`
@@ -80,14 +93,8 @@ export async function exportPage(orgId: string, integrationId: string | undefine
     const integration = await getIntegration(orgId, integrationId);
     if (!integration || integration.status === 'erased') throw notFound('Integration');
   }
-  let section = 0;
-  let key: Record<string, unknown> | undefined;
-  if (cursor !== undefined) {
-    const parsed = exportCursorSchema.safeParse(decodeCursor(cursor));
-    if (!parsed.success) throw new InvalidCursorError();
-    ({ section, key } = parsed.data);
-  }
-  if (key && key.pk !== keys.org(orgId)) throw new InvalidCursorError();
+  const binding = exportBinding(orgId, integrationId);
+  const { section, key } = cursor === undefined ? { section: 0, key: undefined } : await openCursor(binding, cursor, exportCursorSchema);
   // The integration's exportable kinds; the organisation's whole partition is one section.
   const prefixes = integrationId ? integrationItemPrefixes(integrationId).slice(0, 5) : [''];
   const prefix = prefixes[section];
@@ -112,5 +119,5 @@ export async function exportPage(orgId: string, integrationId: string | undefine
     : section + 1 < prefixes.length
       ? { section: section + 1 }
       : undefined;
-  return { items, nextCursor: next ? (encodeCursor(next) ?? null) : null };
+  return { items, nextCursor: next ? await sealCursor(binding, next) : null };
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { secretOnce } from '../secrets-manager';
 
 /**
  * In AWS the providers' client ids and secrets live in one Secrets Manager
@@ -8,20 +9,13 @@ import * as z from 'zod';
  */
 const secretSchema = z.record(z.string().regex(/^([A-Z]+_CLIENT_(ID|SECRET)|[A-Z]+_SIGNING_SECRET|MICROSOFT_TENANT)$/), z.string().min(1));
 
-let loading: Promise<void> | undefined;
+const loadFromSecret = secretOnce((secretString) => {
+  const parsed = secretSchema.safeParse(JSON.parse(secretString || '{}'));
+  if (!parsed.success) throw new Error('The provider credentials secret is not a JSON object of SLACK_CLIENT_ID-style keys');
+  for (const [name, value] of Object.entries(parsed.data)) process.env[name] ??= value;
+});
 
 export function loadProviderCredentials(): Promise<void> {
   const secretArn = process.env.PROVIDER_CREDENTIALS_SECRET_ARN;
-  if (!secretArn) return Promise.resolve();
-  loading ??= (async () => {
-    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-    const { SecretString } = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
-    const parsed = secretSchema.safeParse(JSON.parse(SecretString ?? '{}'));
-    if (!parsed.success) throw new Error('The provider credentials secret is not a JSON object of SLACK_CLIENT_ID-style keys');
-    for (const [name, value] of Object.entries(parsed.data)) process.env[name] ??= value;
-  })().catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
+  return secretArn ? loadFromSecret(secretArn) : Promise.resolve();
 }

@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { InvalidCursorError } from '../domain/errors';
 import { TABLE } from './table';
 import { dynamo, tableName } from './client';
+import { itemKeySchema, openCursor, sealCursor } from './cursor';
 
 export type Item = Record<string, unknown>;
 
@@ -26,46 +26,48 @@ export interface Page<T> {
   nextCursor?: string;
 }
 
-/** Cursors are opaque to callers: base64url JSON of the last evaluated key. */
-export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
-  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
-}
+type QueryInput = Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>;
 
-export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  } catch {
-    // fall through to the typed error below
-  }
-  throw new InvalidCursorError();
-}
+/**
+ * What a query's cursor is bound to: the table, index, key condition, filter,
+ * names and values (the organisation's partition among them) and direction.
+ * Not the page size: a caller may change `limit` between pages.
+ */
+const queryBinding = (input: QueryInput) => ({
+  purpose: 'query',
+  table: tableName(),
+  index: input.IndexName,
+  keyCondition: input.KeyConditionExpression,
+  filter: input.FilterExpression,
+  names: input.ExpressionAttributeNames,
+  values: input.ExpressionAttributeValues,
+  forward: input.ScanIndexForward ?? true,
+});
 
-/** One page of a query, expired items dropped. */
-export async function queryLivePage(
-  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
-  cursor?: string,
-): Promise<Page<Item>> {
-  const startKey = decodeCursor(cursor);
-  // A cursor only continues the query it came from: never another organisation's partition.
-  const partition = input.ExpressionAttributeValues?.[':pk'];
-  if (startKey && partition !== undefined && startKey.pk !== partition) throw new InvalidCursorError();
+/** One page of a query, from `startKey`, expired items dropped. */
+async function queryPage(input: QueryInput, startKey: Item | undefined): Promise<{ items: Item[]; lastKey?: Item }> {
   const result = await dynamo().send(new QueryCommand({ TableName: tableName(), ...input, ExclusiveStartKey: startKey }));
   const items = (result.Items ?? []).filter((item) => isLive(item));
-  const nextCursor = encodeCursor(result.LastEvaluatedKey);
-  return nextCursor === undefined ? { items } : { items, nextCursor };
+  return result.LastEvaluatedKey ? { items, lastKey: result.LastEvaluatedKey } : { items };
 }
 
-/** Every live item of a query, following pagination. */
-export async function queryAllLive(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Item[]> {
+/** One page of a query for an API caller, expired items dropped; the cursor is sealed to this query (see cursor.ts). */
+export async function queryLivePage(input: QueryInput, cursor?: string): Promise<Page<Item>> {
+  const binding = queryBinding(input);
+  const startKey = cursor === undefined ? undefined : await openCursor(binding, cursor, itemKeySchema);
+  const { items, lastKey } = await queryPage(input, startKey);
+  return lastKey ? { items, nextCursor: await sealCursor(binding, lastKey) } : { items };
+}
+
+/** Every live item of a query, following pagination (server-side: no cursor leaves the function). */
+export async function queryAllLive(input: QueryInput): Promise<Item[]> {
   const all: Item[] = [];
-  let cursor: string | undefined;
+  let startKey: Item | undefined;
   do {
-    const page = await queryLivePage(input, cursor);
+    const page = await queryPage(input, startKey);
     all.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
+    startKey = page.lastKey;
+  } while (startKey !== undefined);
   return all;
 }
 

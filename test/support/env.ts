@@ -12,6 +12,9 @@ process.env.TABLE_NAME = TEST_TABLE;
 process.env.EVENT_BUS_NAME = 'hr-integrations-test';
 process.env.APP_BASE_URL = 'http://app.test';
 process.env.INTEGRATION_ENCRYPTION_KEY ??= '6a'.repeat(32);
+// Pagination cursors are sealed with this key (shared/store/cursor.ts).
+process.env.CURSOR_SIGNING_KEY ??= 'test-cursor-signing-key-'.padEnd(48, '0');
+delete process.env.CURSOR_KEY_SECRET_ARN;
 delete process.env.TOKEN_KMS_KEY_ARN;
 // Powertools then logs through the global console, which vitest captures and shows only for failing tests.
 process.env.POWERTOOLS_DEV = 'true';
