@@ -4,6 +4,9 @@ import { runSync } from '../../shared/sync/engine';
 
 /** On SyncRequested (EventBridge rule): sync one integration. A thrown error goes to the rule's retries, then the DLQ. */
 const syncRequestedEvent = z.object({
+  /** EventBridge keeps the event's id and time across its retries: they name the run, so a retried run keeps one log. */
+  id: z.string().min(1).max(128),
+  time: z.iso.datetime({ offset: true }).optional(),
   'detail-type': z.literal('SyncRequested'),
   detail: z.object({
     orgId: z.string().min(1),
@@ -16,12 +19,13 @@ const syncRequestedEvent = z.object({
 });
 
 export const handler = jobHandler('sync-worker', async (event: unknown) => {
-  const { detail } = syncRequestedEvent.parse(event);
+  const { id, time, detail } = syncRequestedEvent.parse(event);
   const outcome = await runSync({
     orgId: detail.orgId,
     integrationId: detail.integrationId,
     trigger: detail.trigger,
-    ...(detail.syncId ? { syncId: detail.syncId } : {}),
+    syncId: detail.syncId ?? id,
+    ...(time ? { requestedAt: new Date(time).toISOString() } : {}),
     ...(detail.resource ? { resources: [detail.resource] } : {}),
     ...(detail.full ? { full: true } : {}),
   });

@@ -2,7 +2,7 @@ import { findProvider } from '../providers/registry';
 import type { ProviderSync } from '../sync/types';
 import { updateLatestIntegration } from '../store/integrations';
 import { SYNC_INTERVAL_MS, scheduleSync } from '../store/sync';
-import { conflict, validationFailed } from './errors';
+import { conflict, notFound, validationFailed } from './errors';
 import type { IntegrationRecord } from './integration';
 
 export function providerSync(integration: IntegrationRecord): ProviderSync {
@@ -29,17 +29,20 @@ export async function updateSettings(
   change: { scheduledSync?: boolean; resources?: Record<string, boolean> },
 ): Promise<SyncSettings> {
   const sync = providerSync(integration);
-  const unknown = Object.keys(change.resources ?? {}).filter((resource) => !(resource in sync.resources));
+  // The provider's own list, never a plain object's prototype (`constructor`, `toString`…).
+  const unknown = Object.keys(change.resources ?? {}).filter((resource) => !Object.hasOwn(sync.resources, resource));
   if (unknown.length > 0) {
     throw validationFailed(`Unknown resource(s) for ${integration.providerId}: ${unknown.join(', ')} (known: ${Object.keys(sync.resources).join(', ')})`);
   }
-  const current = effectiveSettings(integration);
-  const next: SyncSettings = {
-    scheduledSync: change.scheduledSync ?? current.scheduledSync,
-    resources: { ...current.resources, ...change.resources },
-  };
-  await updateLatestIntegration(integration.orgId, integration.id, { settings: next });
-  if (integration.status === 'active') {
+  // Merged into the latest settings, so two changes made at once both stand.
+  let next = effectiveSettings(integration);
+  const updated = await updateLatestIntegration(integration.orgId, integration.id, (latest) => {
+    const current = effectiveSettings(latest);
+    next = { scheduledSync: change.scheduledSync ?? current.scheduledSync, resources: { ...current.resources, ...change.resources } };
+    return { settings: next };
+  });
+  if (!updated) throw notFound('Integration');
+  if (updated.status === 'active') {
     await scheduleSync(integration.orgId, integration.id, next.scheduledSync ? new Date(Date.now() + SYNC_INTERVAL_MS) : undefined);
   }
   return next;

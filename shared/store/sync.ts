@@ -22,13 +22,35 @@ export const syncKeys = {
 
 // --- lease ---------------------------------------------------------------
 
-/** Takes the integration's sync lease; false (and the request noted as pending) when another sync holds it. */
-export async function acquireSyncLease(orgId: string, integrationId: string, owner: string, durationMs: number, now = Date.now()): Promise<boolean> {
+/** A lease outlives its holder by at most this long after the holder stops renewing it (crash, timeout). */
+const LEASE_ITEM_TTL_SECONDS = 24 * 60 * 60;
+const MAX_COVERED_REQUESTS = 100;
+
+/**
+ * Takes the integration's sync lease, or a stale one whose holder stopped
+ * renewing it; false when a live sync holds it, and then the request is noted
+ * (with its sync id) for the running sync's next pass.
+ */
+export async function acquireSyncLease(
+  orgId: string,
+  integrationId: string,
+  owner: string,
+  durationMs: number,
+  now = Date.now(),
+  syncId?: string,
+): Promise<boolean> {
   try {
     await dynamo().send(
       new PutCommand({
         TableName: tableName(),
-        Item: { pk: keys.org(orgId), sk: syncKeys.lease(integrationId), owner, until: now + durationMs, acquiredAt: now },
+        Item: {
+          pk: keys.org(orgId),
+          sk: syncKeys.lease(integrationId),
+          owner,
+          until: now + durationMs,
+          acquiredAt: now,
+          expiresAt: nowEpochSeconds(new Date(now + durationMs)) + LEASE_ITEM_TTL_SECONDS,
+        },
         ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
         ExpressionAttributeNames: { '#until': 'until' },
         ExpressionAttributeValues: { ':now': now },
@@ -37,21 +59,55 @@ export async function acquireSyncLease(orgId: string, integrationId: string, own
     return true;
   } catch (error) {
     if (!isConditionalCheckFailure(error)) throw error;
-    // Coalesce: the running sync sees this and makes one more pass.
+    // Coalesce: the running sync sees this and makes one more pass, which names the requests it covers.
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: { pk: keys.org(orgId), sk: syncKeys.lease(integrationId) },
-        UpdateExpression: 'SET pendingAt = :now',
-        ExpressionAttributeValues: { ':now': now },
+        UpdateExpression: syncId ? 'SET pendingAt = :now, pendingSyncIds = list_append(if_not_exists(pendingSyncIds, :empty), :ids)' : 'SET pendingAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': now, ...(syncId ? { ':empty': [], ':ids': [syncId] } : {}) },
       }),
-    );
+    ).catch((failure: unknown) => {
+      // The lease was released meanwhile: the caller's retry (EventBridge) takes it.
+      if (!isConditionalCheckFailure(failure)) throw failure;
+    });
     return false;
   }
 }
 
-/** Releases the lease; returns whether a request arrived after `since` (coalesced into one more pass). */
-export async function releaseSyncLease(orgId: string, integrationId: string, owner: string, since: number): Promise<boolean> {
+/** Extends a live lease while its holder works; false when another holder took it over (this one was presumed dead). */
+export async function renewSyncLease(orgId: string, integrationId: string, owner: string, durationMs: number, now = Date.now()): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: keys.org(orgId), sk: syncKeys.lease(integrationId) },
+        UpdateExpression: 'SET #until = :until, expiresAt = :expires',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+        ExpressionAttributeValues: {
+          ':owner': owner,
+          ':until': now + durationMs,
+          ':expires': nowEpochSeconds(new Date(now + durationMs)) + LEASE_ITEM_TTL_SECONDS,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** What arrived while a sync ran: whether another pass is wanted, and the sync ids it covers. */
+export interface PendingRequests {
+  pending: boolean;
+  syncIds: string[];
+}
+
+/** Releases the lease; returns the requests that arrived after `since` (coalesced into one more pass). */
+export async function releaseSyncLease(orgId: string, integrationId: string, owner: string, since: number): Promise<PendingRequests> {
   try {
     const { Attributes } = await dynamo().send(
       new DeleteCommand({
@@ -63,9 +119,11 @@ export async function releaseSyncLease(orgId: string, integrationId: string, own
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return typeof Attributes?.pendingAt === 'number' && Attributes.pendingAt >= since;
+    const pending = typeof Attributes?.pendingAt === 'number' && Attributes.pendingAt >= since;
+    const syncIds = z.array(z.string()).catch([]).parse(Attributes?.pendingSyncIds).slice(0, MAX_COVERED_REQUESTS);
+    return { pending, syncIds: pending ? syncIds : [] };
   } catch (error) {
-    if (isConditionalCheckFailure(error)) return false;
+    if (isConditionalCheckFailure(error)) return { pending: false, syncIds: [] };
     throw error;
   }
 }
@@ -144,25 +202,41 @@ export async function listRecords(orgId: string, integrationId: string, resource
 export const syncLogSchema = z.object({
   syncId: z.string(),
   trigger: z.string(),
+  /** When the run was asked for; with the sync id it names the run, so a retry of the same run updates its log. */
+  requestedAt: z.iso.datetime().optional(),
   startedAt: z.iso.datetime(),
   endedAt: z.iso.datetime(),
   durationMs: z.number(),
   outcome: z.enum(['succeeded', 'failed', 'skipped']),
   counts: z.record(z.string(), z.object({ created: z.number(), updated: z.number(), deleted: z.number() })),
   errorCode: z.string().optional(),
+  /** How many times the run was attempted (the event's retries); the log shows the latest attempt. */
+  attempts: z.number().int().positive().optional(),
+  /** Sync ids of requests that arrived while another run held the lease, and that this run served. */
+  covers: z.array(z.string()).optional(),
 });
 export type SyncLog = z.infer<typeof syncLogSchema>;
 
-export async function writeSyncLog(orgId: string, integrationId: string, log: SyncLog, expiresAt?: Date): Promise<void> {
+export const syncLogKey = (integrationId: string, log: Pick<SyncLog, 'syncId' | 'startedAt' | 'requestedAt'>) =>
+  syncKeys.log(integrationId, log.requestedAt ?? log.startedAt, log.syncId);
+
+/** Writes the run's log, counting the attempt: a retried run keeps one log. */
+export async function writeSyncLog(orgId: string, integrationId: string, log: Omit<SyncLog, 'attempts'>, expiresAt?: Date): Promise<void> {
+  const fields: Record<string, unknown> = { ...log, ...(expiresAt ? { expiresAt: nowEpochSeconds(expiresAt) } : {}) };
+  const names: Record<string, string> = { '#attempts': 'attempts' };
+  const values: Record<string, unknown> = { ':one': 1 };
+  const sets = Object.entries(fields).map(([field, value], index) => {
+    names[`#f${index}`] = field;
+    values[`:v${index}`] = value;
+    return `#f${index} = :v${index}`;
+  });
   await dynamo().send(
-    new PutCommand({
+    new UpdateCommand({
       TableName: tableName(),
-      Item: {
-        pk: keys.org(orgId),
-        sk: syncKeys.log(integrationId, log.startedAt, log.syncId),
-        ...log,
-        ...(expiresAt ? { expiresAt: nowEpochSeconds(expiresAt) } : {}),
-      },
+      Key: { pk: keys.org(orgId), sk: syncLogKey(integrationId, log) },
+      UpdateExpression: `SET ${sets.join(', ')} ADD #attempts :one`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
     }),
   );
 }

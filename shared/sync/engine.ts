@@ -4,7 +4,7 @@ import type { IntegrationRecord } from '../domain/integration';
 import { publishEvents } from '../events/publisher';
 import { logger } from '../logging/logger';
 import { oauthClient } from '../oauth/clients';
-import { ProviderError } from '../oauth/errors';
+import { ProviderError, errorCodeOf } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
 import { getIntegration, updateLatestIntegration } from '../store/integrations';
@@ -14,12 +14,16 @@ import {
   acquireSyncLease,
   loadCursor,
   releaseSyncLease,
+  renewSyncLease,
   saveCursor,
   scheduleSync,
+  syncKeys,
+  syncLogKey,
   writeRecord,
   writeSyncLog,
   type SyncLog,
 } from '../store/sync';
+import { expireIfErased } from '../store/retention';
 import { CursorResetError, type ProviderSync } from './types';
 
 /**
@@ -30,7 +34,12 @@ import { CursorResetError, type ProviderSync } from './types';
  * `integration.synced`. Transient failures are rethrown so the event's retry
  * policy and dead-letter queue take over; three in a row raise an alert.
  */
-export const SYNC_LEASE_MS = 15 * 60 * 1000;
+/**
+ * The lease is short and renewed on every page, so a sync that crashed (or a
+ * Lambda that timed out) blocks the integration for a minute at most: the
+ * next request takes the stale lease over.
+ */
+export const SYNC_LEASE_MS = 60 * 1000;
 const MAX_PASSES = 3;
 const ALERT_AFTER_FAILURES = 3;
 const MAX_PAGES_PER_RESOURCE = 10_000;
@@ -39,7 +48,10 @@ export interface SyncRequest {
   orgId: string;
   integrationId: string;
   trigger: string;
+  /** Names the run: a retry of the same request (the same event) updates the same log. */
   syncId?: string;
+  /** When the run was asked for (the event's time); with the sync id it keys the log. */
+  requestedAt?: string;
   /** Only these resources (a webhook names the one that changed). */
   resources?: string[];
   /** Ignore stored cursors (a provider lost notifications). */
@@ -56,37 +68,58 @@ export function enabledResources(integration: IntegrationRecord, sync: ProviderS
   );
 }
 
-class SyncStopped extends Error {}
+/** The run must stop between pages: the integration was disconnected or erased, or another run took the lease over. */
+class SyncStopped extends Error {
+  constructor(readonly why: 'disconnected' | 'erased' | 'lease_lost') {
+    super(why);
+  }
+}
 
 /** The provider's sync definition; replaceable so the engine's guarantees can be tested with any page sequence. */
 export type SyncLookup = (providerId: string) => ProviderSync | undefined;
 const registrySync: SyncLookup = (providerId) => findProvider(providerId)?.sync;
 
 export async function runSync(request: SyncRequest, lookup: SyncLookup = registrySync): Promise<SyncOutcome> {
-  const syncId = request.syncId ?? randomUUID();
   const integration = await getIntegration(request.orgId, request.integrationId);
   const sync = integration ? lookup(integration.providerId) : undefined;
   if (!integration || integration.status !== 'active' || !sync) return 'skipped';
 
   const owner = randomUUID();
-  if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS))) return 'coalesced';
+  const syncId = request.syncId ?? randomUUID();
+  if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS, Date.now(), syncId))) return 'coalesced';
   let outcome: SyncOutcome = 'skipped';
-  for (let pass = 0; pass < MAX_PASSES; pass += 1) {
+  let pass: PassIdentity = { syncId, ...(request.requestedAt ? { requestedAt: request.requestedAt } : {}), covers: [] };
+  for (let passes = 1; ; passes += 1) {
     const passStarted = Date.now();
+    const lease: Lease = { owner, orgId: request.orgId, integrationId: request.integrationId };
     try {
-      outcome = await syncPass(integration.id, request, pass === 0 ? syncId : randomUUID(), sync);
+      outcome = await syncPass(integration.id, request, pass, sync, lease);
     } catch (error) {
       await releaseSyncLease(request.orgId, request.integrationId, owner, passStarted);
       throw error;
     }
-    const pending = await releaseSyncLease(request.orgId, request.integrationId, owner, passStarted);
-    if (!pending || outcome !== 'succeeded') break;
+    const waiting = await releaseSyncLease(request.orgId, request.integrationId, owner, passStarted);
+    if (!waiting.pending || outcome !== 'succeeded' || passes >= MAX_PASSES) break;
     if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS))) break;
+    // The next pass serves the requests that waited; its log names them.
+    pass = { syncId: waiting.syncIds[0] ?? randomUUID(), covers: waiting.syncIds };
   }
   return outcome;
 }
 
-async function syncPass(integrationId: string, request: SyncRequest, syncId: string, sync: ProviderSync): Promise<SyncOutcome> {
+interface PassIdentity {
+  syncId: string;
+  requestedAt?: string;
+  covers: string[];
+}
+
+interface Lease {
+  owner: string;
+  orgId: string;
+  integrationId: string;
+}
+
+async function syncPass(integrationId: string, request: SyncRequest, pass: PassIdentity, sync: ProviderSync, lease: Lease): Promise<SyncOutcome> {
   const started = new Date();
   const current = await getIntegration(request.orgId, integrationId);
   const provider = current ? findProvider(current.providerId) : undefined;
@@ -97,10 +130,13 @@ async function syncPass(integrationId: string, request: SyncRequest, syncId: str
   const before = { healthStatus: current.healthStatus, healthReason: current.healthReason };
   await changeHealth(current.orgId, current.id, { healthStatus: 'syncing', reason: 'sync_running', announceAgainst: 'never' });
   const counts: Counts = {};
-  const log = (outcome: SyncLog['outcome'], errorCode?: string): SyncLog => {
+  const { syncId } = pass;
+  const log = (outcome: SyncLog['outcome'], errorCode?: string): Omit<SyncLog, 'attempts'> => {
     const endedAt = new Date();
     return {
       syncId,
+      ...(pass.requestedAt ? { requestedAt: pass.requestedAt } : {}),
+      ...(pass.covers.length > 0 ? { covers: pass.covers } : {}),
       trigger: request.trigger,
       startedAt: started.toISOString(),
       endedAt: endedAt.toISOString(),
@@ -114,7 +150,7 @@ async function syncPass(integrationId: string, request: SyncRequest, syncId: str
   try {
     for (const resource of enabledResources(current, sync, request.resources)) {
       counts[resource] = { created: 0, updated: 0, deleted: 0 };
-      await syncResource(current, sync, client, resource, request.full === true, counts[resource]);
+      await syncResource(current, sync, client, resource, request.full === true, counts[resource], lease);
     }
   } catch (error) {
     return failPass(current, error, log, before);
@@ -123,7 +159,7 @@ async function syncPass(integrationId: string, request: SyncRequest, syncId: str
   const finished = (await updateLatestIntegration(current.orgId, current.id, { lastSyncAt: new Date().toISOString(), consecutiveSyncFailures: 0 })) ?? current;
   await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced', announceAgainst: before });
   await scheduleSync(current.orgId, current.id, finished.settings?.scheduledSync === false ? undefined : new Date(Date.now() + SYNC_INTERVAL_MS));
-  await writeSyncLog(current.orgId, current.id, log('succeeded'));
+  if (await writeFencedLog(current, log('succeeded'))) return 'skipped';
   await publishEvents([
     { type: 'integration.synced', orgId: current.orgId, integrationId: current.id, detail: { providerId: current.providerId, syncId, trigger: request.trigger, counts } },
   ]);
@@ -137,15 +173,13 @@ async function syncResource(
   resource: string,
   full: boolean,
   counts: Counts[string],
+  lease: Lease,
 ): Promise<void> {
   const resourceSync = sync.resources[resource];
   if (!resourceSync) return;
   let cursor = full ? undefined : await loadCursor(integration.orgId, integration.id, resource);
   let resets = 0;
   for (let page = 0; page < MAX_PAGES_PER_RESOURCE; page += 1) {
-    // A disconnect during a sync stops it between pages.
-    const now = await getIntegration(integration.orgId, integration.id);
-    if (!now || now.status !== 'active') throw new SyncStopped();
     let result;
     try {
       result = await withAccessToken(integration, sync.credentialKind, (accessToken) => resourceSync.pull({ client, accessToken, cursor }));
@@ -174,23 +208,44 @@ async function syncResource(
     // Records first, cursor after: a crash here re-pulls this page (idempotent writes), never skips one.
     const next = result.complete && !resourceSync.keepCursorAfterPass ? undefined : result.cursor;
     await saveCursor(integration.orgId, integration.id, resource, next);
+    await checkBetweenPages(integration, resource, [...latest.keys()], lease);
     cursor = result.cursor;
     if (result.complete) return;
   }
 }
 
+/**
+ * Between pages: an erasure that happened meanwhile puts what this page wrote
+ * on the purge clock and stops the run; a disconnect stops it; the lease is
+ * renewed, or the run stops if another one took it over.
+ */
+async function checkBetweenPages(integration: IntegrationRecord, resource: string, externalIds: string[], lease: Lease): Promise<void> {
+  const written = [...externalIds.map((id) => syncKeys.record(integration.id, resource, id)), syncKeys.cursor(integration.id, resource)];
+  if (await expireIfErased(integration.orgId, integration.id, written)) throw new SyncStopped('erased');
+  const now = await getIntegration(integration.orgId, integration.id);
+  if (!now || now.status !== 'active') throw new SyncStopped('disconnected');
+  if (!(await renewSyncLease(lease.orgId, lease.integrationId, lease.owner, SYNC_LEASE_MS))) throw new SyncStopped('lease_lost');
+}
+
+/** Writes the run's log; an erasure that happened meanwhile gets it on the purge clock too. True when erased. */
+async function writeFencedLog(integration: IntegrationRecord, log: Omit<SyncLog, 'attempts'>): Promise<boolean> {
+  await writeSyncLog(integration.orgId, integration.id, log);
+  return expireIfErased(integration.orgId, integration.id, [syncLogKey(integration.id, log)]);
+}
+
 async function failPass(
   integration: IntegrationRecord,
   error: unknown,
-  log: (outcome: SyncLog['outcome'], errorCode?: string) => SyncLog,
+  log: (outcome: SyncLog['outcome'], errorCode?: string) => Omit<SyncLog, 'attempts'>,
   before: { healthStatus: IntegrationRecord['healthStatus']; healthReason: string },
 ): Promise<SyncOutcome> {
   if (error instanceof SyncStopped) {
-    await writeSyncLog(integration.orgId, integration.id, log('skipped', 'disconnected'));
+    // An erased integration gets no new log; another run that took over writes its own.
+    if (error.why === 'disconnected') await writeFencedLog(integration, log('skipped', 'disconnected'));
     return 'skipped';
   }
-  const errorCode = error instanceof ProviderError ? error.code : error instanceof IntegrationUnavailableError ? error.reason : error instanceof Error ? error.name : 'unknown';
-  await writeSyncLog(integration.orgId, integration.id, log('failed', errorCode));
+  const errorCode = error instanceof IntegrationUnavailableError ? error.reason : errorCodeOf(error);
+  if (await writeFencedLog(integration, log('failed', errorCode))) return 'skipped';
   // A revoked grant already disconnected the integration (token manager): nothing to retry.
   if (error instanceof IntegrationUnavailableError) return 'failed';
 

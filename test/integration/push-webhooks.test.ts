@@ -7,7 +7,8 @@ import { handler as googleHandler } from '../../functions/webhooks/google';
 import { handler as microsoftHandler } from '../../functions/webhooks/microsoft';
 import { functionUrlEvent, lambdaContext } from '../../infra/local/lambda-events';
 import { findSubscription, hashSecret, saveSubscription, subscriptionsDueForRenewal, type SubscriptionRecord } from '../../shared/store/subscriptions';
-import { uniqueOrg } from '../support/api';
+import { createIntegration, updateLatestIntegration } from '../../shared/store/integrations';
+import { integrationRecord, uniqueOrg } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
 
 /** Google and Microsoft push receivers, with real Function URL events, against dynalite and the local bus. */
@@ -52,11 +53,15 @@ async function deliver(handler: Handler, request: { headers?: Record<string, str
   return result as { statusCode: number; body: string; headers: Record<string, string> };
 }
 
+/** A push subscription of a connected integration (webhooks are off for any other). */
 async function subscription(channel: string, resource: string, secret: string, overrides: Partial<SubscriptionRecord> = {}): Promise<SubscriptionRecord> {
+  const providerId = channel.startsWith('google') ? 'google' : 'microsoft';
+  const integration = integrationRecord(uniqueOrg('push'), { providerId });
+  await createIntegration(integration);
   const record: SubscriptionRecord = {
-    orgId: uniqueOrg('push'),
-    integrationId: `int_${Math.random().toString(36).slice(2, 12).toUpperCase().padEnd(26, '0')}`,
-    providerId: channel.startsWith('google') ? 'google' : 'microsoft',
+    orgId: integration.orgId,
+    integrationId: integration.id,
+    providerId,
     channel,
     subscriptionId: `sub-${Math.random().toString(36).slice(2)}`,
     resource,
@@ -137,6 +142,21 @@ describe('Gmail Pub/Sub push', () => {
     expect((await push(address, { key: (await generateKeyPair('RS256')).privateKey })).statusCode).toBe(401);
     expect((await deliver(googleHandler, { body: '{"message":{"data":"e30","messageId":"x"},"subscription":"s"}' })).statusCode).toBe(401);
     expect(eventsFor('integration.webhook.received', record.integrationId)).toHaveLength(0);
+  });
+});
+
+describe('webhooks are off once an integration is disconnected or erased', () => {
+  it.each(['disconnected', 'erased'] as const)('%s: Google and Graph notifications are acknowledged, dropped, never published', async (status) => {
+    const google = await subscription('google', 'calendar', 'channel-secret');
+    const graph = await subscription('microsoft', 'events', 'client-state-1');
+    for (const record of [google, graph]) await updateLatestIntegration(record.orgId, record.integrationId, { status });
+    expect((await deliver(googleHandler, { headers: googleHeaders(google, 'channel-secret', 'exists', 2) })).statusCode).toBe(200);
+    const body = JSON.stringify({ value: [{ subscriptionId: graph.subscriptionId, clientState: 'client-state-1', changeType: 'updated' }] });
+    expect((await deliver(microsoftHandler, { body, headers: { 'content-type': 'application/json' } })).statusCode).toBe(202);
+    for (const record of [google, graph]) {
+      expect(eventsFor('integration.webhook.received', record.integrationId)).toHaveLength(0);
+      expect(eventsFor('SyncRequested', record.integrationId)).toHaveLength(0);
+    }
   });
 });
 
