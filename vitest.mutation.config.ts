@@ -20,8 +20,6 @@ export default defineConfig({
       'test/integration/api.test.ts',
       'test/integration/api-handler-invariants.test.ts',
       'test/integration/oauth-state-invariants.test.ts',
-      'test/integration/slack-webhook.test.ts',
-      'test/integration/push-webhooks.test.ts',
       'test/integration/push-webhook-invariants.test.ts',
     ],
     globalSetup: ['test/support/global-setup.ts'],
