@@ -16,10 +16,27 @@ export interface BuildAppOptions {
   nag?: boolean;
 }
 
+/**
+ * The stack's region: context `region` (`-c region=eu-west-1`), else the region the CDK CLI resolved
+ * from the AWS profile or environment (`CDK_DEFAULT_REGION`; the CLI falls back to us-east-1, so
+ * `npx cdk synth` works offline). The table's customer-managed key makes the stack region-specific
+ * (TableV2 renders its replica's key per region and cannot in a region-agnostic stack); the account
+ * stays agnostic. Outside the CLI with neither set, it refuses to guess.
+ */
+export function resolveRegion(app: App): string {
+  const fromContext: unknown = app.node.tryGetContext('region');
+  const region = typeof fromContext === 'string' && fromContext !== '' ? fromContext : process.env.CDK_DEFAULT_REGION;
+  if (!region) {
+    throw new Error('No region: pass -c region=<aws-region> (the CDK CLI otherwise uses your AWS profile\'s region)');
+  }
+  return region;
+}
+
 /** Builds the app without side effects; synthesize it with `app.synth()` or `Template.fromStack(stack)`. */
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: IntegrationsStack } {
   const app = new App(options.context ? { context: options.context } : {});
   const stack = new IntegrationsStack(app, STACK_NAME, {
+    env: { region: resolveRegion(app) },
     description: 'HR platform integrations backend (OAuth connections, tokens, webhooks, sync)',
     ...(options.manifest ? { manifest: options.manifest } : {}),
   });

@@ -14,24 +14,48 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../shared/events/catalog';
 import { TABLE } from '../shared/store/table';
+import { Alarms } from './constructs/alarms';
 import { ManifestFunction, pascalCase, SERVICE_NAME, validateAccess } from './constructs/manifest-function';
+import { TableKey } from './constructs/table-key';
 import { manifest as defaultManifest, type FunctionSpec } from './manifest';
+
+export { SYNC_FAILURE_ALARM, WEBHOOK_5XX_ALARM } from './constructs/alarms';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const EVENT_BUS_NAME = 'hr-integrations';
 export const TOKEN_KEY_ALIAS = 'alias/hr-integrations-tokens';
+
+/**
+ * Stage-wide API throttling (requests per second, steady and burst) in front of
+ * every route: API Gateway answers 429 beyond it, before any Lambda runs.
+ */
+export const API_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
+
+/**
+ * Reserved concurrency of each webhook function (unless its spec sets one). The
+ * Function URLs are public, so a flood (a provider's backlog replay, or anyone
+ * who found the URL) could otherwise take the account's whole concurrency and
+ * starve the API and the sync workers. Beyond the cap a delivery is throttled
+ * (429) and the providers retry it later. A handler takes well under a second
+ * (verify, one conditional write, PutEvents), so 25 at once is hundreds of
+ * deliveries a second per provider. Lambda keeps 100 of the account's
+ * concurrency unreserved; the stack's reservations must fit in the rest.
+ */
+export const WEBHOOK_RESERVED_CONCURRENCY = 25;
 
 /** Retry policy shared by schedule and event-rule targets. */
 const TARGET_RETRY_ATTEMPTS = 4;
@@ -48,6 +72,24 @@ export interface IntegrationsStackProps extends StackProps {
   appBaseUrl?: string;
   /** Default: context `apiBaseUrl`, else the HTTP API's endpoint. */
   apiBaseUrl?: string;
+}
+
+/**
+ * CORS allows exactly the methods the API's routes use, plus the preflight's
+ * own OPTIONS; a method no route has would only widen what a browser may try.
+ */
+export function corsMethods(specs: readonly FunctionSpec[]): CorsHttpMethod[] {
+  const methods = new Set(specs.flatMap((spec) => (spec.trigger.kind === 'http' ? [spec.trigger.method] : [])));
+  return [...[...methods].sort().map((method) => CorsHttpMethod[method]), CorsHttpMethod.OPTIONS];
+}
+
+/** An `Origin` header is scheme, host and port: a trailing slash or path in `appBaseUrl` would never match. */
+function originOf(appBaseUrl: string): string {
+  try {
+    return new URL(appBaseUrl).origin;
+  } catch {
+    throw new Error(`appBaseUrl "${appBaseUrl}" is not an absolute URL`);
+  }
 }
 
 /** `rate(15 minutes)` / `rate(1 hour)` → Scheduler expression. Anything else throws. */
@@ -69,12 +111,19 @@ export function parseRate(expression: string): ScheduleExpression {
  */
 export class IntegrationsStack extends Stack {
   readonly table: TableV2;
+  /** Encrypts the table at rest; its policy names the roles of the functions with table access. */
+  readonly tableKey: Key;
   readonly tokenKey: Key;
   readonly bus: EventBus;
   readonly deadLetterQueue: Queue;
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly providerCredentials: Secret;
+  /** Signs pagination cursors; read by the API functions that page through the table. */
+  readonly cursorKey: Secret;
+  readonly alarms: Alarms;
+  readonly alarmTopic: Topic;
+  readonly alarmTopicKey: Key;
   readonly functions = new Map<string, ManifestFunction>();
 
   constructor(scope: Construct, id: string, props: IntegrationsStackProps = {}) {
@@ -86,6 +135,8 @@ export class IntegrationsStack extends Stack {
     validateManifest(specs);
 
     // --- data -------------------------------------------------------------
+    const tableKey = new TableKey(this, 'TableKey');
+    this.tableKey = tableKey.key;
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
       sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
@@ -98,8 +149,9 @@ export class IntegrationsStack extends Stack {
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
-      // AWS-owned key: a customer-managed key would need an environment-specific stack (aws-notes §1.4).
-      encryption: TableEncryptionV2.dynamoOwnedKey(),
+      // Employee data and sealed tokens: a key whose policy we control, rotation and CloudTrail
+      // per use. It makes the stack region-specific (infra/app.ts resolves the region).
+      encryption: TableEncryptionV2.customerManagedKey(this.tableKey),
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -128,14 +180,8 @@ export class IntegrationsStack extends Stack {
       description: 'HR integrations API',
       createDefaultStage: false,
       corsPreflight: {
-        allowOrigins: [appBaseUrl],
-        allowMethods: [
-          CorsHttpMethod.GET,
-          CorsHttpMethod.POST,
-          CorsHttpMethod.PUT,
-          CorsHttpMethod.PATCH,
-          CorsHttpMethod.DELETE,
-        ],
+        allowOrigins: [originOf(appBaseUrl)],
+        allowMethods: corsMethods(specs),
         allowHeaders: ['authorization', 'content-type'],
         maxAge: Duration.hours(1),
       },
@@ -147,7 +193,7 @@ export class IntegrationsStack extends Stack {
     this.stage = this.api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: 100, burstLimit: 200 },
+      throttle: { ...API_THROTTLE },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.custom(
@@ -182,10 +228,25 @@ export class IntegrationsStack extends Stack {
       reason: 'OAuth client secrets are issued and rotated in each provider\'s developer console; a Lambda rotation function cannot rotate them.',
     });
 
+    this.cursorKey = new Secret(this, 'CursorKey', {
+      description: 'HMAC key that signs API pagination cursors (generated; read by the paging API functions)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // Regenerated on a redeploy after deletion; losing it only invalidates outstanding cursors.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.cursorKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'No scheduled rotation: the key only authenticates short-lived pagination cursors (the query a cursor continues is still built from the caller\'s verified token), so a rotation Lambda is not worth owning. Rotating by hand (put-secret-value) is safe at any time: outstanding cursors then fail as 400 and clients restart from the first page; warm containers keep the old key until they are recycled.',
+    });
+
     const jwtAuthorizer = new HttpJwtAuthorizer('Jwt', jwtIssuer, { jwtAudience: [jwtAudience] });
 
     // --- functions --------------------------------------------------------
     const webhookUrls = new Map<string, string>();
+    const webhookFunctions = new Map<string, NodejsFunction>();
+    const tableReaders: IRole[] = [];
+    const tableWriters: IRole[] = [];
     for (const spec of specs) {
       const id = pascalCase(spec.name);
       const asyncTrigger = spec.trigger.kind === 'schedule' || spec.trigger.kind === 'event';
@@ -198,9 +259,13 @@ export class IntegrationsStack extends Stack {
         appBaseUrl,
         apiBaseUrl,
         providerCredentials: this.providerCredentials,
+        cursorKey: this.cursorKey,
         ...(asyncTrigger ? { asyncDeadLetterQueue: this.deadLetterQueue } : {}),
+        ...(spec.trigger.kind === 'webhook' ? { defaultReservedConcurrency: WEBHOOK_RESERVED_CONCURRENCY } : {}),
       });
       this.functions.set(spec.name, fn);
+      if (spec.access.table === 'read') tableReaders.push(fn.role);
+      if (spec.access.table === 'write') tableWriters.push(fn.role);
       const trigger = spec.trigger;
 
       switch (trigger.kind) {
@@ -224,6 +289,7 @@ export class IntegrationsStack extends Stack {
         case 'webhook': {
           const url = fn.fn.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
           webhookUrls.set(trigger.provider, url.url);
+          webhookFunctions.set(trigger.provider, fn.fn);
           new CfnOutput(this, `WebhookUrl${pascalCase(trigger.provider)}`, {
             value: url.url,
             description: `Webhook URL for ${trigger.provider} (signature verified in code)`,
@@ -284,11 +350,27 @@ export class IntegrationsStack extends Stack {
     const googleWebhook = specs.find((spec) => spec.trigger.kind === 'webhook' && spec.trigger.provider === 'google');
     if (gmailPushAudience && googleWebhook) this.functions.get(googleWebhook.name)?.fn.addEnvironment('GMAIL_PUSH_AUDIENCE', gmailPushAudience);
 
+    tableKey.allowTableAccess({ readers: tableReaders, writers: tableWriters });
+
+    // --- alarms -----------------------------------------------------------
+    const alarmEmail = this.node.tryGetContext('alarmEmail') as string | undefined;
+    this.alarms = new Alarms(this, 'Alarms', {
+      deadLetterQueue: this.deadLetterQueue,
+      webhooks: webhookFunctions,
+      ...(alarmEmail ? { email: alarmEmail } : {}),
+    });
+    this.alarmTopic = this.alarms.topic;
+    this.alarmTopicKey = this.alarms.topicKey;
+
     // --- outputs ----------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'HTTP API base URL' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'TokenKeyArn', { value: this.tokenKey.keyArn });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarmTopic.topicArn,
+      description: 'SNS topic every alarm notifies (subscribe on-call to it)',
+    });
   }
 
   private requiredContext(key: string): string {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, Policy, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -11,6 +11,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { Access, FunctionSpec } from '../manifest';
+import { METRICS_NAMESPACE } from '../metrics';
 
 /** Must match `PURPOSE` in shared/crypto/kms-branch-keys.ts: every KMS call carries it in its encryption context. */
 export const TOKEN_KEY_PURPOSE = 'hr-integrations-token-branch-key';
@@ -50,6 +51,14 @@ export function tokenKeyActions(access: Access): readonly string[] {
   }
 }
 
+/**
+ * API functions that page through the table sign their pagination cursors with
+ * the cursor key (HMAC), so a client cannot forge one pointing elsewhere.
+ */
+export function usesCursorKey(spec: FunctionSpec): boolean {
+  return spec.trigger.kind === 'http' && spec.access.table !== 'none';
+}
+
 /** Throws on a spec the stack cannot grant correctly. */
 export function validateAccess(spec: FunctionSpec): void {
   if (spec.access.tokenKey !== 'none' && spec.access.table === 'none') {
@@ -85,6 +94,10 @@ export interface ManifestFunctionProps {
   providerCredentials: ISecret;
   /** Lambda's own DLQ for asynchronous invocations (schedules, event rules) that fail after Lambda's retries. */
   asyncDeadLetterQueue?: IQueue;
+  /** The pagination cursor signing key, read by the functions {@link usesCursorKey} selects. */
+  cursorKey: ISecret;
+  /** Reserved concurrency when the spec sets none (the stack caps webhooks this way). */
+  defaultReservedConcurrency?: number;
 }
 
 /**
@@ -95,6 +108,8 @@ export class ManifestFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
+  /** The table grant, a policy of its own (see below); undefined without table access. */
+  readonly tableAccess?: Policy;
 
   constructor(scope: Construct, id: string, props: ManifestFunctionProps) {
     super(scope, id);
@@ -120,20 +135,11 @@ export class ManifestFunction extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     };
 
     const dynamoActions = tableActions(spec.access);
-    const indexArn = `${table.tableArn}/index/*`;
-    if (dynamoActions.length > 0) {
-      environment.TABLE_NAME = table.tableName;
-      statements.push(
-        new PolicyStatement({
-          sid: 'Table',
-          actions: [...dynamoActions],
-          resources: [table.tableArn, indexArn],
-        }),
-      );
-    }
+    if (dynamoActions.length > 0) environment.TABLE_NAME = table.tableName;
 
     const kmsActions = tokenKeyActions(spec.access);
     if (kmsActions.length > 0) {
@@ -155,16 +161,15 @@ export class ManifestFunction extends Construct {
       );
     }
 
+    // A secret is handed over by ARN and read at cold start; the role may read that one secret only.
+    const readSecret = (sid: string, variable: string, secret: ISecret): void => {
+      environment[variable] = secret.secretArn;
+      statements.push(new PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+    };
     if (spec.access.providerCredentials) {
-      environment.PROVIDER_CREDENTIALS_SECRET_ARN = props.providerCredentials.secretArn;
-      statements.push(
-        new PolicyStatement({
-          sid: 'ProviderCredentials',
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [props.providerCredentials.secretArn],
-        }),
-      );
+      readSecret('ProviderCredentials', 'PROVIDER_CREDENTIALS_SECRET_ARN', props.providerCredentials);
     }
+    if (usesCursorKey(spec)) readSecret('CursorKey', 'CURSOR_KEY_SECRET_ARN', props.cursorKey);
 
     if (spec.trigger.kind === 'http') {
       environment.APP_BASE_URL = props.appBaseUrl;
@@ -177,6 +182,23 @@ export class ManifestFunction extends Construct {
       inlinePolicies: { access: new PolicyDocument({ statements }) },
     });
 
+    // The table grant is its own policy attached to the role, not part of the role: the table's key
+    // policy names this role, so a role that referenced the table would close the cycle
+    // role → table → table key → role.
+    if (dynamoActions.length > 0) {
+      this.tableAccess = new Policy(this, 'TableAccess', {
+        roles: [this.role],
+        statements: [
+          new PolicyStatement({
+            sid: 'Table',
+            actions: [...dynamoActions],
+            resources: [table.tableArn, `${table.tableArn}/index/*`],
+          }),
+        ],
+      });
+    }
+    const reservedConcurrency = spec.reservedConcurrency ?? props.defaultReservedConcurrency;
+
     this.fn = new NodejsFunction(this, 'Function', {
       entry: path.join(props.repoRoot, spec.entry),
       handler: 'handler',
@@ -186,7 +208,7 @@ export class ManifestFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: spec.memoryMb,
       timeout: Duration.seconds(spec.timeoutSeconds),
-      ...(spec.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: spec.reservedConcurrency }),
+      ...(reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: reservedConcurrency }),
       description: spec.description,
       role: this.role,
       logGroup: this.logGroup,
@@ -204,15 +226,18 @@ export class ManifestFunction extends Construct {
       },
     });
 
+    // Lambda only depends on its role; without this it could be invoked before it may touch the table.
+    if (this.tableAccess) this.fn.node.addDependency(this.tableAccess);
+
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
         'Node.js 22 is deliberate: it matches the toolchain the code is built and tested with (package.json engines, node devDependency); 24 would be untested.',
     });
     const tableResource = table.node.defaultChild;
-    if (dynamoActions.length > 0 && tableResource instanceof CfnElement) {
+    if (this.tableAccess && tableResource instanceof CfnElement) {
       const tableLogicalId = Stack.of(this).getLogicalId(tableResource);
-      Validations.of(this.role).acknowledge({
+      Validations.of(this.tableAccess).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
         reason: 'The `index/*` wildcard covers only the GSIs of this one table, which the store queries (routing, due).',
       });

@@ -3,19 +3,36 @@ import path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { CfnElement } from 'aws-cdk-lib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../infra/app';
 import { manifest, type FunctionSpec } from '../../infra/manifest';
-import { REPO_ROOT, type IntegrationsStack } from '../../infra/stack';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../infra/metrics';
+import {
+  API_THROTTLE,
+  REPO_ROOT,
+  SYNC_FAILURE_ALARM,
+  WEBHOOK_5XX_ALARM,
+  WEBHOOK_RESERVED_CONCURRENCY,
+  type IntegrationsStack,
+} from '../../infra/stack';
 import { TABLE } from '../../shared/store/table';
 
 const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
   .context;
-const context = { ...cdkContext, 'aws:cdk:bundling-stacks': [] };
+// A customer-managed key on TableV2 needs a region-specific stack (aws-notes §1.4); tests pin one.
+const REGION = 'eu-west-1';
+const context = { ...cdkContext, region: REGION, 'aws:cdk:bundling-stacks': [] };
 const { jwtIssuer, jwtAudience, appBaseUrl } = cdkContext as Record<'jwtIssuer' | 'jwtAudience' | 'appBaseUrl', string>;
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
-type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
+type Statement = {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+  Effect: string;
+  Principal?: { AWS?: unknown; Service?: unknown } | string;
+  Sid?: string;
+};
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const logicalId = (stack: IntegrationsStack, construct: { node: { defaultChild?: unknown } }) =>
@@ -47,11 +64,31 @@ const expectedTableActions = (spec: FunctionSpec) =>
 const expectedKmsActions = (spec: FunctionSpec) =>
   spec.access.tokenKey === 'encrypt' ? ['kms:Decrypt', 'kms:GenerateDataKey'] : spec.access.tokenKey === 'decrypt' ? ['kms:Decrypt'] : [];
 const isAsync = (spec: FunctionSpec) => spec.trigger.kind === 'schedule' || spec.trigger.kind === 'event';
+/** API functions that page through the table sign their cursors with the cursor key. */
+const usesCursorKey = (spec: FunctionSpec) => spec.trigger.kind === 'http' && spec.access.table !== 'none';
+const ACCOUNT_ROOT = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] };
+/** KMS actions that encrypt or decrypt data (as opposed to managing the key). */
+const CRYPTO_ACTION = /^kms:(Encrypt|Decrypt|ReEncrypt|GenerateDataKey|Sign|Verify|GenerateMac|VerifyMac|DeriveSharedSecret|\*)/;
+const keyStatements = (template: Template, keyId: string) =>
+  ((template.toJSON().Resources[keyId] as Resource).Properties.KeyPolicy as { Statement: Statement[] }).Statement;
+const awsPrincipals = (statement: Statement): unknown[] =>
+  typeof statement.Principal === 'object' && statement.Principal.AWS !== undefined ? asArray(statement.Principal.AWS) : [];
+const sortJson = (values: unknown[]) => values.map((value) => JSON.stringify(value)).sort();
 
 describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
   let stack: IntegrationsStack;
   let template: Template;
-  let ids: { table: string; key: string; bus: string; dlq: string; authorizer: string };
+  let ids: {
+    table: string;
+    key: string;
+    tableKey: string;
+    bus: string;
+    dlq: string;
+    authorizer: string;
+    topic: string;
+    topicKey: string;
+    cursorKey: string;
+  };
 
   beforeAll(() => {
     ({ stack } = buildApp({ context }));
@@ -63,10 +100,15 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       bus: logicalId(stack, stack.bus),
       dlq: logicalId(stack, stack.deadLetterQueue),
       authorizer: Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0]!,
+      tableKey: logicalId(stack, stack.tableKey),
+      topic: logicalId(stack, stack.alarmTopic),
+      topicKey: logicalId(stack, stack.alarmTopicKey),
+      cursorKey: logicalId(stack, stack.cursorKey),
     };
   });
 
   const fnId = (name: string) => logicalId(stack, stack.functions.get(name)!.fn);
+  const roleArnOf = (name: string) => ({ 'Fn::GetAtt': [logicalId(stack, stack.functions.get(name)!.role), 'Arn'] });
 
   it('creates one arm64 Node 22 function per manifest entry, sized from the spec', () => {
     template.resourceCountIs('AWS::Lambda::Function', manifest.length);
@@ -102,6 +144,9 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       );
       expect(env.EVENT_BUS_NAME, spec.name).toEqual(spec.access.publishEvents ? { Ref: ids.bus } : undefined);
       expect(env.APP_BASE_URL, spec.name).toEqual(spec.trigger.kind === 'http' ? appBaseUrl : undefined);
+      expect(env.CURSOR_KEY_SECRET_ARN, spec.name).toEqual(usesCursorKey(spec) ? { Ref: ids.cursorKey } : undefined);
+      // Powertools Metrics reads its namespace from here, so emitters and alarms cannot disagree on it.
+      expect(env.POWERTOOLS_METRICS_NAMESPACE, spec.name).toBe(METRICS_NAMESPACE);
     }
   });
 
@@ -138,6 +183,79 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
     });
   });
 
+  it('encrypts the table with its own customer-managed key, rotated and retained', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      Replicas: [
+        Match.objectLike({ Region: REGION, SSESpecification: { KMSMasterKeyId: { 'Fn::GetAtt': [ids.tableKey, 'Arn'] } } }),
+      ],
+    });
+    expect(ids.tableKey).not.toBe(ids.key);
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ EnableKeyRotation: true }),
+    });
+    const tableKey = template.toJSON().Resources[ids.tableKey] as Resource;
+    expect(tableKey.DeletionPolicy).toBe('Retain');
+    expect(tableKey.Properties.EnableKeyRotation).toBe(true);
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/hr-integrations-table',
+      TargetKeyId: { 'Fn::GetAtt': [ids.tableKey, 'Arn'] },
+    });
+  });
+
+  it('lets only the table functions\' roles use the table key, and only through DynamoDB', () => {
+    const statements = keyStatements(template, ids.tableKey);
+    const viaDynamoDb = { 'kms:ViaService': `dynamodb.${REGION}.amazonaws.com`, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } };
+    const tableSpecs = manifest.filter((spec) => spec.access.table !== 'none');
+    const writerSpecs = manifest.filter((spec) => spec.access.table === 'write');
+    expect(tableSpecs.length).toBeGreaterThan(writerSpecs.length);
+
+    for (const statement of statements) {
+      expect(statement.Effect, statement.Sid).toBe('Allow');
+      // Never everyone: no `*` principal, with or without conditions.
+      expect(JSON.stringify(statement.Principal), statement.Sid).not.toContain('"*"');
+      const crypto = asArray(statement.Action).filter((action) => CRYPTO_ACTION.test(action));
+      if (crypto.length > 0) {
+        // Data-key use is only ever for function roles, and only when DynamoDB asks on their behalf.
+        expect(statement.Condition, statement.Sid).toEqual({ StringEquals: viaDynamoDb });
+        expect(awsPrincipals(statement), statement.Sid).not.toContainEqual(ACCOUNT_ROOT);
+        expect(statement.Principal, statement.Sid).not.toHaveProperty('Service');
+      }
+    }
+    const principalsWith = (action: string) =>
+      sortJson(statements.filter((statement) => asArray(statement.Action).includes(action)).flatMap(awsPrincipals));
+    // Readers and writers decrypt the table key; only writers get the write-side actions (as CDK's table grants do).
+    expect(principalsWith('kms:Decrypt')).toEqual(sortJson(tableSpecs.map((spec) => roleArnOf(spec.name))));
+    for (const action of ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+      expect(principalsWith(action), action).toEqual(sortJson(writerSpecs.map((spec) => roleArnOf(spec.name))));
+    }
+    // No function without table access appears anywhere in the key policy.
+    const everyAwsPrincipal = sortJson(statements.flatMap(awsPrincipals));
+    for (const spec of manifest.filter((candidate) => candidate.access.table === 'none')) {
+      expect(everyAwsPrincipal, spec.name).not.toContain(JSON.stringify(roleArnOf(spec.name)));
+    }
+
+    // The account root administers the key (CDK and KMS's lockout check need it) but cannot use it for data.
+    const rootStatements = statements.filter((statement) => awsPrincipals(statement).some((p) => JSON.stringify(p) === JSON.stringify(ACCOUNT_ROOT)));
+    expect(rootStatements.length).toBeGreaterThan(0);
+    const rootActions = rootStatements.flatMap((statement) => asArray(statement.Action));
+    expect(rootActions).toEqual(expect.arrayContaining(['kms:Put*', 'kms:Describe*', 'kms:ScheduleKeyDeletion', 'kms:CreateGrant']));
+    expect(rootActions.filter((action) => CRYPTO_ACTION.test(action) || action === 'kms:Create*')).toEqual([]);
+    // Grants only for DynamoDB attaching the key to a table (deploys, point-in-time restores), never for a person.
+    const createGrant = rootStatements.find((statement) => asArray(statement.Action).includes('kms:CreateGrant'))!;
+    expect(asArray(createGrant.Action)).toEqual(['kms:CreateGrant']);
+    expect(createGrant.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': `dynamodb.${REGION}.amazonaws.com` },
+      Bool: { 'kms:GrantIsForAWSResource': 'true' },
+    });
+    // DynamoDB itself may read the key's metadata (to report the key's state), nothing more.
+    const service = statements.filter((statement) => typeof statement.Principal === 'object' && statement.Principal.Service);
+    expect(service.map((statement) => statement.Principal)).toEqual([{ Service: 'dynamodb.amazonaws.com' }]);
+    expect(asArray(service[0]!.Action).sort()).toEqual(['kms:Describe*', 'kms:Get*', 'kms:List*']);
+  });
+
   it('has a rotating, retained token key with an alias', () => {
     template.hasResource('AWS::KMS::Key', {
       DeletionPolicy: 'Retain',
@@ -167,6 +285,7 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       { kind: 'schedule', expression: 'rate(15 minutes)' },
       { kind: 'schedule', expression: 'rate(1 hour)' },
       { kind: 'schedule', expression: 'rate(15 minutes)' },
+      { kind: 'schedule', expression: 'rate(5 minutes)' },
     ]);
     template.resourceCountIs('AWS::Scheduler::Schedule', schedules.length);
     for (const spec of schedules) {
@@ -217,6 +336,11 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.objectLike({ AllowOrigins: [appBaseUrl] }),
     });
+    // Exactly the methods the API's routes use, plus the preflight itself: no PUT, no `*`.
+    const api = Object.values(template.findResources('AWS::ApiGatewayV2::Api') as Record<string, Resource>)[0]!;
+    const cors = api.Properties.CorsConfiguration as { AllowMethods: string[] };
+    expect([...cors.AllowMethods].sort()).toEqual(['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST']);
+    expect(cors.AllowMethods).toHaveLength(new Set(cors.AllowMethods).size);
     const https = manifest.filter((spec) => spec.trigger.kind === 'http');
     template.resourceCountIs('AWS::ApiGatewayV2::Route', https.length);
     for (const spec of https) {
@@ -235,8 +359,139 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       StageName: '$default',
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
-      DefaultRouteSettings: { ThrottlingBurstLimit: Match.anyValue(), ThrottlingRateLimit: Match.anyValue() },
+      DefaultRouteSettings: { ThrottlingBurstLimit: API_THROTTLE.burstLimit, ThrottlingRateLimit: API_THROTTLE.rateLimit },
     });
+    expect(API_THROTTLE).toEqual({ rateLimit: 100, burstLimit: 200 });
+  });
+
+  it('reserves concurrency for every webhook, capping a flood without starving the API and workers', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const webhooks = manifest.filter((spec) => spec.trigger.kind === 'webhook');
+    expect(webhooks.length).toBeGreaterThan(0);
+    expect(Number.isInteger(WEBHOOK_RESERVED_CONCURRENCY) && WEBHOOK_RESERVED_CONCURRENCY > 0).toBe(true);
+    for (const spec of webhooks) {
+      expect(functions[fnId(spec.name)]!.Properties.ReservedConcurrentExecutions, spec.name).toBe(WEBHOOK_RESERVED_CONCURRENCY);
+    }
+    // Lambda keeps at least 100 of the default 1,000 unreserved: everything reserved must fit in the rest.
+    const reserved = Object.values(functions).reduce(
+      (sum, fn) => sum + ((fn.Properties.ReservedConcurrentExecutions as number | undefined) ?? 0),
+      0,
+    );
+    expect(reserved).toBeLessThanOrEqual(900);
+  });
+
+  it('names the EMF metrics the alarms are built on', () => {
+    expect(METRICS_NAMESPACE).toBe('HrIntegrations');
+    expect(Object.values(METRIC_NAMES).sort()).toEqual(
+      [
+        'SyncSucceeded',
+        'SyncFailed',
+        'SyncRecords',
+        'WebhookAccepted',
+        'WebhookDuplicate',
+        'WebhookRejected',
+        'WebhookDropped',
+        'TokenRefreshed',
+        'TokenRefreshFailed',
+        'DeadLetter',
+      ].sort(),
+    );
+  });
+
+  it('alarms on dead letters, the sync failure rate and webhook 5xx, all to one encrypted, TLS-only topic', () => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>;
+    const webhooks = manifest.filter((spec) => spec.trigger.kind === 'webhook');
+    expect(Object.keys(alarms)).toHaveLength(2 + webhooks.length);
+    for (const alarm of Object.values(alarms)) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: ids.topic }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: ids.topic }]);
+      expect(alarm.Properties.AlarmName).toEqual(expect.stringMatching(/^HrIntegrations-/));
+    }
+
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.dlq, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+    });
+
+    // SyncFailed / (SyncSucceeded + SyncFailed) over 15 minutes, only above a minimum volume.
+    const rate = Object.values(alarms).find((alarm) => Array.isArray(alarm.Properties.Metrics))!;
+    expect(rate.Properties).toMatchObject({
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: SYNC_FAILURE_ALARM.thresholdPercent,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(SYNC_FAILURE_ALARM.thresholdPercent).toBe(20);
+    expect(SYNC_FAILURE_ALARM.minimumSyncs).toBeGreaterThan(1);
+    type Query = { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: Record<string, unknown>; Period: number; Stat: string } };
+    const queries = rate.Properties.Metrics as Query[];
+    const stats = queries.filter((query) => query.MetricStat);
+    expect(stats.map((query) => query.MetricStat!.Metric).sort((a, b) => String(a.MetricName).localeCompare(String(b.MetricName)))).toEqual([
+      { Namespace: 'HrIntegrations', MetricName: 'SyncFailed' },
+      { Namespace: 'HrIntegrations', MetricName: 'SyncSucceeded' },
+    ]);
+    for (const query of stats) expect(query.MetricStat).toMatchObject({ Period: 900, Stat: 'Sum' });
+    const expression = queries.find((query) => query.Expression)!;
+    expect(expression.ReturnData ?? true).toBe(true);
+    const failed = stats.find((query) => query.MetricStat!.Metric.MetricName === 'SyncFailed')!.Id;
+    const succeeded = stats.find((query) => query.MetricStat!.Metric.MetricName === 'SyncSucceeded')!.Id;
+    expect(expression.Expression).toContain(failed);
+    expect(expression.Expression).toContain(succeeded);
+    expect(expression.Expression).toContain(String(SYNC_FAILURE_ALARM.minimumSyncs));
+
+    for (const spec of webhooks) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Url5xxCount',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(spec.name) } }],
+        Statistic: 'Sum',
+        Period: 300,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: WEBHOOK_5XX_ALARM.threshold,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+
+    // The topic: KMS-encrypted with a rotating key CloudWatch may use, TLS only, publishable by this account's alarms.
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [ids.topicKey, 'Arn'] } });
+    expect((template.toJSON().Resources[ids.topicKey] as Resource).Properties.EnableKeyRotation).toBe(true);
+    const topicKeyPolicy = keyStatements(template, ids.topicKey);
+    expect(topicKeyPolicy).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: ids.topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('generates the cursor signing key as a secret and lets only the paging API functions read it', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
+    });
+    // Not rotated on a schedule (see the acknowledgement in the stack).
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    expect(manifest.filter(usesCursorKey).length).toBeGreaterThan(0);
   });
 
   it('grants each function exactly what its access says, and nothing else', () => {
@@ -252,7 +507,18 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       expect(actionsOf('events:'), spec.name).toEqual(spec.access.publishEvents ? ['events:PutEvents'] : []);
       expect(actionsOf('logs:'), spec.name).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
       expect(actionsOf('sqs:'), spec.name).toEqual(isAsync(spec) ? ['sqs:SendMessage'] : []);
-      expect(actionsOf('secretsmanager:'), spec.name).toEqual(spec.access.providerCredentials ? ['secretsmanager:GetSecretValue'] : []);
+      const secretActions = [...new Set(actionsOf('secretsmanager:'))];
+      expect(secretActions, spec.name).toEqual(spec.access.providerCredentials || usesCursorKey(spec) ? ['secretsmanager:GetSecretValue'] : []);
+      // Exactly the secrets its access names: the provider credentials, the cursor key, or both.
+      const readableSecrets = statements
+        .filter((statement) => asArray(statement.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((statement) => asArray(statement.Resource));
+      expect(sortJson(readableSecrets), spec.name).toEqual(
+        sortJson([
+          ...(spec.access.providerCredentials ? [{ Ref: logicalId(stack, stack.providerCredentials) }] : []),
+          ...(usesCursorKey(spec) ? [{ Ref: ids.cursorKey }] : []),
+        ]),
+      );
       // Nothing outside those six services.
       const all = statements.flatMap((statement) => asArray(statement.Action));
       expect(all.filter((action) => !/^(dynamodb|kms|events|logs|sqs|secretsmanager):/.test(action)), spec.name).toEqual([]);
@@ -274,9 +540,6 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
         }
         if (actions.includes('events:PutEvents')) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.bus, 'Arn'] });
         if (actions.includes('sqs:SendMessage')) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.dlq, 'Arn'] });
-        if (actions.includes('secretsmanager:GetSecretValue')) {
-          expect(statement.Resource).toEqual({ Ref: logicalId(stack, stack.providerCredentials) });
-        }
         if (actions.some((action) => action.startsWith('logs:'))) {
           // Its own log group only (the `Arn` attribute ends in `:*`, covering that group's streams).
           const ownLogs = logicalId(stack, stack.functions.get(spec.name)!.logGroup);
@@ -302,9 +565,19 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
     expect(JSON.stringify(template.toJSON()).includes('dynamodb:Scan')).toBe(false);
   });
 
-  it('outputs the API URL, table name, bus name and key ARN', () => {
+  it('outputs the API URL, table name, bus name, key ARN and alarm topic ARN', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'TableName', 'TokenKeyArn', 'WebhookUrlGoogle', 'WebhookUrlMicrosoft', 'WebhookUrlSlack']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'AlarmTopicArn',
+      'ApiUrl',
+      'EventBusName',
+      'TableName',
+      'TokenKeyArn',
+      'WebhookUrlGoogle',
+      'WebhookUrlMicrosoft',
+      'WebhookUrlSlack',
+    ]);
+    expect(outputs.AlarmTopicArn!.Value).toEqual({ Ref: ids.topic });
     expect(outputs.TableName!.Value).toEqual({ Ref: ids.table });
     expect(outputs.EventBusName!.Value).toEqual({ Ref: ids.bus });
     expect(outputs.TokenKeyArn!.Value).toEqual({ 'Fn::GetAtt': [ids.key, 'Arn'] });
@@ -327,6 +600,12 @@ describe('IntegrationsStack with an extra manifest', () => {
       name: 'public-probe',
       access: { table: 'write', tokenKey: 'encrypt', publishEvents: true },
       trigger: { kind: 'http', method: 'GET', path: '/api/probe/public', auth: 'public' },
+    },
+    {
+      ...base,
+      name: 'put-probe',
+      access: { table: 'none', tokenKey: 'none', publishEvents: false },
+      trigger: { kind: 'http', method: 'PUT', path: '/api/probe/{id}', auth: 'jwt' },
     },
   ];
 
@@ -351,6 +630,41 @@ describe('IntegrationsStack with an extra manifest', () => {
     ).Properties.Environment as { Variables: Record<string, unknown> };
     expect(env.Variables.APP_BASE_URL).toBeUndefined();
     expect(env.Variables.TABLE_NAME).toBeDefined();
+    // Any webhook gets the cap and its own 5xx alarm, not just the three providers of today.
+    expect((template.toJSON().Resources[webhookFn] as Resource).Properties.ReservedConcurrentExecutions).toBe(
+      WEBHOOK_RESERVED_CONCURRENCY,
+    );
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Url5xxCount',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: webhookFn } }],
+    });
+    // CORS follows the routes: a PUT route brings PUT in.
+    const api = Object.values(template.findResources('AWS::ApiGatewayV2::Api') as Record<string, Resource>)[0]!;
+    expect([...(api.Properties.CorsConfiguration as { AllowMethods: string[] }).AllowMethods].sort()).toEqual([
+      'DELETE',
+      'GET',
+      'OPTIONS',
+      'PATCH',
+      'POST',
+      'PUT',
+    ]);
+    // A route without table access pages nothing, so it gets no cursor key.
+    const putEnv = (template.toJSON().Resources[logicalId(stack, stack.functions.get('put-probe')!.fn)] as Resource).Properties
+      .Environment as { Variables: Record<string, unknown> };
+    expect(putEnv.Variables.CURSOR_KEY_SECRET_ARN).toBeUndefined();
+  });
+});
+
+describe('deployment region', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('takes the region from context, else from the CDK CLI, and refuses to guess', () => {
+    expect(buildApp({ context, nag: false }).stack.region).toBe(REGION);
+    vi.stubEnv('CDK_DEFAULT_REGION', 'us-west-2');
+    const { region: _ignored, ...withoutRegion } = context;
+    expect(buildApp({ context: withoutRegion, nag: false }).stack.region).toBe('us-west-2');
+    vi.stubEnv('CDK_DEFAULT_REGION', undefined);
+    expect(() => buildApp({ context: withoutRegion, nag: false })).toThrow(/region/);
   });
 });
 
