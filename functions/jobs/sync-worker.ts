@@ -15,6 +15,7 @@ const syncRequestedEvent = z.object({
     syncId: z.string().optional(),
     resource: z.string().optional(),
     full: z.boolean().optional(),
+    covers: z.array(z.string().max(128)).max(100).optional(),
   }),
 });
 
@@ -28,6 +29,7 @@ export const handler = jobHandler('sync-worker', async (event: unknown) => {
     ...(time ? { requestedAt: new Date(time).toISOString() } : {}),
     ...(detail.resource ? { resources: [detail.resource] } : {}),
     ...(detail.full ? { full: true } : {}),
+    ...(detail.covers ? { covers: detail.covers } : {}),
   });
   return { outcome, integrationId: detail.integrationId };
 });

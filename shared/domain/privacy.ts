@@ -7,10 +7,11 @@ import { itemKeySchema, openCursor, sealCursor } from '../store/cursor';
 import { isLive, type Item } from '../store/items';
 import { integrationItemPrefixes } from '../store/retention';
 import { keys } from '../store/keys';
-import { getIntegration, listIntegrations } from '../store/integrations';
+import { listIntegrations } from '../store/integrations';
 import { subscriptionSchema } from '../store/subscriptions';
 import { syncLogSchema, syncedRecordSchema } from '../store/sync';
-import { InvalidCursorError, notFound } from './errors';
+import { InvalidCursorError } from './errors';
+import { requireVisibleIntegration } from './lifecycle';
 import { integrationRecordSchema, toIntegrationView } from './integration';
 
 /**
@@ -90,8 +91,7 @@ const exportBinding = (orgId: string, integrationId: string | undefined) => ({
  */
 export async function exportPage(orgId: string, integrationId: string | undefined, cursor: string | undefined) {
   if (integrationId) {
-    const integration = await getIntegration(orgId, integrationId);
-    if (!integration || integration.status === 'erased') throw notFound('Integration');
+    await requireVisibleIntegration(orgId, integrationId);
   }
   const binding = exportBinding(orgId, integrationId);
   const { section, key } = cursor === undefined ? { section: 0, key: undefined } : await openCursor(binding, cursor, exportCursorSchema);

@@ -39,40 +39,39 @@ export async function acquireSyncLease(
   now = Date.now(),
   syncId?: string,
 ): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: {
-          pk: keys.org(orgId),
-          sk: syncKeys.lease(integrationId),
-          owner,
-          until: now + durationMs,
-          acquiredAt: now,
-          expiresAt: nowEpochSeconds(new Date(now + durationMs)) + LEASE_ITEM_TTL_SECONDS,
-        },
-        ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
-        ExpressionAttributeNames: { '#until': 'until' },
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (!isConditionalCheckFailure(error)) throw error;
-    // Coalesce: the running sync sees this and makes one more pass, which names the requests it covers.
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { pk: keys.org(orgId), sk: syncKeys.lease(integrationId) },
-        UpdateExpression: syncId ? 'SET pendingAt = :now, pendingSyncIds = list_append(if_not_exists(pendingSyncIds, :empty), :ids)' : 'SET pendingAt = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':now': now, ...(syncId ? { ':empty': [], ':ids': [syncId] } : {}) },
-      }),
-    ).catch((failure: unknown) => {
-      // The lease was released meanwhile: the caller's retry (EventBridge) takes it.
-      if (!isConditionalCheckFailure(failure)) throw failure;
-    });
-    return false;
+  const key = { pk: keys.org(orgId), sk: syncKeys.lease(integrationId) };
+  for (;;) {
+    try {
+      await dynamo().send(
+        new PutCommand({
+          TableName: tableName(),
+          Item: { ...key, owner, until: now + durationMs, acquiredAt: now, expiresAt: nowEpochSeconds(new Date(now + durationMs)) + LEASE_ITEM_TTL_SECONDS },
+          ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+    }
+    try {
+      // Coalesce: the running sync sees this and makes one more pass, which names the requests it covers.
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: key,
+          UpdateExpression: syncId ? 'SET pendingAt = :now, pendingSyncIds = list_append(if_not_exists(pendingSyncIds, :empty), :ids)' : 'SET pendingAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND #until >= :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':now': now, ...(syncId ? { ':empty': [], ':ids': [syncId] } : {}) },
+        }),
+      );
+      return false;
+    } catch (error) {
+      // Released (or gone stale) in between: try to take it again.
+      if (!isConditionalCheckFailure(error)) throw error;
+    }
   }
 }
 

@@ -56,6 +56,8 @@ export interface SyncRequest {
   resources?: string[];
   /** Ignore stored cursors (a provider lost notifications). */
   full?: boolean;
+  /** Sync ids of earlier requests this run serves (they coalesced into a run that had no pass left for them). */
+  covers?: string[];
 }
 
 export type SyncOutcome = 'succeeded' | 'failed' | 'skipped' | 'coalesced';
@@ -88,7 +90,7 @@ export async function runSync(request: SyncRequest, lookup: SyncLookup = registr
   const syncId = request.syncId ?? randomUUID();
   if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS, Date.now(), syncId))) return 'coalesced';
   let outcome: SyncOutcome = 'skipped';
-  let pass: PassIdentity = { syncId, ...(request.requestedAt ? { requestedAt: request.requestedAt } : {}), covers: [] };
+  let pass: PassIdentity = { syncId, ...(request.requestedAt ? { requestedAt: request.requestedAt } : {}), covers: request.covers ?? [] };
   for (let passes = 1; ; passes += 1) {
     const passStarted = Date.now();
     const lease: Lease = { owner, orgId: request.orgId, integrationId: request.integrationId };
@@ -99,12 +101,31 @@ export async function runSync(request: SyncRequest, lookup: SyncLookup = registr
       throw error;
     }
     const waiting = await releaseSyncLease(request.orgId, request.integrationId, owner, passStarted);
-    if (!waiting.pending || outcome !== 'succeeded' || passes >= MAX_PASSES) break;
+    if (!waiting.pending || outcome !== 'succeeded') break;
+    if (passes >= MAX_PASSES) {
+      // Bounded work per invocation: what still waits becomes one new request, served by a later run.
+      await requestFollowUp(request, waiting.syncIds);
+      break;
+    }
     if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS))) break;
     // The next pass serves the requests that waited; its log names them.
     pass = { syncId: waiting.syncIds[0] ?? randomUUID(), covers: waiting.syncIds };
   }
   return outcome;
+}
+
+async function requestFollowUp(request: SyncRequest, waiting: string[]): Promise<void> {
+  const [syncId, ...covers] = waiting;
+  const integration = await getIntegration(request.orgId, request.integrationId);
+  if (!integration || integration.status !== 'active') return;
+  await publishEvents([
+    {
+      type: 'SyncRequested',
+      orgId: request.orgId,
+      integrationId: request.integrationId,
+      detail: { providerId: integration.providerId, trigger: 'coalesced', ...(syncId ? { syncId } : {}), ...(covers.length > 0 ? { covers } : {}) },
+    },
+  ]);
 }
 
 interface PassIdentity {
