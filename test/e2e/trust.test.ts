@@ -141,7 +141,7 @@ describe('one integration per organisation, provider and account', () => {
     expect(received.events.filter((item) => item['detail-type'] === 'integration.webhook.received' && item.detail.eventId === event.event_id)).toHaveLength(1);
   });
 
-  it('reconnects do not pile up grants: Slack revokes the one it replaces, Google keeps one authorization per user', async () => {
+  it('reconnects do not pile up grants: Slack revokes the one it replaces; Google\'s consents are one authorization, revoked whole at disconnect', async () => {
     for (const [provider, account] of [['slack', 'T0PILE1'], ['google', 'pile@sandbox-google.test']] as const) {
       const before = await liveGrants(provider);
       const first = await complete(await pendingGrant(provider, account));
@@ -149,7 +149,11 @@ describe('one integration per organisation, provider and account', () => {
         const again = await complete(await pendingGrant(provider, account, tokens.alice, `/api/integrations/${first.data.integrationId}/reconnect`));
         expect(again.data).toMatchObject({ integrationId: first.data.integrationId, status: 'reconnected' });
       }
-      expect(await liveGrants(provider)).toBe(before + (provider === 'slack' ? 2 : 1));
+      // Slack: only the latest bot and user grants live. Google: three consents of one authorization; revoking
+      // the superseded ones would revoke the current one too, so none is revoked until the disconnect.
+      expect(await liveGrants(provider)).toBe(before + (provider === 'slack' ? 2 : 3));
+      expect((await api('DELETE', `/api/integrations/${first.data.integrationId}`)).status).toBe(200);
+      expect(await liveGrants(provider)).toBe(before);
     }
   });
 });

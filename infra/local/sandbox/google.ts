@@ -213,11 +213,7 @@ export function createGoogle(store: SandboxStore, push?: GooglePush, data?: Sync
       }
       store.markCodeUsed(check.key);
       const code = check.code;
-      // Google keeps one authorization per user and client: a new consent joins it, so revoking any of its tokens revokes them all.
-      const joined = store
-        .grants('google')
-        .find((grant) => grant.account === code.account && grant.clientId === code.clientId && grant.revokedAt === undefined);
-      const grant = joined ? store.extendGrant(joined, code.scopes, code.offline) : store.createGrant({
+      const grant = store.createGrant({
         provider: 'google',
         clientId: code.clientId,
         account: code.account,
@@ -255,7 +251,9 @@ export function createGoogle(store: SandboxStore, push?: GooglePush, data?: Sync
     if (!raw.success) return oauthError(400, 'invalid_request', 'Missing required parameter: token');
     const found = store.lookupToken('google', raw.data);
     if (found.status !== 'active') return oauthError(400, 'invalid_token', 'Token expired or revoked');
-    store.revokeGrant(found.grant.id);
+    // Google keeps one authorization per user and client: revoking any of its tokens revokes every consent the user gave the client.
+    const { account, clientId } = found.grant;
+    for (const grant of store.grants('google')) if (grant.account === account && grant.clientId === clientId) store.revokeGrant(grant.id);
     return jsonResponse(200, {});
   }
 

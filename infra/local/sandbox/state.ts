@@ -395,14 +395,6 @@ export class SandboxStore {
     return grant;
   }
 
-  /** Adds a new consent's scopes to an existing grant (providers with one authorization per user and client). */
-  extendGrant(grant: GrantRecord, scopes: string[], offline: boolean): GrantRecord {
-    grant.scopes = [...new Set([...grant.scopes, ...scopes])];
-    grant.offline = grant.offline || offline;
-    this.changed();
-    return grant;
-  }
-
   grant(id: string): GrantRecord | undefined {
     return this.state.grants[id];
   }
