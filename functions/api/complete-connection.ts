@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { completeConnection } from '../../shared/domain/completion';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
-import { pendingGrantIdSchema } from '../../shared/store/pending-grants';
+import { pendingGrantIdParam } from '../../shared/http/params';
 
 /**
  * POST /api/integrations/connect/complete `{pending}` — the user who started
@@ -12,6 +12,6 @@ import { pendingGrantIdSchema } from '../../shared/store/pending-grants';
  */
 export const handler = apiHandler({
   permission: 'integrations:connect',
-  body: z.object({ pending: pendingGrantIdSchema }).strict(),
+  body: z.object({ pending: pendingGrantIdParam }).strict(),
   handle: async ({ principal, body }) => success(await completeConnection(principal, body.pending)),
 });

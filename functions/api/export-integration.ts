@@ -3,7 +3,7 @@ import { integrationIdSchema } from '../../shared/domain/integration';
 import { exportPage } from '../../shared/domain/privacy';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
-import { cursorParam } from '../../shared/store/cursor';
+import { cursorParam } from '../../shared/http/params';
 
 /** GET /api/integrations/{id}/export?cursor= — one integration's data, page by page; never a secret. */
 export const handler = apiHandler({

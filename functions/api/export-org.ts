@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { exportPage } from '../../shared/domain/privacy';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
-import { cursorParam } from '../../shared/store/cursor';
+import { cursorParam } from '../../shared/http/params';
 
 /** GET /api/integrations/export?cursor= — everything held about the organisation's integrations, page by page; never a secret. */
 export const handler = apiHandler({

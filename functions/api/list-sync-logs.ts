@@ -1,10 +1,9 @@
 import * as z from 'zod';
+import { syncLogsPage } from '../../shared/domain/history';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
-import { cursorParam } from '../../shared/store/cursor';
-import { listSyncLogs } from '../../shared/store/sync';
+import { cursorParam } from '../../shared/http/params';
 
 /** GET /api/integrations/{id}/sync-logs?cursor=&limit= — newest first. */
 export const handler = apiHandler({
@@ -12,8 +11,7 @@ export const handler = apiHandler({
   params: z.object({ id: integrationIdSchema }),
   query: z.object({ cursor: cursorParam, limit: z.coerce.number().int().min(1).max(100).default(50) }),
   handle: async ({ principal, params, query }) => {
-    const integration = await requireVisibleIntegration(principal.orgId, params.id);
-    const page = await listSyncLogs(principal.orgId, integration.id, query.cursor, query.limit);
+    const page = await syncLogsPage(principal.orgId, params.id, query.cursor, query.limit);
     return success({ logs: page.items, nextCursor: page.nextCursor ?? null });
   },
 });

@@ -21,13 +21,6 @@ const TAG_BYTES = 16;
 export const MAX_CURSOR_CHARS = 4096;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-/**
- * The `cursor` query parameter at the edge: any string. Its length and content
- * are the cursor's own checks, so an oversized cursor is a 400 bad_request
- * like every other cursor the server did not issue.
- */
-export const cursorParam = z.string().optional();
-
 // --- the key ---------------------------------------------------------------
 
 const MIN_KEY_CHARS = 32;

@@ -21,7 +21,6 @@ export const PENDING_GRANT_TTL_SECONDS = 10 * 60;
 const PENDING_ITEM_LIFETIME_SECONDS = 24 * 60 * 60;
 
 /** 256 random bits, base64url: the one-time id the app completes the grant with. */
-export const pendingGrantIdSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the pending id the callback returned');
 export const newPendingGrantId = (): string => randomBytes(32).toString('base64url');
 
 export const pendingGrantSchema = z.object({

@@ -10,6 +10,8 @@ import { withAccessToken } from '../oauth/token-manager';
 import type { OAuthClient } from '../oauth/types';
 import { findProvider } from '../providers/registry';
 import { getIntegration } from '../store/integrations';
+import { keys } from '../store/keys';
+import { expireIfErased } from '../store/retention';
 import { deleteSubscription, saveSubscription, subscriptionsDueForRenewal, subscriptionsOf } from '../store/subscriptions';
 
 /**
@@ -84,6 +86,11 @@ export async function renewDueSubscriptions(now: Date = new Date()): Promise<Ren
       );
       // Switch routing to the new channel before stopping the old one, so no notification is lost.
       await saveSubscription(renewed);
+      if (await expireIfErased(renewed.orgId, renewed.integrationId, [keys.subscription(renewed.integrationId, renewed.subscriptionId)])) {
+        // Erased while renewing: the tokens are gone, so the new channel lapses on its own; its item is purged with the rest.
+        result.dropped += 1;
+        continue;
+      }
       if (renewed.subscriptionId !== subscription.subscriptionId) {
         await deleteSubscription(subscription);
         await withAccessToken(integration, subscriptions.credentialKind, (accessToken) =>
