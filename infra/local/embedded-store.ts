@@ -32,9 +32,12 @@ export async function startEmbeddedDynamo(options: { path?: string } = {}): Prom
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    // Stops listening and drops every connection at once, in-flight requests included: a shutdown closes the
+    // store only once its work is done, or is giving up on what still runs, whose later writes must not land.
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
       }),
   };
 }

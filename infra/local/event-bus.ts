@@ -48,20 +48,53 @@ interface AwsJsonResponse {
   body: unknown;
 }
 
+export interface LocalEventBusOptions {
+  /** Retries after the first attempt, with exponential backoff from `retryBaseMs`. */
+  retryAttempts: number;
+  retryBaseMs: number;
+  historySize: number;
+  /** Where failed attempts, dead letters and alerts are reported for the operator (the console); silent without. */
+  log?: (line: string) => void;
+}
+
+const defaults: LocalEventBusOptions = { retryAttempts: 4, retryBaseMs: 250, historySize: 1000 };
+
+const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error');
+
+/** `SyncRequested (org acme, integration int_…)`: which event, in the operator's terms. */
+export function describeEvent(event: BusEvent): string {
+  const detail = (event.detail ?? {}) as Record<string, unknown>;
+  const about = [
+    typeof detail.orgId === 'string' ? `org ${detail.orgId}` : undefined,
+    typeof detail.integrationId === 'string' ? `integration ${detail.integrationId}` : undefined,
+  ].filter(Boolean);
+  return about.length > 0 ? `${event['detail-type']} (${about.join(', ')})` : event['detail-type'];
+}
+
+/** Detail fields worth a glance on an alert line, without the ids `describeEvent` already names. */
+function alertFields(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .filter(([name, value]) => name !== 'orgId' && name !== 'integrationId' && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'))
+    .map(([name, value]) => `${name}=${String(value)}`)
+    .join(' ');
+}
+
 export class LocalEventBus {
   private readonly history: BusEvent[] = [];
   private readonly dead: DeadLetter[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries under way (retries included), with what each is, for a shutdown's report. */
+  private readonly inFlight = new Map<Promise<void>, string>();
+  private readonly options: LocalEventBusOptions;
+  private delivering = true;
+  private abandoned = false;
 
   constructor(
     private readonly busName: string,
     private readonly targets: readonly LoadedFunction[],
-    private readonly options: { retryAttempts: number; retryBaseMs: number; historySize: number } = {
-      retryAttempts: 4,
-      retryBaseMs: 250,
-      historySize: 1000,
-    },
-  ) {}
+    options: Partial<LocalEventBusOptions> = {},
+  ) {
+    this.options = { ...defaults, ...options };
+  }
 
   /** The AWSEvents.PutEvents operation (awsJson1_1). */
   putEvents(body: unknown): AwsJsonResponse {
@@ -91,6 +124,7 @@ export class LocalEventBus {
         detail,
       };
       this.record(event);
+      this.report(event);
       this.deliver(event);
       return { EventId: event.id };
     });
@@ -108,7 +142,31 @@ export class LocalEventBus {
 
   /** Resolves when every delivery under way has finished (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.keys()]);
+  }
+
+  /** What is being delivered now: `sync-worker ← SyncRequested (org …, integration …)`. */
+  deliveries(): string[] {
+    return [...this.inFlight.values()];
+  }
+
+  /**
+   * Shutdown: events are still accepted (work finishing now may publish) but
+   * no new delivery starts, so the drain ends; deliveries under way finish,
+   * retries included. What is not delivered is said on the console.
+   */
+  stopDelivering(): void {
+    this.delivering = false;
+  }
+
+  /**
+   * Shutdown deadline: the deliveries still running are given up. Their
+   * failures from now on (the store and the providers going away under them)
+   * are not retried, dead-lettered or reported: they are not the target's.
+   */
+  abandon(): void {
+    this.delivering = false;
+    this.abandoned = true;
   }
 
   private record(event: BusEvent): void {
@@ -116,31 +174,57 @@ export class LocalEventBus {
     if (this.history.length > this.options.historySize) this.history.shift();
   }
 
+  /** Alerts, and integrations turning degraded or disconnected (or recovering), get a line of their own. */
+  private report(event: BusEvent): void {
+    const log = this.options.log;
+    if (!log) return;
+    const detail = (event.detail ?? {}) as Record<string, unknown>;
+    if (event['detail-type'] === 'integration.alert') {
+      log(`[local] ALERT ${describeEvent(event)}: ${alertFields(detail)}`);
+    } else if (event['detail-type'] === 'integration.health_changed') {
+      const { from, to, reason } = detail;
+      const trouble = to === 'degraded' || to === 'disconnected';
+      const recovery = to === 'healthy' && (from === 'degraded' || from === 'disconnected');
+      if (trouble || recovery) log(`[local] ${describeEvent(event)}: ${String(from)} → ${String(to)} (${String(reason)})`);
+    }
+  }
+
   private deliver(event: BusEvent): void {
     for (const target of this.targets) {
       const trigger = target.spec.trigger;
       if (trigger.kind !== 'event' || trigger.detailType !== event['detail-type']) continue;
+      if (!this.delivering) {
+        this.options.log?.(`[local] stopping: ${describeEvent(event)} not delivered to ${target.spec.name}; the next dispatch (or a manual sync) picks the work up`);
+        continue;
+      }
       const delivery = this.invokeWithRetries(target, event).finally(() => this.inFlight.delete(delivery));
-      this.inFlight.add(delivery);
+      this.inFlight.set(delivery, `${target.spec.name} ← ${describeEvent(event)}`);
     }
   }
 
   private async invokeWithRetries(target: LoadedFunction, event: BusEvent): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
+    const attempts = this.options.retryAttempts + 1;
+    for (let attempt = 1; ; attempt += 1) {
       try {
-        await target.invoke(event);
+        const result = await target.invoke(event);
+        // A failure the target does not throw (it would not pass on retrying, e.g. a refusal) is still a failure to see.
+        if (typeof result === 'object' && result !== null && 'outcome' in result && result.outcome === 'failed') {
+          this.options.log?.(`[local] ${target.spec.name} on ${describeEvent(event)}: failed, not retried (a retry would not help)`);
+        }
         return;
       } catch (error) {
-        if (attempt >= this.options.retryAttempts) {
-          this.dead.push({
-            event,
-            target: target.spec.name,
-            error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error',
-            failedAt: new Date().toISOString(),
-          });
+        if (this.abandoned) return;
+        const what = `${target.spec.name} failed on ${describeEvent(event)}, attempt ${attempt} of ${attempts}: ${describeError(error)}`;
+        if (attempt >= attempts) {
+          this.dead.push({ event, target: target.spec.name, error: describeError(error), failedAt: new Date().toISOString() });
+          this.options.log?.(`[local] ${what}`);
+          this.options.log?.(`[local] DEAD LETTER ${describeEvent(event)} → ${target.spec.name}: gave up after ${attempts} attempts (GET /_local/dead-letters)`);
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, this.options.retryBaseMs * 2 ** attempt));
+        const backoffMs = this.options.retryBaseMs * 2 ** (attempt - 1);
+        this.options.log?.(`[local] ${what}; retrying in ${backoffMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        if (this.abandoned) return;
       }
     }
   }

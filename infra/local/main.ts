@@ -1,13 +1,14 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalog, findProvider } from '../../shared/providers/registry';
 import { manifest } from '../manifest';
+import { DataDirInUseError, lockDataDir, prepareDataDir } from './data-dir';
 import { ensureTable, startEmbeddedDynamo } from './embedded-store';
 import { localEnv, localKeys } from './local-config';
 import { Sandbox } from './sandbox';
 import { LocalTtlSweeper } from './ttl-sweeper';
 import { startLocalServer } from './server';
+import { stopOnSignals } from './shutdown';
 
 /**
  * `npm start`: the whole system on its embedded defaults. dynalite on disk
@@ -18,7 +19,11 @@ const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 async function main(): Promise<void> {
   const env = localEnv();
-  mkdirSync(env.dataDir, { recursive: true });
+  prepareDataDir(env.dataDir);
+  // Before anything else touches DATA_DIR: a second runtime on it stops here with one line.
+  const lock = lockDataDir(env.dataDir);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const signals = stopOnSignals({ drainMs: env.LOCAL_SHUTDOWN_SECONDS * 1000, log });
   const keys = localKeys(env);
 
   const dynamo = await startEmbeddedDynamo({ path: join(env.dataDir, 'dynamodb') });
@@ -85,6 +90,9 @@ async function main(): Promise<void> {
     ...(providerModes.find((mode) => mode.id === 'slack')?.real ? {} : { slackEventsUrl: `${server.url}/api/webhooks/slack` }),
   });
 
+  lock.announce(server.url);
+  signals.ready({ server, dynamo, ttlSweeper, sandbox, lock });
+
   process.stdout.write(
     [
       '',
@@ -105,31 +113,10 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`[local] ${signal}: stopping\n`);
-    server
-      .close()
-      .then(() => sandbox.close())
-      .then(() => ttlSweeper.stop())
-      .then(() => dynamo.close())
-      .then(() => {
-        process.stdout.write('[local] stopped cleanly\n');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        process.stderr.write(`[local] error while stopping: ${String(error)}\n`);
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`[local] failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof DataDirInUseError) process.stderr.write(`${error.message}\n`);
+  else process.stderr.write(`[local] failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

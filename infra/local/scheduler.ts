@@ -54,8 +54,24 @@ export class LocalScheduler {
     return this.jobs.filter((job) => job.spec.trigger.kind === 'schedule').map((job) => job.spec.name);
   }
 
-  async stop(): Promise<void> {
+  /** Jobs running now (a shutdown waits for them, or names them when it gives up). */
+  runningJobs(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Resolves when no job runs. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** No more scheduled runs; the ones under way go on. */
+  pause(): void {
     for (const timer of this.timers) clearInterval(timer);
-    await Promise.allSettled([...this.running.values()]);
+    this.timers.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.pause();
+    await this.idle();
   }
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { settingsStandIn } from './settings-stand-in';
 import type { AddressInfo } from 'node:net';
 import type { FunctionSpec } from '../manifest';
+import { settlesBy } from './deadline';
 import { LocalEventBus } from './event-bus';
 import { loadFunctions, type LoadedFunction } from './functions';
 import { verifyLocalToken } from './jwt';
@@ -39,8 +40,31 @@ export interface LocalServer {
   url: string;
   bus: LocalEventBus;
   scheduler: LocalScheduler;
+  /**
+   * Shutdown, first step: new work is refused (503 `shutting_down`), no bus
+   * delivery or scheduled run starts; the work under way goes on, and what it
+   * calls back into here (the sandbox providers, the EventBridge endpoint)
+   * is still served.
+   */
+  stopAccepting(): void;
+  /** Resolves once the work under way (requests, bus deliveries, jobs) is done, or at `deadline` (epoch ms) with what still runs. */
+  settle(deadline: number): Promise<string[]>;
+  /** The deadline passed: what still runs is given up (see LocalEventBus.abandon). */
+  abandon(): void;
+  /** Stops listening and drops every connection; a server still accepting drains first (up to DEFAULT_DRAIN_MS). */
   close(): Promise<void>;
 }
+
+/** How long a shutdown lets the work under way finish before giving up on it. */
+export const DEFAULT_DRAIN_MS = 10_000;
+
+/**
+ * What the runtime's own work calls back into: the providers (sandbox) and
+ * EventBridge. In AWS they stay up while a function finishes; here they are
+ * served until the very end of a shutdown, or that work would fail because
+ * the runtime is stopping.
+ */
+const servesRunningWork = (path: string) => path.startsWith('/sandbox/') || /^\/_local\/eventbridge\/?$/.test(path);
 
 /** The part of the sandbox the server needs: one request in, one response out. */
 export interface SandboxMount {
@@ -96,6 +120,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   let ready: { router: Router<LoadedFunction>; webhooks: Map<string, LoadedFunction> } | undefined;
   let bus: LocalEventBus | undefined;
   let scheduler: LocalScheduler | undefined;
+  let stopping = false;
+  /** Requests under way (not the ones serving running work), with what each is. */
+  const requests = new Map<Promise<void>, string>();
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://local');
@@ -162,8 +189,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   }
 
   const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const internal = servesRunningWork(path);
+    if (stopping && !internal) {
+      response.setHeader('connection', 'close');
+      return sendJson(response, 503, envelopeError('shutting_down', 'The local runtime is stopping'));
+    }
     const started = Date.now();
-    handle(request, response)
+    const work = handle(request, response)
       .catch((error: unknown) => {
         log(`[local] ${request.method} ${request.url} failed: ${error instanceof Error ? error.stack : String(error)}`);
         if (!response.headersSent) sendJson(response, 500, envelopeError('internal_error', 'Internal Server Error'));
@@ -171,9 +204,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       })
       .finally(() => {
         if (process.env.LOCAL_ACCESS_LOG === 'on') {
-          log(`[local] ${request.method} ${request.url?.split('?')[0]} ${response.statusCode} ${Date.now() - started}ms`);
+          log(`[local] ${request.method} ${path} ${response.statusCode} ${Date.now() - started}ms`);
         }
       });
+    if (internal) return;
+    requests.set(work, `${request.method} ${path}`);
+    void work.finally(() => requests.delete(work));
   });
   server.keepAliveTimeout = 5_000;
 
@@ -187,7 +223,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   options.beforeLoad?.(url);
 
   const loaded = await loadFunctions(options.root, options.functions);
-  bus = new LocalEventBus(options.eventBusName, loaded);
+  bus = new LocalEventBus(options.eventBusName, loaded, { log });
   scheduler = new LocalScheduler(loaded, (job, error) =>
     log(`[local] scheduled job ${job} failed: ${error instanceof Error ? error.message : String(error)}`),
   );
@@ -198,17 +234,36 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
   const readyBus = bus;
   const readyScheduler = scheduler;
+  const running = () => [...requests.values(), ...readyBus.deliveries(), ...readyScheduler.runningJobs().map((job) => `job ${job}`)];
+  const stopAccepting = () => {
+    stopping = true;
+    readyScheduler.pause();
+    readyBus.stopDelivering();
+    // Idle keep-alive connections would otherwise bring new requests only to refuse them.
+    server.closeIdleConnections();
+  };
+  const settle = async (deadline: number) => {
+    while (running().length > 0 && Date.now() < deadline) {
+      await settlesBy(Promise.allSettled([...requests.keys(), readyBus.idle(), readyScheduler.idle()]), deadline);
+    }
+    return running();
+  };
   return {
     url,
     bus: readyBus,
     scheduler: readyScheduler,
+    stopAccepting,
+    settle,
+    abandon: () => readyBus.abandon(),
     close: async () => {
-      await readyScheduler.stop();
+      if (!stopping) {
+        stopAccepting();
+        if ((await settle(Date.now() + DEFAULT_DRAIN_MS)).length > 0) readyBus.abandon();
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await readyBus.idle();
     },
   };
 }

@@ -54,9 +54,20 @@ export class LocalTtlSweeper {
     return deleted;
   }
 
-  async stop(): Promise<void> {
+  /** No more timed sweeps; a sweep under way goes on. */
+  pause(): void {
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    this.timer = undefined;
+  }
+
+  /** Resolves when no sweep runs (whatever its outcome: the next sweep deletes what this one missed). */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.pause();
+    await this.idle();
     this.client.destroy();
   }
 }
