@@ -165,10 +165,10 @@ describe('summarizeIssues', () => {
   });
 
   it('lists up to five issues, separated, then says how many more', () => {
-    const five = summarizeIssues('query', issuesOf(fields(5), {}));
-    expect(five.split('; ')).toHaveLength(5);
+    const fiveIssues = issuesOf(fields(5), {});
+    const five = summarizeIssues('query', fiveIssues);
+    expect(five).toBe(`Invalid query: ${fiveIssues.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
     expect(five).toMatch(/^Invalid query: f0: .+; f1: .+; f2: .+; f3: .+; f4: [^;]+$/);
-    expect(five).not.toContain('more');
     const seven = summarizeIssues('query', issuesOf(fields(7), {}));
     expect(seven).toMatch(/; f4: [^;]+ \(and 2 more\)$/);
     expect(seven).not.toContain('f5');

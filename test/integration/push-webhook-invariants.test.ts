@@ -1,4 +1,6 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +10,9 @@ import { handleGmailPush, handleGoogleChannelNotification } from '../../shared/p
 import { graphNotificationBody, handleGraphNotifications } from '../../shared/providers/microsoft/webhook';
 import { findSubscription, hashSecret, saveSubscription, subscriptionsDueForRenewal, type SubscriptionRecord } from '../../shared/store/subscriptions';
 import type { IntegrationRecord } from '../../shared/domain/integration';
+import { dynamo, tableName } from '../../shared/store/client';
 import { createIntegration } from '../../shared/store/integrations';
+import { keys } from '../../shared/store/keys';
 import { integrationRecord, uniqueOrg } from '../support/api';
 
 /**
@@ -409,6 +413,17 @@ describe('Microsoft Graph notifications', () => {
     const received = eventsFor('integration.webhook.received', record.integrationId);
     expect(received.map((event) => (event.detail as { changeType?: unknown }).changeType)).toEqual(['created', 'updated']);
     expect(eventsFor('SyncRequested', record.integrationId)).toHaveLength(2);
+  });
+
+  it('the dedupe marker of an item is the SHA-256 (hex) of the item, so a redelivery after a deploy is still recognised', async () => {
+    const record = await subscription('microsoft', 'events', 'cs-9');
+    const item = notification(record, 'cs-9', { changeType: 'updated', resource: 'me/events/9' });
+    await deliver([item]);
+    const parsed = graphNotificationBody.parse({ value: [item] }).value[0];
+    const id = createHash('sha256').update(JSON.stringify(parsed)).digest('hex');
+    const marker = await dynamo().send(new GetCommand({ TableName: tableName(), Key: { pk: keys.webhookEvent('microsoft', id), sk: keys.webhookEventSk }, ConsistentRead: true }));
+    expect(marker.Item).toMatchObject({ pk: `EVT#microsoft#${id}` });
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('an item without a change type is published with changeType null', async () => {
