@@ -21,8 +21,14 @@ const dueIntegration = z.object({
   healthChangedAt: z.string(),
   alertedAt: z.string().optional(),
 });
-/** A problem that persists this long raises `integration.alert` (architecture §6). */
+/** A problem that persists this long raises `integration.alert`. */
 export const DEGRADED_ALERT_AFTER_MS = 60 * 60 * 1000;
+/**
+ * A schedule fires a little early or late, and clocks differ: what falls due
+ * within this margin after a dispatch is taken by it, rather than waiting 15
+ * minutes for the next one.
+ */
+export const DISPATCH_MARGIN_MS = 60 * 1000;
 
 export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: number; published: number; alerts: number }> {
   const totals = { due: 0, published: 0, alerts: 0 };
@@ -35,7 +41,7 @@ export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: n
     pending = pending.slice(ready);
   };
   // Page by page: a hundred thousand due integrations never sit in memory together.
-  await forEachDuePage(syncKeys.syncDuePrefix, now, async (items) => {
+  await forEachDuePage(syncKeys.syncDuePrefix, new Date(now.getTime() + DISPATCH_MARGIN_MS), async (items) => {
     const due = items.flatMap((item) => {
       const parsed = dueIntegration.safeParse(item);
       return parsed.success ? [parsed.data] : [];

@@ -179,7 +179,10 @@ async function syncPass(integrationId: string, request: SyncRequest, pass: PassI
 
   const finished = (await updateLatestIntegration(current.orgId, current.id, { lastSyncAt: new Date().toISOString(), consecutiveSyncFailures: 0 })) ?? current;
   await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced', announceAgainst: before });
-  await scheduleSync(current.orgId, current.id, finished.settings?.scheduledSync === false ? undefined : new Date(Date.now() + SYNC_INTERVAL_MS));
+  // The next run is due 15 minutes after this one was asked for, not after it ended: a dispatched sync
+  // then falls due exactly at the next dispatch (every 15 minutes), never one dispatch later.
+  const next = new Date(Date.parse(pass.requestedAt ?? started.toISOString()) + SYNC_INTERVAL_MS);
+  await scheduleSync(current.orgId, current.id, finished.settings?.scheduledSync === false ? undefined : next);
   if (await writeFencedLog(current, log('succeeded'))) return 'skipped';
   await publishEvents([
     { type: 'integration.synced', orgId: current.orgId, integrationId: current.id, detail: { providerId: current.providerId, syncId, trigger: request.trigger, counts } },
