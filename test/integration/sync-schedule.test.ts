@@ -26,7 +26,7 @@ const quick: ProviderSync = {
   resources: {
     items: {
       keepCursorAfterPass: false,
-      pull: () => Promise.resolve({ changes: [{ externalId: 'U1', op: 'upsert', data: {} }], complete: true }),
+      pull: () => Promise.resolve({ changes: [{ externalId: 'U1', op: 'upsert', data: {} }], cursor: undefined, complete: true }),
     },
   },
 };
