@@ -29,8 +29,8 @@ export interface CallbackInput {
 export async function handleCallback(input: CallbackInput): Promise<CallbackOutcome> {
   // The format is checked before any lookup: a state we could not have issued is refused as such.
   const state = stateValueSchema.safeParse(input.state);
-  const pending = state.success ? await consumePendingConnection(state.data) : undefined;
-  if (!pending || pending.providerId !== input.providerId) {
+  const pending = state.success ? await consumePendingConnection(state.data, input.providerId) : undefined;
+  if (!pending) {
     return { ok: false, error: 'invalid_state', redirectTo: defaultReturnUrl() };
   }
   const fail = (error: string): CallbackOutcome => ({ ok: false, error, redirectTo: pending.redirectTo });

@@ -14,7 +14,7 @@ import { logger } from '../logging/logger';
 import type { Credential } from '../oauth/types';
 import { recordConsent } from '../store/consents';
 import { createIntegration, getIntegration, newIntegrationId, updateLatestIntegration } from '../store/integrations';
-import { accountClaimHolder, claimAccount } from '../store/lifecycle';
+import { accountClaimHolder, authorizationRevokedAt, claimAccount } from '../store/lifecycle';
 import { abandonedGrantIds, takePendingGrant, type PendingGrant } from '../store/pending-grants';
 import { retainLogs } from '../store/retention';
 import { SYNC_INTERVAL_MS, scheduleSync } from '../store/sync';
@@ -46,7 +46,7 @@ export async function completeConnection(caller: Caller, pendingId: string): Pro
       providerId: grant.providerId,
       sameOrganisation: grant.orgId === caller.orgId,
     });
-    await revokeAtProvider(grant.providerId, credentials);
+    await revokeAtProvider(ownerOf(grant), credentials);
     throw notFound('Pending connection');
   }
   const progress = { stored: false };
@@ -55,10 +55,16 @@ export async function completeConnection(caller: Caller, pendingId: string): Pro
     return await withLifecycleLease(grant.orgId, integrationId, () => landGrant(grant, credentials, integrationId, progress));
   } catch (error) {
     // A grant refused before it was stored is not left live at the provider; once stored, it is the integration's.
-    if (!progress.stored) await revokeAtProvider(grant.providerId, credentials);
+    if (!progress.stored) await revokeAtProvider(ownerOf(grant), credentials);
     throw error;
   }
 }
+
+const ownerOf = (grant: PendingGrant, integrationId?: string) => ({
+  providerId: grant.providerId,
+  accountId: grant.accountId,
+  ...(integrationId ? { integrationId } : {}),
+});
 
 function isInitiatorInTime(grant: PendingGrant, caller: Caller, now = Date.now()): boolean {
   return grant.orgId === caller.orgId && grant.userId === caller.userId && Date.parse(grant.completeBy) > now;
@@ -89,6 +95,14 @@ async function landGrant(
   if (existing && existing.externalAccountId !== grant.accountId) {
     throw conflict(`The account authorised (${grant.accountId}) is not the one this integration is connected to (${existing.externalAccountId})`);
   }
+  // A provider that revokes a user's whole authorization at once (Google) may have revoked this consent
+  // while the user was giving it (a disconnect of the same account): it must not be reported as connected.
+  const revokedAt = connectableProvider(grant.providerId).oauth.reconnectJoinsGrant
+    ? await authorizationRevokedAt(grant.providerId, grant.accountId)
+    : undefined;
+  if (revokedAt && revokedAt >= grant.exchangedAt) {
+    throw conflict('The account was disconnected while this connection was being authorised; connect it again');
+  }
   // A reconnect of an integration made before accounts were claimed claims its account now.
   if (existing && (await accountClaimHolder(grant.orgId, grant.providerId, grant.accountId)) === undefined) {
     await claimAccount(grant.orgId, grant.providerId, grant.accountId, integrationId);
@@ -110,7 +124,7 @@ async function landGrant(
     consentVersion: CONSENT_VERSION,
   });
   await replacePushChannels(record, superseded, credentials, existing !== undefined);
-  await revokeSuperseded(grant.providerId, superseded, credentials, integrationId);
+  await revokeSuperseded(grant, superseded, credentials, integrationId);
   await announce(record, grant, existing !== undefined);
   return { integrationId, providerId: grant.providerId, status: existing ? 'reconnected' : 'connected', redirectTo: grant.redirectTo };
 }
@@ -165,11 +179,16 @@ async function replacePushChannels(record: IntegrationRecord, superseded: Stored
  * provider keeps one authorization per user and client (then the old tokens
  * belong to the new grant) or the provider handed the same token back.
  */
-async function revokeSuperseded(providerId: string, superseded: StoredCredentials | undefined, fresh: Credential[], integrationId: string) {
+async function revokeSuperseded(
+  { providerId, accountId }: PendingGrant,
+  superseded: StoredCredentials | undefined,
+  fresh: Credential[],
+  integrationId: string,
+) {
   if (!superseded || connectableProvider(providerId).oauth.reconnectJoinsGrant) return;
   const freshTokens = new Set(fresh.flatMap((credential) => [credential.accessToken, credential.refreshToken]));
   const stale = superseded.credentials.filter((credential) => !freshTokens.has(credential.accessToken) && !freshTokens.has(credential.refreshToken));
-  await revokeAtProvider(providerId, stale, integrationId);
+  await revokeAtProvider({ providerId, accountId, integrationId }, stale);
 }
 
 async function announce(record: IntegrationRecord, grant: PendingGrant, reconnected: boolean) {
@@ -204,7 +223,7 @@ export async function revokeAbandonedGrants(now: Date = new Date()): Promise<{ a
   for (const id of ids) {
     const taken = await takePendingGrant(id);
     if (!taken) continue;
-    await revokeAtProvider(taken.grant.providerId, taken.credentials);
+    await revokeAtProvider(ownerOf(taken.grant), taken.credentials);
     revoked += 1;
   }
   return { abandoned: ids.length, revoked };

@@ -8,21 +8,55 @@
 import { logger } from '../logging/logger';
 import { errorCodeOf } from '../oauth/errors';
 import type { Credential } from '../oauth/types';
+import { getIntegration } from '../store/integrations';
+import { recordAuthorizationRevoked } from '../store/lifecycle';
 import { takeCredentials } from '../store/tokens';
+import { integrationsForAccount } from '../webhooks/routing';
 import { closeSubscriptions } from '../webhooks/subscriptions';
 import { connectableProvider, type Caller } from './connect';
 import type { IntegrationRecord } from './integration';
 import { recordDisconnect, requireVisibleIntegration, withLifecycleLease, type DisconnectCause } from './lifecycle';
 
-/** Revokes credentials at their provider where it can; failures are logged, never thrown. */
-export async function revokeAtProvider(providerId: string, credentials: Credential[], integrationId?: string): Promise<void> {
+/** Whose grant is revoked: the provider account, and the integration it belongs to (if it landed). */
+export interface GrantOwner {
+  providerId: string;
+  accountId: string;
+  integrationId?: string;
+}
+
+/**
+ * Revokes a grant at its provider where it can; failures are logged, never
+ * thrown. Where the provider keeps one authorization per user and client
+ * (Google), revoking any token revokes every consent of that user: it is left
+ * alone while another connected integration (of any organisation) holds the
+ * account, and otherwise its revocation is noted, so a consent given just
+ * before it is known to be dead.
+ */
+export async function revokeAtProvider(owner: GrantOwner, credentials: Credential[]): Promise<void> {
   if (credentials.length === 0) return;
+  const { providerId, accountId, integrationId } = owner;
   try {
     const { oauth, client } = connectableProvider(providerId);
+    if (oauth.reconnectJoinsGrant) {
+      if (await anotherHolder(owner)) {
+        logger.info('Tokens dropped without revoking: another integration holds the same provider authorization', { integrationId, providerId });
+        return;
+      }
+      await recordAuthorizationRevoked(providerId, accountId);
+    }
     await oauth.revoke({ client, credentials });
   } catch (error) {
     logger.warn('Revocation at the provider failed; the tokens are dropped anyway', { integrationId, errorCode: errorCodeOf(error) });
   }
+}
+
+async function anotherHolder(owner: GrantOwner): Promise<boolean> {
+  for (const routed of await integrationsForAccount(owner.providerId, owner.accountId)) {
+    if (routed.id === owner.integrationId) continue;
+    // The index is eventually consistent: the integration item itself says whether it is still connected.
+    if ((await getIntegration(routed.orgId, routed.id))?.status === 'active') return true;
+  }
+  return false;
 }
 
 /** Ends the connection of an integration the caller holds the lifecycle lease of. */
@@ -38,7 +72,7 @@ export async function tearDown(integration: IntegrationRecord, cause: Disconnect
     }
   })();
   await closeSubscriptions(integration, client, credentials[0]?.accessToken);
-  await revokeAtProvider(integration.providerId, credentials, integration.id);
+  await revokeAtProvider({ providerId: integration.providerId, accountId: integration.externalAccountId, integrationId: integration.id }, credentials);
   await recordDisconnect(integration, cause);
 }
 

@@ -40,14 +40,19 @@ export async function savePendingConnection(state: string, pending: PendingConne
   );
 }
 
-/** Deletes and returns the pending connection; undefined when unknown, already used or expired. */
-export async function consumePendingConnection(state: string): Promise<PendingConnection | undefined> {
+/**
+ * Deletes and returns the pending connection; undefined when unknown, already
+ * used, expired, or started for another provider (a callback replayed on the
+ * wrong provider's path does not use up the real flow's state).
+ */
+export async function consumePendingConnection(state: string, providerId: string): Promise<PendingConnection | undefined> {
   try {
     const { Attributes: item } = await dynamo().send(
       new DeleteCommand({
         TableName: tableName(),
         Key: { pk: keys.oauthState(state), sk: keys.oauthStateSk },
-        ConditionExpression: 'attribute_exists(pk)',
+        ConditionExpression: 'attribute_exists(pk) AND providerId = :provider',
+        ExpressionAttributeValues: { ':provider': providerId },
         ReturnValues: 'ALL_OLD',
       }),
     );

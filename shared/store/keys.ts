@@ -36,6 +36,9 @@ export const keys = {
   /** Due GSI sort key of an abandoned pending grant's revocation: `ABANDON#<iso time>`. */
   abandonDue: (at: string) => `ABANDON#${at}`,
   abandonDuePrefix: 'ABANDON#',
+  /** When a provider authorization shared by every consent of one user (Google) was last revoked: `AUTHZ#<provider>#<account>`. */
+  authorizationRevoked: (providerId: string, accountId: string) => `AUTHZ#${providerId}#${accountId}`,
+  authorizationRevokedSk: 'REVOKED',
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',

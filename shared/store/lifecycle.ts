@@ -8,7 +8,7 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { dynamo, tableName } from './client';
-import { isConditionalCheckFailure } from './items';
+import { isConditionalCheckFailure, isLive, nowEpochSeconds } from './items';
 import { keys } from './keys';
 
 /** Takes the integration's lifecycle lease unless a live one is held; a crashed holder's lease lapses after `durationMs`. */
@@ -102,4 +102,26 @@ export async function releaseAccountClaim(orgId: string, providerId: string, acc
   } catch (error) {
     if (!isConditionalCheckFailure(error)) throw error;
   }
+}
+
+/** Pending grants live 10 minutes; a revocation older than a day can no longer matter to one. */
+const AUTHORIZATION_MARKER_SECONDS = 24 * 60 * 60;
+const authorizationKey = (providerId: string, accountId: string) => ({
+  pk: keys.authorizationRevoked(providerId, accountId),
+  sk: keys.authorizationRevokedSk,
+});
+
+/** Notes that a user's whole authorization at a provider was revoked (every consent of theirs with it). */
+export async function recordAuthorizationRevoked(providerId: string, accountId: string, at: Date = new Date()): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { ...authorizationKey(providerId, accountId), revokedAt: at.toISOString(), expiresAt: nowEpochSeconds(at) + AUTHORIZATION_MARKER_SECONDS },
+    }),
+  );
+}
+
+export async function authorizationRevokedAt(providerId: string, accountId: string): Promise<string | undefined> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: authorizationKey(providerId, accountId), ConsistentRead: true }));
+  return Item && isLive(Item) && typeof Item.revokedAt === 'string' ? Item.revokedAt : undefined;
 }

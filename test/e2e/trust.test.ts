@@ -158,6 +158,48 @@ describe('one integration per organisation, provider and account', () => {
   });
 });
 
+describe('Google keeps one authorization per user and client: revoking one consent revokes them all', () => {
+  /** Runs a manual sync (it uses the stored token: a dead authorization disconnects) and reads the outcome. */
+  const googleLive = async (integrationId: string, token = tokens.alice ?? '') => {
+    const { syncId } = (await api<{ syncId: string }>('POST', `/api/integrations/${integrationId}/sync`, undefined, token)).data;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const logs = (await api<{ logs: Array<{ syncId: string; covers?: string[] }> }>('GET', `/api/integrations/${integrationId}/sync-logs`, undefined, token)).data.logs;
+      if (logs.some((log) => log.syncId === syncId || log.covers?.includes(syncId)) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return (await api<IntegrationView>('GET', `/api/integrations/${integrationId}`, undefined, token)).data;
+  };
+
+  it("one organisation's disconnect leaves another organisation's integration of the same Google account working", async () => {
+    const account = 'shared@sandbox-google.test';
+    const mine = (await complete(await pendingGrant('google', account))).data.integrationId;
+    const theirs = (await complete(await pendingGrant('google', account, tokens.eve), tokens.eve)).data.integrationId;
+    expect((await api('DELETE', `/api/integrations/${mine}`)).status).toBe(200);
+    expect(await googleLive(theirs, tokens.eve)).toMatchObject({ status: 'active' });
+  });
+
+  it('a refused or stranger-presented consent of an account already connected does not revoke the connected one', async () => {
+    const carol = (await complete(await pendingGrant('google', 'carol@sandbox-google.test'))).data.integrationId;
+    const bob = (await complete(await pendingGrant('google', 'bob@sandbox-google.test'))).data.integrationId;
+    // Presented by someone else: 404, and carol's integration still works.
+    expect((await complete(await pendingGrant('google', 'carol@sandbox-google.test'), tokens.bob)).status).toBe(404);
+    // Reconnecting carol's integration with bob's account: 409, and bob's integration still works.
+    const wrong = await complete(await pendingGrant('google', 'bob@sandbox-google.test', tokens.alice, `/api/integrations/${carol}/reconnect`));
+    expect(wrong.status).toBe(409);
+    for (const id of [carol, bob]) expect(await googleLive(id)).toMatchObject({ status: 'active' });
+  });
+
+  it('a reconnect completed after the account was disconnected is refused, not reported as reconnected', async () => {
+    const { integrationId } = (await complete(await pendingGrant('google', 'late@sandbox-google.test'))).data;
+    const pending = await pendingGrant('google', 'late@sandbox-google.test', tokens.alice, `/api/integrations/${integrationId}/reconnect`);
+    expect((await api('DELETE', `/api/integrations/${integrationId}`)).status).toBe(200);
+    const late = await complete(pending);
+    expect(late.status, late.raw).toBe(409);
+    expect((await api<IntegrationView>('GET', `/api/integrations/${integrationId}`)).data.status).toBe('disconnected');
+  });
+});
+
 describe('disconnect, reconnect, sync and settings racing on one integration', () => {
   it('ends either active with working tokens or disconnected with every grant revoked (5 rounds)', async () => {
     for (let round = 0; round < 5; round += 1) {
@@ -242,6 +284,15 @@ describe('erasure stays erased', () => {
 });
 
 describe('bad input is a 4xx that changes nothing and logs no error', () => {
+  it("a callback replayed on another provider's path is refused without using up the real flow", async () => {
+    const started = await api<{ url: string }>('POST', '/api/integrations/connect', { providerId: 'slack' });
+    const callback = new URL(await submitConsent(started.data.url, 'allow', 'T0REPLAY'));
+    const replayed = await follow(`${server.url}/api/integrations/callback/google${callback.search}`);
+    expect(replayed.location.searchParams.get('error')).toBe('invalid_state');
+    const real = await follow(callback.toString());
+    expect(real.location.searchParams.get('pending')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
   it('a callback with an oversized or malformed state is error=invalid_state', async () => {
     const from = server.output().length;
     for (const state of ['x'.repeat(3000), 'y'.repeat(4096), 'a'.repeat(42), '%00']) {

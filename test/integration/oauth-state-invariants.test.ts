@@ -47,14 +47,14 @@ describe('OAuth state lifetime', () => {
     const state = newStateValue();
     const saved = pending({ integrationId: 'int_01JD3X8Q9W7T5V4N2M1K0H8G6F' });
     await savePendingConnection(state, saved, minutesAgo(9));
-    expect(await consumePendingConnection(state)).toEqual(saved);
+    expect(await consumePendingConnection(state, 'slack')).toEqual(saved);
   });
 
   it('a state started 11 minutes ago is gone, even though DynamoDB has not deleted it yet', async () => {
     const state = newStateValue();
     await savePendingConnection(state, pending(), minutesAgo(11));
     expect(await rawItem(state)).toBeDefined();
-    expect(await consumePendingConnection(state)).toBeUndefined();
+    expect(await consumePendingConnection(state, 'slack')).toBeUndefined();
   });
 });
 
@@ -63,32 +63,32 @@ describe('OAuth state is single-use', () => {
     const state = newStateValue();
     const saved = pending();
     await savePendingConnection(state, saved);
-    expect(await consumePendingConnection(state)).toEqual(saved);
+    expect(await consumePendingConnection(state, 'slack')).toEqual(saved);
     expect(await rawItem(state)).toBeUndefined();
-    expect(await consumePendingConnection(state)).toBeUndefined();
+    expect(await consumePendingConnection(state, 'slack')).toBeUndefined();
   });
 
   it('an unknown state is nothing', async () => {
-    expect(await consumePendingConnection(newStateValue())).toBeUndefined();
+    expect(await consumePendingConnection(newStateValue(), 'slack')).toBeUndefined();
   });
 
   it('a state value cannot be saved twice (the first flow is never overwritten)', async () => {
     const state = newStateValue();
     await savePendingConnection(state, pending({ orgId: 'first-org' }));
     await expect(savePendingConnection(state, pending({ orgId: 'second-org' }))).rejects.toThrow();
-    expect(await consumePendingConnection(state)).toMatchObject({ orgId: 'first-org' });
+    expect(await consumePendingConnection(state, 'slack')).toMatchObject({ orgId: 'first-org' });
   });
 
   it('an item that is not a pending connection is nothing (and is consumed)', async () => {
     const state = newStateValue();
     await dynamo().send(new PutCommand({ TableName: tableName(), Item: { pk: keys.oauthState(state), sk: keys.oauthStateSk, orgId: 'org-x' } }));
-    expect(await consumePendingConnection(state)).toBeUndefined();
+    expect(await consumePendingConnection(state, 'slack')).toBeUndefined();
     expect(await rawItem(state)).toBeUndefined();
   });
 
   it('a storage failure other than "already used" is thrown, not mistaken for an unknown state', async () => {
     // A partition key over DynamoDB's 2,048-byte limit: a ValidationException.
-    const error = await consumePendingConnection('s'.repeat(3000)).catch((caught: unknown) => caught);
+    const error = await consumePendingConnection('s'.repeat(3000), 'slack').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).name).not.toBe('ConditionalCheckFailedException');
   });
