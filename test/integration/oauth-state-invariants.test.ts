@@ -68,6 +68,15 @@ describe('OAuth state is single-use', () => {
     expect(await consumePendingConnection(state, 'slack')).toBeUndefined();
   });
 
+  it("is consumed only by its own provider's callback: another provider's path neither gets it nor uses it up", async () => {
+    const state = newStateValue();
+    const saved = pending({ providerId: 'google' });
+    await savePendingConnection(state, saved);
+    expect(await consumePendingConnection(state, 'slack')).toBeUndefined();
+    expect(await rawItem(state)).toBeDefined();
+    expect(await consumePendingConnection(state, 'google')).toEqual(saved);
+  });
+
   it('an unknown state is nothing', async () => {
     expect(await consumePendingConnection(newStateValue(), 'slack')).toBeUndefined();
   });
@@ -81,7 +90,7 @@ describe('OAuth state is single-use', () => {
 
   it('an item that is not a pending connection is nothing (and is consumed)', async () => {
     const state = newStateValue();
-    await dynamo().send(new PutCommand({ TableName: tableName(), Item: { pk: keys.oauthState(state), sk: keys.oauthStateSk, orgId: 'org-x' } }));
+    await dynamo().send(new PutCommand({ TableName: tableName(), Item: { pk: keys.oauthState(state), sk: keys.oauthStateSk, orgId: 'org-x', providerId: 'slack' } }));
     expect(await consumePendingConnection(state, 'slack')).toBeUndefined();
     expect(await rawItem(state)).toBeUndefined();
   });
