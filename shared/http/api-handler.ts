@@ -12,7 +12,9 @@ import {
   unsupportedMediaType,
   validationFailed,
 } from '../domain/errors';
+import { runWithDeadline } from '../deadline';
 import { logger } from '../logging/logger';
+import { ProviderError } from '../oauth/errors';
 import { loadProviderCredentials } from '../oauth/provider-secrets';
 import { failure } from './envelope';
 import { principalFromEvent, type Principal } from './principal';
@@ -97,6 +99,12 @@ export function errorResponse(error: unknown, context: Context): ApiResult {
     return failure(error.status, error.code, error.message);
   }
   if (error instanceof InvalidCursorError) return failure(400, 'bad_request', error.message);
+  if (error instanceof ProviderError && error.transient) {
+    // A provider that is down, slow or rate limiting: the caller may retry, and is told when if the provider said.
+    logger.warn('Provider unavailable', { providerId: error.providerId, errorCode: error.code });
+    const answer = failure(503, 'provider_unavailable', `${error.providerId} is not answering right now (${error.code}); retry later`);
+    return error.retryAfterSeconds === undefined ? answer : { ...answer, headers: { ...answer.headers, 'retry-after': String(error.retryAfterSeconds) } };
+  }
   if (error instanceof VersionConflictError) {
     return failure(409, 'conflict', 'The integration changed at the same time; retry the request');
   }
@@ -114,16 +122,18 @@ export function apiHandler<P = undefined, Q = undefined, B = undefined>(
 ) {
   return middy<APIGatewayProxyEventV2, ApiResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event, context) => {
-      try {
-        await loadProviderCredentials();
-        if (route.permission === 'public') return await route.handle(readInput(route, event, context));
-        const principal = authorise(event, route.permission);
-        return await route.handle({ ...readInput(route, event, context), principal });
-      } catch (error) {
-        return errorResponse(error, context);
-      }
-    });
+    .handler((event, context) =>
+      runWithDeadline(context.getRemainingTimeInMillis(), async () => {
+        try {
+          await loadProviderCredentials();
+          if (route.permission === 'public') return await route.handle(readInput(route, event, context));
+          const principal = authorise(event, route.permission);
+          return await route.handle({ ...readInput(route, event, context), principal });
+        } catch (error) {
+          return errorResponse(error, context);
+        }
+      }),
+    );
 }
 
 function authorise(event: APIGatewayProxyEventV2, permission: Permission): Principal {

@@ -1,3 +1,4 @@
+import { callBudgetMs } from '../deadline';
 import { ProviderError } from './errors';
 
 /**
@@ -26,7 +27,7 @@ export function retryAfterSeconds(headers: Headers): number | undefined {
 export async function providerFetch(providerId: string, url: string, init: RequestInit): Promise<ProviderResponse> {
   let response: Response;
   try {
-    response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
+    response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(callBudgetMs(PROVIDER_TIMEOUT_MS)) });
   } catch (error) {
     const code = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'network_error';
     throw new ProviderError(providerId, code, 0, 'transient');

@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { runWithDeadline } from '../deadline';
 import { logger } from '../logging/logger';
 import { loadProviderCredentials } from '../oauth/provider-secrets';
 
@@ -30,16 +31,18 @@ export const webhookResponse = (statusCode: number, body: unknown = '', contentT
 export function webhookHandler(provider: string, handle: (request: WebhookRequest) => Promise<WebhookResult>) {
   return middy<APIGatewayProxyEventV2, WebhookResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event, context) => {
-      logger.appendKeys({ webhookProvider: provider });
-      try {
-        await loadProviderCredentials();
-        const rawBody = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-        if (rawBody.length > MAX_WEBHOOK_BYTES) return webhookResponse(413, { success: false, error: { code: 'payload_too_large', message: 'Body too large' } });
-        return await handle({ rawBody, headers: event.headers ?? {}, query: event.queryStringParameters ?? {}, event });
-      } catch (error) {
-        logger.error('Webhook processing failed', { error });
-        return webhookResponse(500, { success: false, error: { code: 'internal_error', message: `Reference ${context.awsRequestId}` } });
-      }
-    });
+    .handler((event, context) =>
+      runWithDeadline(context.getRemainingTimeInMillis(), async () => {
+        logger.appendKeys({ webhookProvider: provider });
+        try {
+          await loadProviderCredentials();
+          const rawBody = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+          if (rawBody.length > MAX_WEBHOOK_BYTES) return webhookResponse(413, { success: false, error: { code: 'payload_too_large', message: 'Body too large' } });
+          return await handle({ rawBody, headers: event.headers ?? {}, query: event.queryStringParameters ?? {}, event });
+        } catch (error) {
+          logger.error('Webhook processing failed', { error });
+          return webhookResponse(500, { success: false, error: { code: 'internal_error', message: `Reference ${context.awsRequestId}` } });
+        }
+      }),
+    );
 }

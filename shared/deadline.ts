@@ -1,0 +1,36 @@
+/**
+ * Nothing waits forever: every invocation runs with a deadline (the Lambda's
+ * remaining time), and every outgoing call gets a timeout that ends before it,
+ * so a stalled dependency becomes a documented error while there is still time
+ * to answer, instead of a function killed mid-way with no answer at all.
+ * AsyncLocalStorage keeps each invocation's own deadline where several run in
+ * one process (the local runtime).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+const invocationDeadline = new AsyncLocalStorage<number>();
+
+/** Runs `work` with `remainingMs` left before its function is stopped. */
+export function runWithDeadline<T>(remainingMs: number, work: () => Promise<T>): Promise<T> {
+  return invocationDeadline.run(Date.now() + remainingMs, work);
+}
+
+/** Time kept back to shape and send the answer after a call gave up. */
+export const ANSWER_MARGIN_MS = 1_000;
+const MIN_CALL_MS = 50;
+
+/** How long one call may take: its own limit, or what is left of the invocation less the margin, whichever is less. */
+export function callBudgetMs(limitMs: number): number {
+  const deadline = invocationDeadline.getStore();
+  if (deadline === undefined) return limitMs;
+  return Math.max(MIN_CALL_MS, Math.min(limitMs, deadline - Date.now() - ANSWER_MARGIN_MS));
+}
+
+/**
+ * Every AWS SDK client's settings: a connect timeout and a request timeout
+ * well inside the shortest function timeout (5 s), and one retry, so a stalled
+ * AWS endpoint fails the call within about 6 s. The HTTP handler only warns
+ * about a request timeout unless told to throw.
+ */
+export const AWS_CLIENT_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 } as const;
+export const awsClientConfig = () => ({ requestHandler: { ...AWS_CLIENT_TIMEOUTS, throwOnRequestTimeout: true }, maxAttempts: 2 });

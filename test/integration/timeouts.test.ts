@@ -1,0 +1,67 @@
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../infra/local/lambda-events';
+import { awsClientConfig, callBudgetMs, runWithDeadline } from '../../shared/deadline';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+import { ProviderError } from '../../shared/oauth/errors';
+import { providerFetch } from '../../shared/oauth/http';
+import { apiEvent, claimsFor } from '../support/api';
+
+/**
+ * Nothing waits forever: a dependency that accepts the connection and never
+ * answers (the worst kind of outage) fails the call within the invocation's
+ * budget, and the API still answers with its envelope.
+ */
+let blackHole: Server;
+let url = '';
+const sockets = new Set<Socket>();
+
+beforeAll(async () => {
+  blackHole = createServer((socket) => {
+    sockets.add(socket); // accepted, read, never answered
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => blackHole.close(resolve));
+});
+
+describe('nothing waits forever', () => {
+  it('a provider call gets what is left of the invocation, less the time to answer', async () => {
+    expect(callBudgetMs(10_000)).toBe(10_000);
+    await runWithDeadline(3_000, async () => {
+      expect(callBudgetMs(10_000)).toBeLessThanOrEqual(2_000);
+      expect(callBudgetMs(500)).toBe(500);
+    });
+  });
+
+  it('a provider that never answers is a transient timeout within the budget, not a hang', async () => {
+    const error = await runWithDeadline(2_500, () => providerFetch('slack', `${url}/api/auth.test`, { method: 'POST' })).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'timeout', kind: 'transient' });
+  });
+
+  it('an AWS endpoint that never answers fails the call (connect and request timeouts, one retry)', async () => {
+    const client = new DynamoDBClient({ ...awsClientConfig(), endpoint: url, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const error = await client.send(new ListTablesCommand({})).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toMatch(/Timeout/i);
+    client.destroy();
+  }, 15_000);
+
+  it('an API call whose provider stalls answers 503 provider_unavailable with the envelope before its function is stopped', async () => {
+    const handler = apiHandler({
+      permission: 'integrations:read',
+      handle: async () => success(await providerFetch('google', `${url}/tokeninfo`, { method: 'GET' })),
+    });
+    const answer = await handler(apiEvent({ claims: claimsFor('org-timeouts') }), lambdaContext('probe', 3));
+    expect(answer.statusCode).toBe(503);
+    expect(JSON.parse(String(answer.body))).toMatchObject({ success: false, error: { code: 'provider_unavailable' } });
+  });
+});
