@@ -15,6 +15,12 @@ export function runWithDeadline<T>(remainingMs: number, work: () => Promise<T>):
   return invocationDeadline.run(Date.now() + remainingMs, work);
 }
 
+/** What is left of the invocation, or undefined outside one. */
+export function remainingMs(): number | undefined {
+  const deadline = invocationDeadline.getStore();
+  return deadline === undefined ? undefined : deadline - Date.now();
+}
+
 /** Time kept back to shape and send the answer after a call gave up. */
 export const ANSWER_MARGIN_MS = 1_000;
 const MIN_CALL_MS = 50;

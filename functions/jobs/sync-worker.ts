@@ -16,6 +16,8 @@ const syncRequestedEvent = z.object({
     resource: z.string().optional(),
     full: z.boolean().optional(),
     covers: z.array(z.string().max(128)).max(100).optional(),
+    /** Set when a run carries on in a new invocation: it keeps the time it was first asked for. */
+    requestedAt: z.iso.datetime().optional(),
   }),
 });
 
@@ -26,7 +28,7 @@ export const handler = jobHandler('sync-worker', async (event: unknown) => {
     integrationId: detail.integrationId,
     trigger: detail.trigger,
     syncId: detail.syncId ?? id,
-    ...(time ? { requestedAt: new Date(time).toISOString() } : {}),
+    ...(detail.requestedAt ? { requestedAt: detail.requestedAt } : time ? { requestedAt: new Date(time).toISOString() } : {}),
     ...(detail.resource ? { resources: [detail.resource] } : {}),
     ...(detail.full ? { full: true } : {}),
     ...(detail.covers ? { covers: detail.covers } : {}),

@@ -4,6 +4,7 @@ import type { IntegrationRecord } from '../domain/integration';
 import { publishEvents } from '../events/publisher';
 import { logger } from '../logging/logger';
 import { oauthClient } from '../oauth/clients';
+import { remainingMs } from '../deadline';
 import { ProviderError, errorCodeOf } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
@@ -43,6 +44,8 @@ export const SYNC_LEASE_MS = 60 * 1000;
 const MAX_PASSES = 3;
 const ALERT_AFTER_FAILURES = 3;
 const MAX_PAGES_PER_RESOURCE = 10_000;
+/** A run with less time than this left stops between pages and hands over to a new invocation. */
+export const SYNC_STOP_MARGIN_MS = 60_000;
 
 export interface SyncRequest {
   orgId: string;
@@ -70,9 +73,13 @@ export function enabledResources(integration: IntegrationRecord, sync: ProviderS
   );
 }
 
-/** The run must stop between pages: the integration was disconnected or erased, or another run took the lease over. */
+/**
+ * The run must stop between pages: the integration was disconnected or
+ * erased, another run took the lease over, or the function is about to run
+ * out of time (a Lambda timeout would kill it mid-page and leave it `syncing`).
+ */
 class SyncStopped extends Error {
-  constructor(readonly why: 'disconnected' | 'erased' | 'lease_lost') {
+  constructor(readonly why: 'disconnected' | 'erased' | 'lease_lost' | 'out_of_time') {
     super(why);
   }
 }
@@ -174,7 +181,7 @@ async function syncPass(integrationId: string, request: SyncRequest, pass: PassI
       await syncResource(current, sync, client, resource, request.full === true, counts[resource], lease);
     }
   } catch (error) {
-    return failPass(current, error, log, before);
+    return failPass(current, error, log, before, { request, pass });
   }
 
   const finished = (await updateLatestIntegration(current.orgId, current.id, { lastSyncAt: new Date().toISOString(), consecutiveSyncFailures: 0 })) ?? current;
@@ -249,6 +256,8 @@ async function checkBetweenPages(integration: IntegrationRecord, resource: strin
   const now = await getIntegration(integration.orgId, integration.id);
   if (!now || now.status !== 'active') throw new SyncStopped('disconnected');
   if (!(await renewSyncLease(lease.orgId, lease.integrationId, lease.owner, SYNC_LEASE_MS))) throw new SyncStopped('lease_lost');
+  const left = remainingMs();
+  if (left !== undefined && left < SYNC_STOP_MARGIN_MS) throw new SyncStopped('out_of_time');
 }
 
 /** Writes the run's log; an erasure that happened meanwhile gets it on the purge clock too. True when erased. */
@@ -262,7 +271,29 @@ async function failPass(
   error: unknown,
   log: (outcome: SyncLog['outcome'], errorCode?: string) => Omit<SyncLog, 'attempts'>,
   before: { healthStatus: IntegrationRecord['healthStatus']; healthReason: string },
+  run: { request: SyncRequest; pass: PassIdentity },
 ): Promise<SyncOutcome> {
+  if (error instanceof SyncStopped && error.why === 'out_of_time') {
+    // Nothing failed: the state it started from comes back, and the same run carries on from its cursors
+    // in a new invocation (same sync id and request time, so it keeps its one log).
+    await changeHealth(integration.orgId, integration.id, { healthStatus: before.healthStatus, reason: before.healthReason, announceAgainst: 'never' });
+    await publishEvents([
+      {
+        type: 'SyncRequested',
+        orgId: integration.orgId,
+        integrationId: integration.id,
+        detail: {
+          providerId: integration.providerId,
+          trigger: run.request.trigger,
+          syncId: run.pass.syncId,
+          ...(run.pass.requestedAt ? { requestedAt: run.pass.requestedAt } : {}),
+          ...(run.pass.covers.length > 0 ? { covers: run.pass.covers } : {}),
+          ...(run.request.resources?.[0] ? { resource: run.request.resources[0] } : {}),
+        },
+      },
+    ]);
+    return 'skipped';
+  }
   if (error instanceof SyncStopped) {
     // An erased integration gets no new log; another run that took over writes its own.
     if (error.why === 'disconnected') await writeFencedLog(integration, log('skipped', 'disconnected'));

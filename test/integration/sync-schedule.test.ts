@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntegration, getIntegration } from '../../shared/store/integrations';
-import { SYNC_INTERVAL_MS, acquireSyncLease, scheduleSync } from '../../shared/store/sync';
+import { SYNC_INTERVAL_MS, acquireSyncLease, listRecords, listSyncLogs, scheduleSync } from '../../shared/store/sync';
 import { replaceCredentials } from '../../shared/store/tokens';
 import { dispatchDueSyncs } from '../../shared/sync/dispatch';
-import { SYNC_LEASE_MS, runSync } from '../../shared/sync/engine';
+import { runWithDeadline } from '../../shared/deadline';
+import { SYNC_LEASE_MS, SYNC_STOP_MARGIN_MS, runSync } from '../../shared/sync/engine';
 import type { ProviderSync } from '../../shared/sync/types';
 import { integrationRecord, uniqueOrg } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
@@ -77,5 +78,44 @@ describe('a crashed sync does not block the integration', () => {
 
     await acquireSyncLease(record.orgId, record.id, 'live-run', SYNC_LEASE_MS);
     expect(await runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'manual' }, () => quick)).toBe('coalesced');
+  });
+});
+
+describe('a sync about to run out of time hands over instead of being killed', () => {
+  it('stops between pages, restores health, logs no failure, and the same run carries on from its cursor', async () => {
+    const record = await connectedIntegration();
+    let pages = 0;
+    const paged: ProviderSync = {
+      credentialKind: 'slack-bot',
+      resources: {
+        items: {
+          keepCursorAfterPass: false,
+          async pull({ cursor }) {
+            pages += 1;
+            const page = Number(cursor ?? 0);
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            return { changes: [{ externalId: `U${page}`, op: 'upsert', data: {} }], cursor: String(page + 1), complete: page === 3 };
+          },
+        },
+      },
+    };
+    const before = events.eventsOfType('SyncRequested').length;
+    // The function has just over the margin left: the first page fits, then it must stop.
+    const outcome = await runWithDeadline(SYNC_STOP_MARGIN_MS + 100, () =>
+      runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'manual', syncId: 'run-1', requestedAt: new Date().toISOString() }, () => paged),
+    );
+    expect(outcome).toBe('skipped');
+    expect(pages).toBe(1);
+    expect(await getIntegration(record.orgId, record.id)).toMatchObject({ healthStatus: 'healthy', healthReason: 'connected' });
+    expect((await listSyncLogs(record.orgId, record.id)).items).toEqual([]);
+    const handover = events.eventsOfType('SyncRequested').slice(before).find((event) => (event.detail as { integrationId?: string }).integrationId === record.id);
+    expect(handover?.detail).toMatchObject({ syncId: 'run-1', trigger: 'manual' });
+
+    // The next invocation (the lease was released) finishes the run from page 1: one log, all four records.
+    const detail = handover?.detail as { syncId: string; requestedAt: string };
+    expect(await runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'manual', syncId: detail.syncId, requestedAt: detail.requestedAt }, () => paged)).toBe('succeeded');
+    expect(pages).toBe(4); // page 0 once, then pages 1 to 3: nothing pulled twice
+    expect((await listRecords(record.orgId, record.id, 'items')).items).toHaveLength(4);
+    expect((await listSyncLogs(record.orgId, record.id)).items.map((log) => [log.syncId, log.outcome])).toEqual([['run-1', 'succeeded']]);
   });
 });
