@@ -210,7 +210,8 @@ export const manifest: readonly FunctionSpec[] = [
     description: 'Slack Events API: verify, deduplicate, route by team, publish',
     trigger: { kind: 'webhook', provider: 'slack', path: '/api/webhooks/slack' },
     access: { table: 'write', tokenKey: 'none', publishEvents: true, providerCredentials: true },
-    timeoutSeconds: 10,
+    // Slack wants its answer within 3 seconds: every call inside gets only what is left of them (shared/deadline.ts).
+    timeoutSeconds: 3,
     memoryMb: 512,
   },
   {

@@ -40,3 +40,24 @@ export function callBudgetMs(limitMs: number): number {
  */
 export const AWS_CLIENT_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 } as const;
 export const awsClientConfig = () => ({ requestHandler: { ...AWS_CLIENT_TIMEOUTS, throwOnRequestTimeout: true }, maxAttempts: 2 });
+
+/** The longest one AWS call may take whatever the invocation's budget: both attempts with their timeouts. */
+const AWS_CALL_LIMIT_MS = 2 * (AWS_CLIENT_TIMEOUTS.connectionTimeout + AWS_CLIENT_TIMEOUTS.requestTimeout);
+
+interface SendsCommands {
+  send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
+
+/**
+ * Bounds every call of an AWS SDK client by the invocation's budget as well
+ * (an abort signal per call), so a function with a short deadline (the Slack
+ * webhook answers within Slack's 3 seconds) never waits out the client's own
+ * timeouts.
+ */
+export function boundedByDeadline<C extends SendsCommands>(client: C): C {
+  // The class's own send, looked up at each call (so a test double installed later still applies).
+  const classSend = (): SendsCommands['send'] => (Object.getPrototypeOf(client) as SendsCommands).send;
+  const bounded = (command: never, options?: { abortSignal?: AbortSignal }) =>
+    classSend().call(client, command, { abortSignal: AbortSignal.timeout(callBudgetMs(AWS_CALL_LIMIT_MS)), ...options });
+  return Object.assign(client, { send: bounded });
+}

@@ -3,7 +3,7 @@ import { vaultConfig } from '../config';
 import { KmsBranchKeys } from './kms-branch-keys';
 import { TokenVault } from './vault';
 import { StaticWrappingKeys } from './wrapping-keys';
-import { awsClientConfig } from '../deadline';
+import { awsClientConfig, boundedByDeadline } from '../deadline';
 
 let vault: TokenVault | undefined;
 
@@ -13,7 +13,7 @@ export function tokenVault(): TokenVault {
     const config = vaultConfig();
     vault =
       config.mode === 'kms'
-        ? new TokenVault(new KmsBranchKeys(new KMSClient(awsClientConfig()), config.kmsKeyArn))
+        ? new TokenVault(new KmsBranchKeys(boundedByDeadline(new KMSClient(awsClientConfig())), config.kmsKeyArn))
         : new TokenVault(new StaticWrappingKeys(config.currentKeyHex, config.previousKeysHex));
   }
   return vault;

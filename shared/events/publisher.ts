@@ -2,7 +2,7 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { inBatches } from '../concurrency';
 import { eventsConfig } from '../config';
 import { EVENT_SOURCE, type DomainEvent } from './catalog';
-import { awsClientConfig } from '../deadline';
+import { awsClientConfig, boundedByDeadline } from '../deadline';
 
 /**
  * Publishes domain events with EventBridge PutEvents: on AWS to the
@@ -16,7 +16,7 @@ const MAX_ATTEMPTS = 3;
 const CONCURRENT_CALLS = 8;
 
 let client: EventBridgeClient | undefined;
-const eventBridge = () => (client ??= new EventBridgeClient(awsClientConfig()));
+const eventBridge = () => (client ??= boundedByDeadline(new EventBridgeClient(awsClientConfig())));
 
 export class EventPublishError extends Error {
   constructor(readonly failedCount: number, readonly errorCodes: string[]) {

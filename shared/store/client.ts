@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tableConfig } from '../config';
-import { awsClientConfig } from '../deadline';
+import { awsClientConfig, boundedByDeadline } from '../deadline';
 
 /**
  * One document client per container. The endpoint comes from the SDK's own
@@ -10,9 +10,11 @@ import { awsClientConfig } from '../deadline';
 let documentClient: DynamoDBDocumentClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig()), {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
+  documentClient ??= boundedByDeadline(
+    DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig()), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    }),
+  );
   return documentClient;
 }
 

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../infra/local/lambda-events';
-import { awsClientConfig, callBudgetMs, runWithDeadline } from '../../shared/deadline';
+import { awsClientConfig, boundedByDeadline, callBudgetMs, runWithDeadline } from '../../shared/deadline';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { ProviderError } from '../../shared/oauth/errors';
@@ -54,6 +54,15 @@ describe('nothing waits forever', () => {
     expect((error as Error).name).toMatch(/Timeout/i);
     client.destroy();
   }, 15_000);
+
+  it("inside a short invocation (the Slack webhook's 3 seconds) an AWS call gets only what is left, not the client's own timeouts", async () => {
+    const client = boundedByDeadline(new DynamoDBClient({ ...awsClientConfig(), endpoint: url, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }));
+    const error = await runWithDeadline(2_000, () => client.send(new ListTablesCommand({}))).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    // Ended by the invocation's budget (an abort), not by the client's own request timeout.
+    expect((error as Error).name).toMatch(/Abort/i);
+    client.destroy();
+  });
 
   it('an API call whose provider stalls answers 503 provider_unavailable with the envelope before its function is stopped', async () => {
     const handler = apiHandler({
