@@ -1,4 +1,5 @@
 import { logger } from '../../shared/logging/logger';
+import { countWebhookOutcome } from '../../shared/metrics';
 import { handleGmailPush, handleGoogleChannelNotification } from '../../shared/providers/google/webhook';
 import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
 
@@ -10,6 +11,7 @@ export const handler = webhookHandler('google', async ({ rawBody, headers }) => 
   const outcome = headers['x-goog-channel-id'] !== undefined
     ? await handleGoogleChannelNotification(headers)
     : await handleGmailPush(headers.authorization, rawBody);
+  countWebhookOutcome(outcome.outcome);
   logger.info('Google notification handled', { outcome: outcome.outcome });
   return webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : '');
 });

@@ -1,4 +1,5 @@
 import { logger } from '../../shared/logging/logger';
+import { countWebhookOutcome } from '../../shared/metrics';
 import { graphNotificationBody, handleGraphNotifications } from '../../shared/providers/microsoft/webhook';
 import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
 
@@ -21,6 +22,7 @@ export const handler = webhookHandler('microsoft', async ({ rawBody, query }) =>
   const body = graphNotificationBody.safeParse(json);
   if (!body.success) return webhookResponse(400, { success: false, error: { code: 'validation_failed', message: 'Not a Graph notification' } });
   const outcome = await handleGraphNotifications(body.data);
+  countWebhookOutcome(outcome.outcome);
   logger.info('Graph notifications handled', { outcome: outcome.outcome, count: body.data.value.length });
   return webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : '');
 });

@@ -1,4 +1,5 @@
 import { logger } from '../../shared/logging/logger';
+import { countWebhookOutcome } from '../../shared/metrics';
 import { processSlackDelivery } from '../../shared/providers/slack/events';
 import { slackEnvelopeSchema, slackSigningSecret, verifySlackRequest } from '../../shared/providers/slack/webhook';
 import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
@@ -7,7 +8,10 @@ import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
  * POST /api/webhooks/slack[?webhook_id=<integration id>] — Slack Events API.
  * The signature is checked on the raw body before anything is parsed.
  */
-const rejected = (status: number, code: string, message: string) => webhookResponse(status, { success: false, error: { code, message } });
+const rejected = (status: number, code: string, message: string) => {
+  countWebhookOutcome(code);
+  return webhookResponse(status, { success: false, error: { code, message } });
+};
 
 export const handler = webhookHandler('slack', async ({ rawBody, headers, query }) => {
   const signingSecret = slackSigningSecret();
@@ -31,6 +35,7 @@ export const handler = webhookHandler('slack', async ({ rawBody, headers, query 
 
   const webhookId = query.webhook_id;
   const outcome = await processSlackDelivery(envelope.data, webhookId && webhookId.length <= 64 ? webhookId : undefined);
+  countWebhookOutcome(outcome);
   logger.info('Slack event handled', {
     outcome,
     eventType: envelope.data.type === 'event_callback' ? envelope.data.event.type : envelope.data.type,

@@ -15,7 +15,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../metrics';
+import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../../shared/metric-names';
 
 /**
  * Sync failure rate: failed / (succeeded + failed) over one dispatch interval
@@ -130,9 +130,9 @@ export class Alarms extends Construct {
     );
 
     const period = Duration.minutes(SYNC_FAILURE_ALARM.periodMinutes);
-    // No dimensions: the emitters publish these without any (see infra/metrics.ts).
+    // The one dimension the emitters publish with (see shared/metric-names.ts).
     const syncMetric = (metricName: string) =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName, statistic: 'Sum', period });
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: METRICS_SERVICE }, statistic: 'Sum', period });
     // FILL: a period with only successes has no SyncFailed datapoint, and arithmetic on a
     // missing value yields nothing; IF: below the minimum volume the rate reads 0.
     const total = 'FILL(succeeded, 0) + FILL(failed, 0)';

@@ -11,7 +11,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { Access, FunctionSpec } from '../manifest';
-import { METRICS_NAMESPACE } from '../metrics';
+import { METRICS_NAMESPACE } from '../../shared/metric-names';
 
 /** Must match `PURPOSE` in shared/crypto/kms-branch-keys.ts: every KMS call carries it in its encryption context. */
 export const TOKEN_KEY_PURPOSE = 'hr-integrations-token-branch-key';

@@ -3,6 +3,7 @@ import { changeHealth } from '../domain/health';
 import { disconnectDeadGrant } from '../domain/lifecycle';
 import type { IntegrationRecord } from '../domain/integration';
 import { logger } from '../logging/logger';
+import { countMetric } from '../metrics';
 import { findProvider } from '../providers/registry';
 import {
   REFRESH_MARGIN_MS,
@@ -144,6 +145,7 @@ async function refreshUnderLease(
     merged = mergeCredential(credential, await refreshAtProvider(oauth, client, credential));
   } catch (error) {
     await releaseLease(ref, owner);
+    countMetric('TokenRefreshFailed');
     if (error instanceof ProviderError && error.terminal) {
       logger.warn('Grant revoked or expired at the provider; disconnecting', { integrationId: integration.id, errorCode: error.code });
       await disconnectDeadGrant(integration, error.code, stored.grantId);
@@ -159,6 +161,7 @@ async function refreshUnderLease(
   if (!(await commitRefresh(ref, owner, stored.version, credentials))) {
     throw new IntegrationUnavailableError(integration.id, 'refresh_lease_lost');
   }
+  countMetric('TokenRefreshed');
   if (integration.healthStatus === 'degraded' && integration.healthReason.startsWith('token_refresh_failed')) {
     await changeHealth(integration.orgId, integration.id, { healthStatus: 'healthy', reason: 'token_refreshed' });
   }

@@ -5,6 +5,7 @@ import { publishEvents } from '../events/publisher';
 import { logger } from '../logging/logger';
 import { oauthClient } from '../oauth/clients';
 import { remainingMs } from '../deadline';
+import { countMetric } from '../metrics';
 import { ProviderError, errorCodeOf } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
@@ -191,6 +192,8 @@ async function syncPass(integrationId: string, request: SyncRequest, pass: PassI
   const next = new Date(Date.parse(pass.requestedAt ?? started.toISOString()) + SYNC_INTERVAL_MS);
   await scheduleSync(current.orgId, current.id, finished.settings?.scheduledSync === false ? undefined : next);
   if (await writeFencedLog(current, log('succeeded'))) return 'skipped';
+  countMetric('SyncSucceeded');
+  countMetric('SyncRecords', Object.values(counts).reduce((sum, each) => sum + each.created + each.updated + each.deleted, 0));
   await publishEvents([
     { type: 'integration.synced', orgId: current.orgId, integrationId: current.id, detail: { providerId: current.providerId, syncId, trigger: request.trigger, counts } },
   ]);
@@ -301,6 +304,7 @@ async function failPass(
   }
   const errorCode = error instanceof IntegrationUnavailableError ? error.reason : errorCodeOf(error);
   if (await writeFencedLog(integration, log('failed', errorCode))) return 'skipped';
+  countMetric('SyncFailed');
   // A revoked grant already disconnected the integration (token manager): nothing to retry.
   if (error instanceof IntegrationUnavailableError) return 'failed';
 

@@ -6,7 +6,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../infra/app';
 import { manifest, type FunctionSpec } from '../../infra/manifest';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../infra/metrics';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../shared/metric-names';
 import {
   API_THROTTLE,
   REPO_ROOT,
@@ -432,8 +432,8 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
     const queries = rate.Properties.Metrics as Query[];
     const stats = queries.filter((query) => query.MetricStat);
     expect(stats.map((query) => query.MetricStat!.Metric).sort((a, b) => String(a.MetricName).localeCompare(String(b.MetricName)))).toEqual([
-      { Namespace: 'HrIntegrations', MetricName: 'SyncFailed' },
-      { Namespace: 'HrIntegrations', MetricName: 'SyncSucceeded' },
+      { Namespace: 'HrIntegrations', MetricName: 'SyncFailed', Dimensions: [{ Name: 'service', Value: 'hr-integrations' }] },
+      { Namespace: 'HrIntegrations', MetricName: 'SyncSucceeded', Dimensions: [{ Name: 'service', Value: 'hr-integrations' }] },
     ]);
     for (const query of stats) expect(query.MetricStat).toMatchObject({ Period: 900, Stat: 'Sum' });
     const expression = queries.find((query) => query.Expression)!;

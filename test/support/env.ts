@@ -18,6 +18,8 @@ delete process.env.CURSOR_KEY_SECRET_ARN;
 delete process.env.TOKEN_KMS_KEY_ARN;
 // Powertools then logs through the global console, which vitest captures and shows only for failing tests.
 process.env.POWERTOOLS_DEV = 'true';
+// Dev mode would also switch Powertools Metrics off; the tests read its EMF lines.
+process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 process.env.API_BASE_URL = 'http://api.test';
 
 // Log audit (see global-setup): every console line of this worker is kept, and in-process sandboxes record what they issue.

@@ -42,9 +42,13 @@ export async function handleGraphNotifications(body: z.infer<typeof graphNotific
 
   const events: DomainEvent[] = [];
   const claimed: string[] = [];
+  let dropped = 0;
   try {
     for (const { subscription, notification } of verified) {
-      if (!(await deliversTo(subscription))) continue;
+      if (!(await deliversTo(subscription))) {
+        dropped += 1;
+        continue;
+      }
       const id = deliveryId(notification);
       if (!(await claimDelivery('microsoft', id))) continue;
       claimed.push(id);
@@ -59,7 +63,7 @@ export async function handleGraphNotifications(body: z.infer<typeof graphNotific
     await Promise.all(claimed.map((id) => releaseDelivery('microsoft', id)));
     throw error;
   }
-  return { status: 202, outcome: events.length > 0 ? 'processed' : 'duplicate' };
+  return { status: 202, outcome: events.length > 0 ? 'processed' : dropped > 0 ? 'dropped' : 'duplicate' };
 }
 
 async function lifecycle(subscription: SubscriptionRecord, event: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed'): Promise<DomainEvent[]> {

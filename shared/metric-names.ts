@@ -4,13 +4,13 @@
  * the stack also hands the namespace to every function as
  * `POWERTOOLS_METRICS_NAMESPACE`.
  *
- * The alarms query these metrics WITHOUT dimensions. A CloudWatch metric is
- * identified by its name *and* its dimensions, so a datapoint emitted with a
- * dimension (Powertools adds `service` by default) is a different metric that
- * no alarm here would ever see. Emit them with no dimensions
- * (Powertools: `metrics.clearDefaultDimensions()`).
+ * A CloudWatch metric is identified by its name *and* its dimensions, so the
+ * emitters and the alarms must agree on them: every count carries exactly one
+ * dimension, `service` = METRICS_SERVICE (Powertools' own default dimension),
+ * and the alarms query that.
  */
 export const METRICS_NAMESPACE = 'HrIntegrations';
+export const METRICS_SERVICE = 'hr-integrations';
 
 export const METRIC_NAMES = {
   /** One sync pass of one integration finished (count). */
@@ -25,7 +25,7 @@ export const METRIC_NAMES = {
   webhookDuplicate: 'WebhookDuplicate',
   /** A delivery that failed verification (signature, channel token, clientState) (count). */
   webhookRejected: 'WebhookRejected',
-  /** A verified delivery that routed to no integration (count). */
+  /** A verified delivery that reached no connected integration: unrouted, or its integration disconnected or erased (count). */
   webhookDropped: 'WebhookDropped',
   /** A token refresh succeeded (count). */
   tokenRefreshed: 'TokenRefreshed',
