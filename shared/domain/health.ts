@@ -57,8 +57,13 @@ export async function changeHealth(
   throw new VersionConflictError(`Integration ${integrationId} kept changing while its health was recorded`);
 }
 
+/**
+ * Announces a change of health: a new status, or a different problem while
+ * still degraded or disconnected. Healthy staying healthy for another reason
+ * (`connected` → `synced`) is not news.
+ */
 export async function publishHealthChanged(before: IntegrationRecord, after: IntegrationRecord, now: Date): Promise<void> {
-  if (before.healthStatus === after.healthStatus && before.healthReason === after.healthReason) return;
+  if (before.healthStatus === after.healthStatus && (after.healthStatus === 'healthy' || before.healthReason === after.healthReason)) return;
   try {
     await publishEvents(
       [

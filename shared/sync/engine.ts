@@ -269,6 +269,18 @@ async function writeFencedLog(integration: IntegrationRecord, log: Omit<SyncLog,
   return expireIfErased(integration.orgId, integration.id, [syncLogKey(integration.id, log)]);
 }
 
+/**
+ * Why a failed sync leaves the integration degraded. A failed token refresh
+ * already said why (`token_refresh_failed:…`, during this run or before it
+ * with nothing better since): the sync's generic reason must not hide it.
+ */
+async function failureReason(integration: IntegrationRecord, before: { healthReason: string }, errorCode: string): Promise<string> {
+  const latest = (await getIntegration(integration.orgId, integration.id))?.healthReason ?? '';
+  if (latest.startsWith('token_refresh_failed')) return latest;
+  if (latest === 'sync_running' && before.healthReason.startsWith('token_refresh_failed')) return before.healthReason;
+  return `sync_failed:${errorCode}`;
+}
+
 async function failPass(
   integration: IntegrationRecord,
   error: unknown,
@@ -313,7 +325,7 @@ async function failPass(
     failures = (latest.consecutiveSyncFailures ?? 0) + 1;
     return { consecutiveSyncFailures: failures };
   });
-  await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: `sync_failed:${errorCode}`, announceAgainst: before });
+  await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: await failureReason(integration, before, errorCode), announceAgainst: before });
   if (failures === ALERT_AFTER_FAILURES) {
     await publishEvents([
       {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIntegration, getIntegration } from '../../shared/store/integrations';
+import { ProviderError } from '../../shared/oauth/errors';
+import { createIntegration, getIntegration, updateLatestIntegration } from '../../shared/store/integrations';
 import { SYNC_INTERVAL_MS, acquireSyncLease, listRecords, listSyncLogs, scheduleSync } from '../../shared/store/sync';
 import { replaceCredentials } from '../../shared/store/tokens';
 import { dispatchDueSyncs } from '../../shared/sync/dispatch';
@@ -117,5 +118,29 @@ describe('a sync about to run out of time hands over instead of being killed', (
     expect(pages).toBe(4); // page 0 once, then pages 1 to 3: nothing pulled twice
     expect((await listRecords(record.orgId, record.id, 'items')).items).toHaveLength(4);
     expect((await listSyncLogs(record.orgId, record.id)).items.map((log) => [log.syncId, log.outcome])).toEqual([['run-1', 'succeeded']]);
+  });
+});
+
+describe('health events say what happened', () => {
+  const healthEvents = (integrationId: string) =>
+    events.eventsOfType('integration.health_changed').filter((event) => (event.detail as { integrationId?: string }).integrationId === integrationId);
+
+  it('the first routine sync after connecting announces nothing (healthy stays healthy)', async () => {
+    const record = await connectedIntegration();
+    expect(record.healthReason).toBe('connected');
+    expect(await runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'initial' }, () => quick)).toBe('succeeded');
+    expect((await getIntegration(record.orgId, record.id))?.healthReason).toBe('synced');
+    expect(healthEvents(record.id)).toEqual([]);
+  });
+
+  it("a failed token refresh's reason is not overwritten by the sync that failed because of it", async () => {
+    const record = await connectedIntegration();
+    await updateLatestIntegration(record.orgId, record.id, { healthStatus: 'degraded', healthReason: 'token_refresh_failed:http_503' });
+    const failing: ProviderSync = {
+      ...quick,
+      resources: { items: { keepCursorAfterPass: false, pull: () => Promise.reject(new ProviderError('slack', 'http_503', 503, 'transient')) } },
+    };
+    await expect(runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'manual' }, () => failing)).rejects.toBeInstanceOf(ProviderError);
+    expect(await getIntegration(record.orgId, record.id)).toMatchObject({ healthStatus: 'degraded', healthReason: 'token_refresh_failed:http_503' });
   });
 });
