@@ -8,12 +8,11 @@ import { LocalEventBus } from '../../infra/local/event-bus';
 import { ConfigError } from '../../shared/config';
 import { handleGmailPush, handleGoogleChannelNotification } from '../../shared/providers/google/webhook';
 import { graphNotificationBody, handleGraphNotifications } from '../../shared/providers/microsoft/webhook';
-import { findSubscription, hashSecret, saveSubscription, subscriptionsDueForRenewal, type SubscriptionRecord } from '../../shared/store/subscriptions';
-import type { IntegrationRecord } from '../../shared/domain/integration';
+import { findSubscription, subscriptionsDueForRenewal, type SubscriptionRecord } from '../../shared/store/subscriptions';
 import { dynamo, tableName } from '../../shared/store/client';
-import { createIntegration } from '../../shared/store/integrations';
 import { keys } from '../../shared/store/keys';
-import { integrationRecord, uniqueOrg } from '../support/api';
+import { uniqueOrg } from '../support/api';
+import { seedSubscription } from '../support/subscriptions';
 
 /**
  * Push receivers' invariants, calling the provider modules directly against
@@ -92,32 +91,6 @@ afterEach(() => {
   for (const name of PUSH_ENV) delete process.env[name];
 });
 
-/** A push subscription of an integration, connected (active) unless told otherwise. */
-async function subscription(
-  channel: 'google' | 'google-gmail' | 'microsoft',
-  resource: string,
-  secret: string,
-  overrides: Partial<SubscriptionRecord> = {},
-  status: IntegrationRecord['status'] = 'active',
-) {
-  const providerId = channel === 'microsoft' ? 'microsoft' : 'google';
-  const integration = integrationRecord(uniqueOrg('inv'), { providerId, status });
-  await createIntegration(integration);
-  const record: SubscriptionRecord = {
-    orgId: integration.orgId,
-    integrationId: integration.id,
-    providerId,
-    channel,
-    subscriptionId: `sub-${Math.random().toString(36).slice(2)}`,
-    resource,
-    secretHash: hashSecret(secret),
-    channelExpiresAt: new Date(Date.now() + 6 * 24 * 3600_000).toISOString(),
-    createdAt: new Date().toISOString(),
-    ...overrides,
-  };
-  await saveSubscription(record);
-  return record;
-}
 
 const eventsFor = (type: string, integrationId: string) =>
   bus.recentEvents().filter((event) => event['detail-type'] === type && (event.detail as { integrationId?: string }).integrationId === integrationId);
@@ -133,7 +106,7 @@ describe('Google channel notifications', () => {
   });
 
   it('processes each message number once, with what changed in the event', async () => {
-    const record = await subscription('google', 'calendar', 'channel-secret');
+    const record = await seedSubscription('google', 'calendar', 'channel-secret');
     expect(await handleGoogleChannelNotification(headers(record, { 'x-goog-message-number': '2' }))).toEqual({ status: 200, outcome: 'processed' });
     expect(await handleGoogleChannelNotification(headers(record, { 'x-goog-message-number': '2' }))).toEqual({ status: 200, outcome: 'duplicate' });
     expect(await handleGoogleChannelNotification(headers(record, { 'x-goog-message-number': '3' }))).toEqual({ status: 200, outcome: 'processed' });
@@ -146,20 +119,20 @@ describe('Google channel notifications', () => {
   });
 
   it("the same message number on another channel is another message", async () => {
-    const first = await subscription('google', 'calendar', 'channel-secret');
-    const second = await subscription('google', 'drive', 'channel-secret');
+    const first = await seedSubscription('google', 'calendar', 'channel-secret');
+    const second = await seedSubscription('google', 'drive', 'channel-secret');
     expect((await handleGoogleChannelNotification(headers(first, { 'x-goog-message-number': '9' }))).outcome).toBe('processed');
     expect((await handleGoogleChannelNotification(headers(second, { 'x-goog-message-number': '9' }))).outcome).toBe('processed');
   });
 
   it('the sync handshake is acknowledged and publishes nothing', async () => {
-    const record = await subscription('google', 'drive', 'channel-secret');
+    const record = await seedSubscription('google', 'drive', 'channel-secret');
     expect(await handleGoogleChannelNotification(headers(record, { 'x-goog-resource-state': 'sync' }))).toEqual({ status: 200, outcome: 'sync' });
     expect(bus.recentEvents().filter((event) => (event.detail as { integrationId?: string }).integrationId === record.integrationId)).toHaveLength(0);
   });
 
   it('refuses a wrong or missing token and an unknown channel', async () => {
-    const record = await subscription('google', 'drive', 'channel-secret');
+    const record = await seedSubscription('google', 'drive', 'channel-secret');
     const unauthorized = { status: 401, outcome: 'unauthorized' };
     expect(await handleGoogleChannelNotification(headers(record, { 'x-goog-channel-token': 'wrong' }))).toEqual(unauthorized);
     expect(await handleGoogleChannelNotification(headers(record, { 'x-goog-channel-token': undefined }))).toEqual(unauthorized);
@@ -181,21 +154,21 @@ describe('Google channel notifications', () => {
     ['an empty message number', { 'x-goog-message-number': '' }],
     ['a 257-character resource id', { 'x-goog-resource-id': 'r'.repeat(257) }],
   ])('is a 400 with %s', async (_label, overrides) => {
-    const record = await subscription('google', 'drive', 'channel-secret');
+    const record = await seedSubscription('google', 'drive', 'channel-secret');
     expect(await handleGoogleChannelNotification(headers(record, overrides))).toEqual({ status: 400, outcome: 'bad_request' });
   });
 
   it('accepts the bounds of every header', async () => {
-    const record = await subscription('google', 'drive', 't'.repeat(256), { subscriptionId: 'c'.repeat(256) });
+    const record = await seedSubscription('google', 'drive', 't'.repeat(256), { subscriptionId: 'c'.repeat(256) });
     const bounds = { 'x-goog-channel-token': 't'.repeat(256), 'x-goog-resource-state': 's'.repeat(32), 'x-goog-resource-id': 'r'.repeat(256) };
     expect(await handleGoogleChannelNotification(headers(record, { ...bounds, 'x-goog-message-number': '9'.repeat(20) }))).toEqual({ status: 200, outcome: 'processed' });
     expect(await handleGoogleChannelNotification(headers(record, { ...bounds, 'x-goog-message-number': '1' }))).toEqual({ status: 200, outcome: 'processed' });
-    const short = await subscription('google', 'drive', 'channel-secret', { subscriptionId: 'c' });
+    const short = await seedSubscription('google', 'drive', 'channel-secret', { subscriptionId: 'c' });
     expect(await handleGoogleChannelNotification(headers(short, { 'x-goog-resource-state': 'x', 'x-goog-resource-id': undefined }))).toEqual({ status: 200, outcome: 'processed' });
   });
 
   it('gives a message back when its events could not be published, so the retry is processed', async () => {
-    const record = await subscription('google', 'calendar', 'channel-secret');
+    const record = await seedSubscription('google', 'calendar', 'channel-secret');
     busFailing = true;
     await expect(handleGoogleChannelNotification(headers(record, { 'x-goog-message-number': '11' }))).rejects.toThrow(/EventBridge refused/);
     busFailing = false;
@@ -240,7 +213,7 @@ describe('Gmail Pub/Sub push', () => {
   }
   const gmailSubscription = async () => {
     const address = `${uniqueOrg('mailbox')}@acme.test`;
-    return { address, record: await subscription('google-gmail', 'gmail', 'unused', { subscriptionId: address }) };
+    return { address, record: await seedSubscription('google-gmail', 'gmail', 'unused', { subscriptionId: address }) };
   };
   const unauthorized = { status: 401, outcome: 'unauthorized' };
 
@@ -260,7 +233,7 @@ describe('Gmail Pub/Sub push', () => {
 
   it('acknowledges and drops a push for a mailbox whose integration is not connected', async () => {
     const address = `${uniqueOrg('mailbox')}@acme.test`;
-    const record = await subscription('google-gmail', 'gmail', 'unused', { subscriptionId: address }, 'disconnected');
+    const record = await seedSubscription('google-gmail', 'gmail', 'unused', { subscriptionId: address }, 'disconnected');
     expect(await handleGmailPush(`Bearer ${await token()}`, body(address))).toEqual({ status: 204, outcome: 'dropped' });
     expect(eventsFor('integration.webhook.received', record.integrationId)).toHaveLength(0);
   });
@@ -404,7 +377,7 @@ describe('Microsoft Graph notifications', () => {
   const deliver = (value: Array<Record<string, unknown>>) => handleGraphNotifications(graphNotificationBody.parse({ value }));
 
   it('processes each distinct item once, whatever the redeliveries, with its change type', async () => {
-    const record = await subscription('microsoft', 'events', 'cs-1');
+    const record = await seedSubscription('microsoft', 'events', 'cs-1');
     const created = notification(record, 'cs-1', { changeType: 'created', resource: 'me/events/1' });
     const updated = notification(record, 'cs-1', { changeType: 'updated', resource: 'me/events/1' });
     expect(await deliver([created, created])).toEqual({ status: 202, outcome: 'processed' });
@@ -416,7 +389,7 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('the dedupe marker of an item is the SHA-256 (hex) of the item, so a redelivery after a deploy is still recognised', async () => {
-    const record = await subscription('microsoft', 'events', 'cs-9');
+    const record = await seedSubscription('microsoft', 'events', 'cs-9');
     const item = notification(record, 'cs-9', { changeType: 'updated', resource: 'me/events/9' });
     await deliver([item]);
     const parsed = graphNotificationBody.parse({ value: [item] }).value[0];
@@ -427,13 +400,13 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('an item without a change type is published with changeType null', async () => {
-    const record = await subscription('microsoft', 'onedrive', 'cs-2');
+    const record = await seedSubscription('microsoft', 'onedrive', 'cs-2');
     await deliver([notification(record, 'cs-2')]);
     expect(eventsFor('integration.webhook.received', record.integrationId)[0]?.detail).toMatchObject({ changeType: null, resource: 'onedrive' });
   });
 
   it('a forged item anywhere in the delivery refuses all of it', async () => {
-    const record = await subscription('microsoft', 'events', 'cs-3');
+    const record = await seedSubscription('microsoft', 'events', 'cs-3');
     expect(await deliver([notification(record, 'cs-3', { changeType: 'a' }), notification(record, 'forged', { changeType: 'b' })])).toEqual({ status: 401, outcome: 'unauthorized' });
     expect(await deliver([notification(record, 'cs-3', { changeType: 'c' }), { subscriptionId: 'unknown', clientState: 'cs-3' }])).toEqual({ status: 401, outcome: 'unauthorized' });
     expect(await deliver([notification(record, 'cs-3', { changeType: 'd' }), { subscriptionId: record.subscriptionId }])).toEqual({ status: 401, outcome: 'unauthorized' });
@@ -441,7 +414,7 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('gives back every item it claimed when publishing fails, and only those: the retry is processed once', async () => {
-    const record = await subscription('microsoft', 'events', 'cs-4');
+    const record = await seedSubscription('microsoft', 'events', 'cs-4');
     const earlier = notification(record, 'cs-4', { changeType: 'created', resource: 'me/events/earlier' });
     const first = notification(record, 'cs-4', { changeType: 'updated', resource: 'me/events/a' });
     const second = notification(record, 'cs-4', { changeType: 'updated', resource: 'me/events/b' });
@@ -459,7 +432,7 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('lifecycle subscriptionRemoved: renewal is due within a minute, and a full resync is requested', async () => {
-    const record = await subscription('microsoft', 'events', 'cs-5');
+    const record = await seedSubscription('microsoft', 'events', 'cs-5');
     const before = Date.now();
     expect(await deliver([notification(record, 'cs-5', { lifecycleEvent: 'subscriptionRemoved' })])).toEqual({ status: 202, outcome: 'processed' });
     const stored = await findSubscription('microsoft', record.subscriptionId);
@@ -472,14 +445,14 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('lifecycle reauthorizationRequired: renewal is due, nothing is published', async () => {
-    const record = await subscription('microsoft', 'events', 'cs-6');
+    const record = await seedSubscription('microsoft', 'events', 'cs-6');
     expect((await deliver([notification(record, 'cs-6', { lifecycleEvent: 'reauthorizationRequired' })])).status).toBe(202);
     expect(Date.parse((await findSubscription('microsoft', record.subscriptionId))?.channelExpiresAt ?? '')).toBeLessThanOrEqual(Date.now() + 61_000);
     expect(bus.recentEvents().filter((event) => (event.detail as { integrationId?: string }).integrationId === record.integrationId)).toHaveLength(0);
   });
 
   it('lifecycle missed: a full resync, the subscription left as it was', async () => {
-    const record = await subscription('microsoft', 'onedrive', 'cs-7');
+    const record = await seedSubscription('microsoft', 'onedrive', 'cs-7');
     expect(await deliver([notification(record, 'cs-7', { lifecycleEvent: 'missed' })])).toEqual({ status: 202, outcome: 'processed' });
     expect((await findSubscription('microsoft', record.subscriptionId))?.channelExpiresAt).toBe(record.channelExpiresAt);
     expect(eventsFor('SyncRequested', record.integrationId).map((event) => event.detail)).toEqual([expect.objectContaining({ full: true })]);
@@ -487,7 +460,7 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('a change notification asks for an incremental sync, not a full one', async () => {
-    const record = await subscription('microsoft', 'events', 'cs-8');
+    const record = await seedSubscription('microsoft', 'events', 'cs-8');
     await deliver([notification(record, 'cs-8', { changeType: 'deleted' })]);
     const sync = eventsFor('SyncRequested', record.integrationId)[0]?.detail as Record<string, unknown> | undefined;
     expect(sync).toMatchObject({ resource: 'events', trigger: 'webhook' });
@@ -520,7 +493,7 @@ describe('a notification for an integration that is not connected', () => {
   const publishedFor = (integrationId: string) => bus.recentEvents().filter((event) => (event.detail as { integrationId?: string }).integrationId === integrationId);
 
   it('Google: acknowledged and dropped', async () => {
-    const record = await subscription('google', 'calendar', 'channel-secret', {}, 'disconnected');
+    const record = await seedSubscription('google', 'calendar', 'channel-secret', {}, 'disconnected');
     const headers = {
       'x-goog-channel-id': record.subscriptionId,
       'x-goog-channel-token': 'channel-secret',
@@ -532,8 +505,8 @@ describe('a notification for an integration that is not connected', () => {
   });
 
   it('Microsoft: acknowledged and dropped, while a connected one in the same delivery is processed', async () => {
-    const gone = await subscription('microsoft', 'events', 'cs-gone', {}, 'disconnected');
-    const live = await subscription('microsoft', 'events', 'cs-live');
+    const gone = await seedSubscription('microsoft', 'events', 'cs-gone', {}, 'disconnected');
+    const live = await seedSubscription('microsoft', 'events', 'cs-live');
     const value = [
       { subscriptionId: gone.subscriptionId, clientState: 'cs-gone', changeType: 'updated' },
       { subscriptionId: live.subscriptionId, clientState: 'cs-live', changeType: 'updated' },

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as googleHandler } from '../../functions/webhooks/google';
 import { handler as microsoftHandler } from '../../functions/webhooks/microsoft';
 import { functionUrlEvent, lambdaContext } from '../../infra/local/lambda-events';
-import { findSubscription, hashSecret, saveSubscription, subscriptionsDueForRenewal, type SubscriptionRecord } from '../../shared/store/subscriptions';
-import { createIntegration, updateLatestIntegration } from '../../shared/store/integrations';
-import { integrationRecord, uniqueOrg } from '../support/api';
+import { findSubscription, subscriptionsDueForRenewal, type SubscriptionRecord } from '../../shared/store/subscriptions';
+import { updateLatestIntegration } from '../../shared/store/integrations';
+import { uniqueOrg } from '../support/api';
+import { seedSubscription } from '../support/subscriptions';
 import { startTestEventBus } from '../support/event-bus';
 
 /** Google and Microsoft push receivers, with real Function URL events, against dynalite and the local bus. */
@@ -53,26 +54,6 @@ async function deliver(handler: Handler, request: { headers?: Record<string, str
   return result as { statusCode: number; body: string; headers: Record<string, string> };
 }
 
-/** A push subscription of a connected integration (webhooks are off for any other). */
-async function subscription(channel: string, resource: string, secret: string, overrides: Partial<SubscriptionRecord> = {}): Promise<SubscriptionRecord> {
-  const providerId = channel.startsWith('google') ? 'google' : 'microsoft';
-  const integration = integrationRecord(uniqueOrg('push'), { providerId });
-  await createIntegration(integration);
-  const record: SubscriptionRecord = {
-    orgId: integration.orgId,
-    integrationId: integration.id,
-    providerId,
-    channel,
-    subscriptionId: `sub-${Math.random().toString(36).slice(2)}`,
-    resource,
-    secretHash: hashSecret(secret),
-    channelExpiresAt: new Date(Date.now() + 6 * 24 * 3600_000).toISOString(),
-    createdAt: new Date().toISOString(),
-    ...overrides,
-  };
-  await saveSubscription(record);
-  return record;
-}
 
 const eventsFor = (type: string, integrationId: string) =>
   events.eventsOfType(type).filter((event) => (event.detail as { integrationId?: string }).integrationId === integrationId);
@@ -87,7 +68,7 @@ const googleHeaders = (record: SubscriptionRecord, token: string, state: string,
 
 describe('Google channel notifications', () => {
   it('sync is a no-op; a change requests a sync of that resource, once per message number', async () => {
-    const record = await subscription('google', 'calendar', 'channel-secret');
+    const record = await seedSubscription('google', 'calendar', 'channel-secret');
     expect((await deliver(googleHandler, { headers: googleHeaders(record, 'channel-secret', 'sync', 1) })).statusCode).toBe(200);
     expect(eventsFor('SyncRequested', record.integrationId)).toHaveLength(0);
     for (let i = 0; i < 2; i += 1) {
@@ -99,7 +80,7 @@ describe('Google channel notifications', () => {
   });
 
   it('refuses an unknown channel, a wrong token and missing headers, storing nothing', async () => {
-    const record = await subscription('google', 'drive', 'right-token');
+    const record = await seedSubscription('google', 'drive', 'right-token');
     expect((await deliver(googleHandler, { headers: googleHeaders(record, 'wrong-token', 'exists', 5) })).statusCode).toBe(401);
     expect((await deliver(googleHandler, { headers: { ...googleHeaders(record, 'right-token', 'exists', 6), 'x-goog-channel-id': 'nope' } })).statusCode).toBe(401);
     const { 'x-goog-channel-token': _dropped, ...noToken } = googleHeaders(record, 'right-token', 'exists', 7);
@@ -127,7 +108,7 @@ describe('Gmail Pub/Sub push', () => {
 
   it('decodes an authenticated push (the official payload shape) and requests a Gmail sync', async () => {
     const address = `${uniqueOrg('user')}@acme.test`;
-    const record = await subscription('google-gmail', 'gmail', 'unused', { subscriptionId: address });
+    const record = await seedSubscription('google-gmail', 'gmail', 'unused', { subscriptionId: address });
     expect((await push(address, { messageId: 'dup-1' })).statusCode).toBe(204);
     expect((await push(address, { messageId: 'dup-1' })).statusCode).toBe(204);
     const received = eventsFor('integration.webhook.received', record.integrationId);
@@ -137,7 +118,7 @@ describe('Gmail Pub/Sub push', () => {
 
   it('refuses a push for another audience, signed by another key, or unsigned', async () => {
     const address = `${uniqueOrg('user')}@acme.test`;
-    const record = await subscription('google-gmail', 'gmail', 'unused', { subscriptionId: address });
+    const record = await seedSubscription('google-gmail', 'gmail', 'unused', { subscriptionId: address });
     expect((await push(address, { audience: 'https://someone-else.test' })).statusCode).toBe(401);
     expect((await push(address, { key: (await generateKeyPair('RS256')).privateKey })).statusCode).toBe(401);
     expect((await deliver(googleHandler, { body: '{"message":{"data":"e30","messageId":"x"},"subscription":"s"}' })).statusCode).toBe(401);
@@ -147,8 +128,8 @@ describe('Gmail Pub/Sub push', () => {
 
 describe('webhooks are off once an integration is disconnected or erased', () => {
   it.each(['disconnected', 'erased'] as const)('%s: Google and Graph notifications are acknowledged, dropped, never published', async (status) => {
-    const google = await subscription('google', 'calendar', 'channel-secret');
-    const graph = await subscription('microsoft', 'events', 'client-state-1');
+    const google = await seedSubscription('google', 'calendar', 'channel-secret');
+    const graph = await seedSubscription('microsoft', 'events', 'client-state-1');
     for (const record of [google, graph]) await updateLatestIntegration(record.orgId, record.integrationId, { status });
     expect((await deliver(googleHandler, { headers: googleHeaders(google, 'channel-secret', 'exists', 2) })).statusCode).toBe(200);
     const body = JSON.stringify({ value: [{ subscriptionId: graph.subscriptionId, clientState: 'client-state-1', changeType: 'updated' }] });
@@ -169,7 +150,7 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('accepts notifications with the right clientState (202), once, and requests a sync', async () => {
-    const record = await subscription('microsoft', 'events', 'client-state-1');
+    const record = await seedSubscription('microsoft', 'events', 'client-state-1');
     const body = JSON.stringify({ value: [{ subscriptionId: record.subscriptionId, clientState: 'client-state-1', changeType: 'updated', resource: 'me/events/AAMk' }] });
     expect((await deliver(microsoftHandler, { body, headers: { 'content-type': 'application/json' } })).statusCode).toBe(202);
     expect((await deliver(microsoftHandler, { body, headers: { 'content-type': 'application/json' } })).statusCode).toBe(202);
@@ -177,7 +158,7 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('refuses a delivery with any wrong clientState or unknown subscription, processing none of it', async () => {
-    const record = await subscription('microsoft', 'onedrive', 'good-state');
+    const record = await seedSubscription('microsoft', 'onedrive', 'good-state');
     const body = JSON.stringify({
       value: [
         { subscriptionId: record.subscriptionId, clientState: 'good-state', changeType: 'updated' },
@@ -190,7 +171,7 @@ describe('Microsoft Graph notifications', () => {
   });
 
   it('lifecycle: missed asks for a full resync; reauthorizationRequired makes the subscription due for renewal now', async () => {
-    const record = await subscription('microsoft', 'events', 'state-2');
+    const record = await seedSubscription('microsoft', 'events', 'state-2');
     await deliver(microsoftHandler, { body: JSON.stringify({ value: [{ subscriptionId: record.subscriptionId, clientState: 'state-2', lifecycleEvent: 'missed' }] }) });
     expect(eventsFor('SyncRequested', record.integrationId)[0]?.detail).toMatchObject({ full: true });
     await deliver(microsoftHandler, {
