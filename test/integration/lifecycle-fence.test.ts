@@ -1,11 +1,12 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandboxServer, type SandboxServer } from '../../infra/local/sandbox';
-import { revokeAbandonedGrants } from '../../shared/domain/completion';
+import { completeConnection, revokeAbandonedGrants } from '../../shared/domain/completion';
 import { eraseIntegration } from '../../shared/domain/erasure';
 import { disconnectDeadGrant } from '../../shared/domain/lifecycle';
 import { dynamo, tableName } from '../../shared/store/client';
-import { createIntegration, getIntegration } from '../../shared/store/integrations';
+import { createIntegration, getIntegration, newIntegrationId } from '../../shared/store/integrations';
+import { accountClaimHolder, claimAccount } from '../../shared/store/lifecycle';
 import { keys } from '../../shared/store/keys';
 import { PENDING_GRANT_TTL_SECONDS, newPendingGrantId, savePendingGrant } from '../../shared/store/pending-grants';
 import { listSyncLogs } from '../../shared/store/sync';
@@ -105,31 +106,52 @@ describe('a dead grant disconnects only itself', () => {
   });
 });
 
+const oauth = sandboxOAuth({ base: () => sandbox.url, scopes: { slack: 'chat:write,users:read' } });
+
+/** A real sandbox grant kept pending for `orgId`'s alice, as the callback keeps it. */
+async function pendingSandboxGrant(orgId: string, accountId = 'T0SANDBOX1') {
+  const tokens = await oauth.connect('slack', {}, accountId);
+  const accessToken = str((tokens as { access_token?: unknown }).access_token);
+  const exchangedAt = new Date();
+  const completeBy = new Date(exchangedAt.getTime() + PENDING_GRANT_TTL_SECONDS * 1000);
+  const pendingId = newPendingGrantId();
+  await savePendingGrant(
+    pendingId,
+    {
+      orgId,
+      userId: 'alice',
+      providerId: 'slack',
+      scopesRequested: ['chat:write'],
+      redirectTo: 'http://app.test/settings/integrations',
+      accountId,
+      scopesGranted: ['chat:write'],
+      ipAddress: '203.0.113.9',
+      userAgent: 'test',
+      exchangedAt: exchangedAt.toISOString(),
+      completeBy: completeBy.toISOString(),
+    },
+    [{ kind: 'slack-bot', accessToken, scopes: ['chat:write'] }],
+  );
+  return { pendingId, accessToken, completeBy };
+}
+
+describe('one integration per account survives a crash between its steps', () => {
+  it('a claim whose integration was never created (the claimant crashed) is completed by the next connection, under the same id', async () => {
+    const orgId = uniqueOrg('crashed-claim');
+    const orphan = newIntegrationId();
+    expect(await claimAccount(orgId, 'slack', 'T0SANDBOX1', orphan)).toBe(orphan);
+    const { pendingId } = await pendingSandboxGrant(orgId);
+    const landed = await completeConnection({ orgId, userId: 'alice' }, pendingId);
+    expect(landed).toMatchObject({ integrationId: orphan, status: 'connected' });
+    expect(await getIntegration(orgId, orphan)).toMatchObject({ status: 'active', externalAccountId: 'T0SANDBOX1' });
+    expect(await accountClaimHolder(orgId, 'slack', 'T0SANDBOX1')).toBe(orphan);
+  });
+});
+
 describe('abandoned pending grants', () => {
-  const oauth = sandboxOAuth({ base: () => sandbox.url, scopes: { slack: 'chat:write,users:read' } });
 
   it('a grant its initiator did not complete within 10 minutes is revoked at the provider and forgotten', async () => {
-    const tokens = await oauth.connect('slack');
-    const accessToken = str((tokens as { access_token?: unknown }).access_token);
-    const exchangedAt = new Date();
-    const completeBy = new Date(exchangedAt.getTime() + PENDING_GRANT_TTL_SECONDS * 1000);
-    await savePendingGrant(
-      newPendingGrantId(),
-      {
-        orgId: uniqueOrg('abandoned'),
-        userId: 'alice',
-        providerId: 'slack',
-        scopesRequested: ['chat:write'],
-        redirectTo: 'http://app.test/settings/integrations',
-        accountId: 'T0SANDBOX1',
-        scopesGranted: ['chat:write'],
-        ipAddress: '203.0.113.9',
-        userAgent: 'test',
-        exchangedAt: exchangedAt.toISOString(),
-        completeBy: completeBy.toISOString(),
-      },
-      [{ kind: 'slack-bot', accessToken, scopes: ['chat:write'] }],
-    );
+    const { accessToken, completeBy } = await pendingSandboxGrant(uniqueOrg('abandoned'));
     const authTest = async () =>
       (await (await fetch(`${sandbox.url}/slack/slack/api/auth.test`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } })).json()) as { ok: boolean; error?: string };
     // Still in time: nothing is revoked.
