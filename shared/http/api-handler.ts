@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import * as z from 'zod';
 import {
   AppError,
+  IntegrationErasedError,
   InvalidCursorError,
   VersionConflictError,
   badRequest,
@@ -99,6 +100,8 @@ export function errorResponse(error: unknown, context: Context): ApiResult {
     return failure(error.status, error.code, error.message);
   }
   if (error instanceof InvalidCursorError) return failure(400, 'bad_request', error.message);
+  // Erased while the request ran: as gone as an unknown integration.
+  if (error instanceof IntegrationErasedError) return failure(404, 'not_found', 'Integration not found');
   if (error instanceof ProviderError && error.transient) {
     // A provider that is down, slow or rate limiting: the caller may retry, and is told when if the provider said.
     logger.warn('Provider unavailable', { providerId: error.providerId, errorCode: error.code });

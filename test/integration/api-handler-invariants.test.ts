@@ -4,7 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { lambdaContext } from '../../infra/local/lambda-events';
-import { AppError, InvalidCursorError, VersionConflictError, notFound } from '../../shared/domain/errors';
+import { AppError, IntegrationErasedError, InvalidCursorError, VersionConflictError, notFound } from '../../shared/domain/errors';
+import { ProviderError } from '../../shared/oauth/errors';
 import { MAX_BODY_BYTES, apiHandler, errorResponse, summarizeIssues } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { apiEvent, call, claimsFor, type CallOptions } from '../support/api';
@@ -201,6 +202,8 @@ describe('errors', () => {
     ['a 5xx AppError', new AppError(503, 'provider_unavailable', 'Slack is down'), 503, { code: 'provider_unavailable', message: 'Slack is down' }],
     ['an invalid cursor', new InvalidCursorError(), 400, { code: 'bad_request', message: 'The cursor is not one this API issued' }],
     ['a version conflict', new VersionConflictError(), 409, { code: 'conflict', message: 'The integration changed at the same time; retry the request' }],
+    ['an integration erased while the request ran', new IntegrationErasedError('int_01JD3X8Q9W7T5V4N2M1K0H8G6F'), 404, { code: 'not_found', message: 'Integration not found' }],
+    ['a provider that stalls', new ProviderError('slack', 'timeout', 0, 'transient'), 503, { code: 'provider_unavailable', message: 'slack is not answering right now (timeout); retry later' }],
   ])('maps %s to the envelope', async (_label, error, status, body) => {
     toThrow = error;
     const response = await call(thrower, { claims: claimsFor('org-e') });
