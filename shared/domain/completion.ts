@@ -60,11 +60,8 @@ export async function completeConnection(caller: Caller, pendingId: string): Pro
   }
 }
 
-const ownerOf = (grant: PendingGrant, integrationId?: string) => ({
-  providerId: grant.providerId,
-  accountId: grant.accountId,
-  ...(integrationId ? { integrationId } : {}),
-});
+/** A grant that has not landed belongs to no integration yet: only its provider account. */
+const ownerOf = (grant: PendingGrant) => ({ providerId: grant.providerId, accountId: grant.accountId });
 
 function isInitiatorInTime(grant: PendingGrant, caller: Caller, now = Date.now()): boolean {
   return grant.orgId === caller.orgId && grant.userId === caller.userId && Date.parse(grant.completeBy) > now;
