@@ -241,6 +241,27 @@ describe('what the pipeline logs', () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
+  it('a provider that is rate limiting or down: 503 with Retry-After when it gave one, one WARN line naming it, no ERROR', async () => {
+    toThrow = new ProviderError('slack', 'rate_limited', 429, 'transient', 30);
+    const limited = await call(thrower, { claims: claimsFor('org-503') });
+    expect(limited.statusCode).toBe(503);
+    expect(limited.headers['retry-after']).toBe('30');
+    toThrow = new ProviderError('google', 'http_502', 502, 'transient');
+    const down = await call(thrower, { claims: claimsFor('org-503') });
+    expect(down.statusCode).toBe(503);
+    expect(down.headers['retry-after']).toBeUndefined();
+    expect(lines.filter((line) => line.level === 'WARN')).toEqual([
+      expect.objectContaining({ message: 'Provider unavailable', providerId: 'slack', errorCode: 'rate_limited' }),
+      expect.objectContaining({ message: 'Provider unavailable', providerId: 'google', errorCode: 'http_502' }),
+    ]);
+    expect(lines.filter((line) => line.level === 'ERROR')).toEqual([]);
+  });
+
+  it('a provider refusal that retrying would not fix is not a 503', async () => {
+    toThrow = new ProviderError('slack', 'missing_scope', 200, 'rejected');
+    expect((await call(thrower, { claims: claimsFor('org-503') })).statusCode).toBe(500);
+  });
+
   it('a rejected request: one info line with status, code and reason, and who asked', async () => {
     await call(echo, { ...json('{}'), claims: claimsFor('org-log', 'manager', 'user-log') });
     expect(lines).toEqual([
