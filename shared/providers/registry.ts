@@ -3,7 +3,7 @@ import { google } from './google';
 import { microsoft } from './microsoft';
 import { notion } from './notion';
 import { slack } from './slack';
-import type { ProviderCatalogEntry, ProviderDefinition } from './types';
+import type { ProviderAction, ProviderActions, ProviderCatalogEntry, ProviderDefinition } from './types';
 
 /** Adding a provider: one folder beside this file and one entry here. */
 const providers: readonly ProviderDefinition[] = [slack, google, microsoft, asana, notion];
@@ -22,3 +22,10 @@ export function catalog(): ProviderCatalogEntry[] {
 
 /** The display name of a provider id, falling back to the id for one no longer registered. */
 export const providerName = (providerId: string): string => byId.get(providerId)?.catalog.name ?? providerId;
+
+/** A provider's action by name, with the provider's failure mapping; undefined when the provider offers no such action. */
+export function findAction(providerId: string, actionName: string): { action: ProviderAction; actions: ProviderActions } | undefined {
+  const actions = byId.get(providerId)?.actions;
+  const action = actions?.list.find((candidate) => candidate.name === actionName);
+  return actions && action ? { action, actions } : undefined;
+}

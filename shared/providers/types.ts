@@ -1,3 +1,4 @@
+import type * as z from 'zod';
 import type { ProviderOAuth } from '../oauth/types';
 import type { ProviderSync } from '../sync/types';
 import type { ProviderSubscriptions } from '../webhooks/types';
@@ -32,4 +33,42 @@ export interface ProviderDefinition {
   subscriptions?: ProviderSubscriptions;
   /** The resources the sync engine pulls. */
   sync?: ProviderSync;
+  /** What the HR platform may do through the provider on the organisation's behalf (post, book, mail). */
+  actions?: ProviderActions;
+}
+
+/** What an action run produced, normalised across providers. */
+export interface ActionResult {
+  /**
+   * The provider's ids of what the action created (channel id, message ts,
+   * event id): returned and recorded in the action history. Never content
+   * or recipients, which the history must not keep.
+   */
+  ids: Record<string, string>;
+  /** Anything else the caller gets back (links, names); not recorded. */
+  details?: Record<string, string | boolean>;
+}
+
+/** An action's input, validated and bound: it only needs a token to run. */
+export type ActionValidation =
+  | { success: true; run: (accessToken: string) => Promise<ActionResult> }
+  | { success: false; error: z.ZodError };
+
+export interface ProviderAction {
+  /** `<provider>.<verb>`, e.g. `slack.sendMessage`. */
+  name: string;
+  /** The stored credential the action runs with (Slack: the bot token). */
+  credentialKind: string;
+  /** The scope the action needs: named in the 403 when the grant lacks it. */
+  requiredScope: string;
+  validate(input: unknown): ActionValidation;
+}
+
+/** How the API answers a provider's refusal of an action. */
+export type ActionFailure = 'missing_scope' | 'name_taken' | 'not_found';
+
+export interface ProviderActions {
+  list: readonly ProviderAction[];
+  /** The provider's own error codes (Slack `channel_not_found`, Graph `Authorization_RequestDenied`…) that mean something to the caller. */
+  failureOf(providerErrorCode: string): ActionFailure | undefined;
 }

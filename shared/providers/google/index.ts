@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { googleActions } from './actions';
 import { googleSync } from './sync';
 import { googleSubscriptions } from './subscriptions';
 import { googleOAuth } from './oauth';
@@ -26,4 +27,5 @@ export const google: ProviderDefinition = {
   oauth: googleOAuth,
   subscriptions: googleSubscriptions,
   sync: googleSync,
+  actions: googleActions,
 };

@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { microsoftActions } from './actions';
 import { microsoftSync } from './sync';
 import { microsoftSubscriptions } from './subscriptions';
 import { microsoftOAuth } from './oauth';
@@ -24,4 +25,5 @@ export const microsoft: ProviderDefinition = {
   oauth: microsoftOAuth,
   subscriptions: microsoftSubscriptions,
   sync: microsoftSync,
+  actions: microsoftActions,
 };

@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types';
+import { slackActions } from './actions';
 import { slackOAuth } from './oauth';
 import { slackSync } from './sync';
 
@@ -22,4 +23,5 @@ export const slack: ProviderDefinition = {
   },
   oauth: slackOAuth,
   sync: slackSync,
+  actions: slackActions,
 };
