@@ -124,6 +124,16 @@ export const manifest: readonly FunctionSpec[] = [
     memoryMb: 1024,
   },
   {
+    name: 'run-action',
+    entry: 'functions/api/run-action.ts',
+    description: "POST /api/integrations/{id}/actions/{action}: run a provider action with the integration's token",
+    trigger: { kind: 'http', method: 'POST', path: '/api/integrations/{id}/actions/{action}', auth: 'jwt' },
+    // `encrypt`: a refresh on a 401 re-seals the tokens; a dead grant found by the call publishes the disconnect.
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
+    timeoutSeconds: 29,
+    memoryMb: 1024,
+  },
+  {
     name: 'sync-now',
     entry: 'functions/api/sync-now.ts',
     description: 'POST /api/integrations/{id}/sync: queue a manual sync',

@@ -18,7 +18,7 @@ export interface ErasureReceipt {
   integrationId: string;
   erasedAt: string;
   purgeAt: string;
-  removes: { integration: number; consents: number; syncLogs: number; records: number; subscriptions: number };
+  removes: { integration: number; consents: number; syncLogs: number; records: number; subscriptions: number; actions: number };
 }
 
 export async function eraseIntegration(caller: { orgId: string; userId: string }, integrationId: string, now: Date = new Date()): Promise<ErasureReceipt> {
@@ -48,6 +48,7 @@ export async function eraseIntegration(caller: { orgId: string; userId: string }
       syncLogs: counts.LOG ?? 0,
       records: counts.REC ?? 0,
       subscriptions: counts.SUB ?? 0,
+      actions: counts.ACTION ?? 0,
     },
   };
 }

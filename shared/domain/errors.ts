@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'rate_limited'
   | 'provider_unavailable'
   | 'internal_error';
 
@@ -35,6 +36,17 @@ export const payloadTooLarge = (limitBytes: number) =>
   new AppError(413, 'payload_too_large', `Request body exceeds the ${limitBytes}-byte limit`);
 export const unsupportedMediaType = () =>
   new AppError(415, 'unsupported_media_type', 'Request body must be application/json');
+
+/** The provider rate limits the integration's account: retry after `retryAfterSeconds` when it said. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(429, 'rate_limited', message);
+    this.name = 'RateLimitedError';
+  }
+}
 
 /** A conditional write lost a race (optimistic version or lease). */
 export class VersionConflictError extends Error {

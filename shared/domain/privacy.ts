@@ -2,6 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { providerName } from '../providers/registry';
 import { dynamo, tableName } from '../store/client';
+import { actionRunSchema } from '../store/actions';
 import { consentRecordSchema } from '../store/consents';
 import { itemKeySchema, openCursor, sealCursor } from '../store/cursor';
 import { isLive, type Item } from '../store/items';
@@ -21,13 +22,16 @@ import { integrationRecordSchema, toIntegrationView } from './integration';
  * does not).
  */
 const EXPORT_PAGE_ITEMS = 200;
+/** integration, consents, sync logs, records, subscriptions, action runs: the first prefixes of `integrationItemPrefixes`. */
+const EXPORTED_KINDS = 6;
 
 export type ExportedItem =
   | { type: 'integration'; data: ReturnType<typeof toIntegrationView> & { settings: unknown } }
   | { type: 'consent'; data: z.infer<typeof consentRecordSchema> }
   | { type: 'syncLog'; integrationId: string; data: z.infer<typeof syncLogSchema> }
   | { type: 'record'; integrationId: string; data: z.infer<typeof syncedRecordSchema> }
-  | { type: 'subscription'; integrationId: string; data: { providerId: string; resource: string; subscriptionId: string; expiresAt: string; createdAt: string } };
+  | { type: 'subscription'; integrationId: string; data: { providerId: string; resource: string; subscriptionId: string; expiresAt: string; createdAt: string } }
+  | { type: 'action'; integrationId: string; data: z.infer<typeof actionRunSchema> };
 
 /** What of an item is exported; internal state (tokens, leases, cursors, secret hashes) never is. */
 function exported(item: Item, hiddenIntegrations: ReadonlySet<string>): ExportedItem | undefined {
@@ -41,6 +45,7 @@ function exported(item: Item, hiddenIntegrations: ReadonlySet<string>): Exported
   if (sk.startsWith('CONSENT#')) return { type: 'consent', data: consentRecordSchema.parse(item) };
   if (sk.startsWith('LOG#')) return { type: 'syncLog', integrationId, data: syncLogSchema.parse(item) };
   if (sk.startsWith('REC#')) return { type: 'record', integrationId, data: syncedRecordSchema.parse(item) };
+  if (sk.startsWith('ACTION#')) return { type: 'action', integrationId, data: actionRunSchema.parse(item) };
   if (sk.startsWith('SUB#')) {
     const sub = subscriptionSchema.parse(item);
     return {
@@ -96,7 +101,7 @@ export async function exportPage(orgId: string, integrationId: string | undefine
   const binding = exportBinding(orgId, integrationId);
   const { section, key } = cursor === undefined ? { section: 0, key: undefined } : await openCursor(binding, cursor, exportCursorSchema);
   // The integration's exportable kinds; the organisation's whole partition is one section.
-  const prefixes = integrationId ? integrationItemPrefixes(integrationId).slice(0, 5) : [''];
+  const prefixes = integrationId ? integrationItemPrefixes(integrationId).slice(0, EXPORTED_KINDS) : [''];
   const prefix = prefixes[section];
   if (prefix === undefined) throw new InvalidCursorError();
 

@@ -6,6 +6,7 @@ import {
   AppError,
   IntegrationErasedError,
   InvalidCursorError,
+  RateLimitedError,
   VersionConflictError,
   badRequest,
   forbidden,
@@ -92,12 +93,15 @@ function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: Schema<B> | und
   return parsePart('body', schema, json ?? {});
 }
 
+const withRetryAfter = (answer: ApiResult, seconds: number | undefined): ApiResult =>
+  seconds === undefined ? answer : { ...answer, headers: { ...answer.headers, 'retry-after': String(seconds) } };
+
 /** Maps anything thrown to the envelope; internals are logged, never returned. */
 export function errorResponse(error: unknown, context: Context): ApiResult {
   if (error instanceof AppError) {
     if (error.status >= 500) logger.error('Request failed', { error });
     else logger.info('Request rejected', { status: error.status, errorCode: error.code, reason: error.message });
-    return failure(error.status, error.code, error.message);
+    return withRetryAfter(failure(error.status, error.code, error.message), error instanceof RateLimitedError ? error.retryAfterSeconds : undefined);
   }
   if (error instanceof InvalidCursorError) return failure(400, 'bad_request', error.message);
   // Erased while the request ran: as gone as an unknown integration.
@@ -105,8 +109,7 @@ export function errorResponse(error: unknown, context: Context): ApiResult {
   if (error instanceof ProviderError && error.transient) {
     // A provider that is down, slow or rate limiting: the caller may retry, and is told when if the provider said.
     logger.warn('Provider unavailable', { providerId: error.providerId, errorCode: error.code });
-    const answer = failure(503, 'provider_unavailable', `${error.providerId} is not answering right now (${error.code}); retry later`);
-    return error.retryAfterSeconds === undefined ? answer : { ...answer, headers: { ...answer.headers, 'retry-after': String(error.retryAfterSeconds) } };
+    return withRetryAfter(failure(503, 'provider_unavailable', `${error.providerId} is not answering right now (${error.code}); retry later`), error.retryAfterSeconds);
   }
   if (error instanceof VersionConflictError) {
     return failure(409, 'conflict', 'The integration changed at the same time; retry the request');

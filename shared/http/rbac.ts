@@ -1,6 +1,12 @@
 /**
  * The role matrix, in one place (architecture §7): admin and HR may do
  * everything, a manager may read, an employee may do nothing.
+ *
+ * `integrations:act` (provider actions: post to Slack or Teams, book meetings,
+ * send e-mail with the organisation's accounts) is admin and HR only: an
+ * action speaks for the organisation to its people, and a manager's role
+ * here is to read. The HR platform's own automations call it with an HR
+ * or admin token.
  */
 export const roles = ['admin', 'hr', 'manager', 'employee'] as const;
 export type Role = (typeof roles)[number];
@@ -13,6 +19,7 @@ export const permissions = [
   'integrations:configure',
   'integrations:export',
   'integrations:erase',
+  'integrations:act',
 ] as const;
 export type Permission = (typeof permissions)[number];
 

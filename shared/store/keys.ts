@@ -39,6 +39,12 @@ export const keys = {
   /** When a provider authorization shared by every consent of one user (Google) was last revoked: `AUTHZ#<provider>#<account>`. */
   authorizationRevoked: (providerId: string, accountId: string) => `AUTHZ#${providerId}#${accountId}`,
   authorizationRevokedSk: 'REVOKED',
+  /** One run of a provider action, in the integration's action history (newest last by time). */
+  actionRun: (integrationId: string, at: string, runId: string) => `ACTION#${integrationId}#${at}#${runId}`,
+  actionRunPrefix: (integrationId: string) => `ACTION#${integrationId}#`,
+  /** A caller's Idempotency-Key for an action of one integration: a retry with it runs nothing again. */
+  idempotencyKey: (integrationId: string, key: string) => `IDEMPOTENCY#${integrationId}#${key}`,
+  idempotencyKeyPrefix: (integrationId: string) => `IDEMPOTENCY#${integrationId}#`,
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',

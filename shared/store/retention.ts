@@ -14,17 +14,19 @@ export const ERASURE_GRACE_DAYS = 30;
 export const DISCONNECTED_LOG_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-/** Every kind of item an integration owns in its organisation's partition, as sort-key prefixes. */
+/** Every kind of item an integration owns in its organisation's partition, as sort-key prefixes; the first six are the exported kinds. */
 export const integrationItemPrefixes = (integrationId: string): string[] => [
   `INT#${integrationId}`,
   `CONSENT#${integrationId}#`,
   `LOG#${integrationId}#`,
   `REC#${integrationId}#`,
   `SUB#${integrationId}#`,
+  `ACTION#${integrationId}#`,
   `CURSOR#${integrationId}#`,
   `SYNCLEASE#${integrationId}`,
   `TOKENS#${integrationId}`,
   `LIFECYCLE#${integrationId}`,
+  `IDEMPOTENCY#${integrationId}#`,
 ];
 
 /** Applies one update to every item under a sort-key prefix of the organisation's partition; returns how many. */

@@ -136,8 +136,10 @@ const bodies: Record<string, unknown> = {
   connect: { providerId: 'slack' },
   reconnect: {},
   'update-settings': { scheduledSync: true },
+  'run-action': { channel: '#general', text: 'hello' },
 };
-const fill = (path: string, id: string) => path.replace('{id}', id) + (path.endsWith('/records') ? '?resource=users' : '');
+const fill = (path: string, id: string) =>
+  path.replace('{id}', id).replace('{action}', 'slack.sendMessage') + (path.endsWith('/records') ? '?resource=users' : '');
 
 /** Read endpoints are open to managers; everything else is for admin and HR (architecture §7). */
 const readOnlyRoutes = new Set(['list-providers', 'list-integrations', 'get-integration', 'list-records', 'list-sync-logs', 'get-settings']);

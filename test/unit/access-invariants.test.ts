@@ -9,7 +9,7 @@ import { httpApiEvent, type JwtClaims } from '../../infra/local/lambda-events';
  * principal as it is read from the JWT authorizer's claims.
  */
 describe('the role matrix', () => {
-  it('knows exactly the four documented roles and seven permissions', () => {
+  it('knows exactly the four documented roles and eight permissions', () => {
     expect(roles).toEqual(['admin', 'hr', 'manager', 'employee']);
     expect(permissions).toEqual([
       'integrations:read',
@@ -19,6 +19,7 @@ describe('the role matrix', () => {
       'integrations:configure',
       'integrations:export',
       'integrations:erase',
+      'integrations:act',
     ]);
   });
 
