@@ -246,6 +246,30 @@ describe('grants and lifecycle', () => {
     expect(answer.json.error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('chat:write') });
   });
 
+  it('a Google grant without gmail.send is 403 naming it', async () => {
+    const orgId = uniqueOrg('actions-google-scope');
+    const googleId = await connect('google', orgId, ['https://www.googleapis.com/auth/calendar.events']);
+    const answer = await runAction({ orgId, integrationId: googleId, action: 'google.sendEmail', input: { to: 'a@example.com', subject: 'Hi', body: 'Hello' } });
+    expect(answer.statusCode, answer.raw).toBe(403);
+    expect(answer.json.error?.message).toContain('https://www.googleapis.com/auth/gmail.send');
+  });
+
+  it('an access token the provider no longer accepts is refreshed once and the action runs', async () => {
+    const orgId = uniqueOrg('actions-refresh');
+    const slackId = await connect('slack', orgId);
+    await control('expire', { provider: 'slack' });
+    const refreshes = async () =>
+      (await control<{ requests: Array<{ path: string; body: unknown }> }>('requests?provider=slack')).requests.filter(
+        (request) => request.path.endsWith('oauth.v2.access') && JSON.stringify(request.body ?? '').includes('refresh_token'),
+      ).length;
+    const before = await refreshes();
+    const text = `After refresh ${Math.random()}`;
+    const answer = await runAction({ orgId, integrationId: slackId, action: 'slack.sendMessage', input: { channel: '#general', text } });
+    expect(answer.statusCode, answer.raw).toBe(200);
+    expect((await slackMessages()).filter((message) => message.text === text)).toHaveLength(1);
+    expect(await refreshes()).toBe(before + 1);
+  });
+
   it('a disconnected integration is 409', async () => {
     const orgId = uniqueOrg('actions-gone');
     const slackId = await connect('slack', orgId);
