@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { dynamo, tableName } from './client';
 import { isConditionalCheckFailure, isLive, nowEpochSeconds } from './items';
 import { keys } from './keys';
+import { expireIfErased } from './retention';
 
 /**
  * Provider action runs: the per-integration history (who ran what, when,
@@ -25,7 +26,10 @@ export const actionRunSchema = z.object({
 export type ActionRun = z.infer<typeof actionRunSchema>;
 
 export async function recordActionRun(orgId: string, run: ActionRun): Promise<void> {
-  await dynamo().send(new PutCommand({ TableName: tableName(), Item: { pk: keys.org(orgId), sk: keys.actionRun(run.integrationId, run.at, run.runId), ...run } }));
+  const sk = keys.actionRun(run.integrationId, run.at, run.runId);
+  await dynamo().send(new PutCommand({ TableName: tableName(), Item: { pk: keys.org(orgId), sk, ...run } }));
+  // Erased while the action ran: the run goes with the rest of the integration's data.
+  await expireIfErased(orgId, run.integrationId, [sk]);
 }
 
 /** How long a key protects against a repeat (Stripe's and the IETF draft's usual 24 hours). */

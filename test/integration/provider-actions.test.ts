@@ -1,12 +1,17 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as callbackHandler } from '../../functions/api/oauth-callback';
 import { handler as completeHandler } from '../../functions/api/complete-connection';
 import { handler as connectHandler } from '../../functions/api/connect';
 import { handler as disconnectHandler } from '../../functions/api/disconnect';
+import { handler as eraseHandler } from '../../functions/api/erase-integration';
 import { handler as exportHandler } from '../../functions/api/export-integration';
 import { handler as actionHandler } from '../../functions/api/run-action';
 import { startSandboxServer, type CalendarEventRecord, type SentEmail, type SlackMessage, type TeamsMessage } from '../../infra/local/sandbox';
+import { recordActionRun } from '../../shared/store/actions';
+import { dynamo, tableName } from '../../shared/store/client';
 import { listIntegrations } from '../../shared/store/integrations';
+import { keys } from '../../shared/store/keys';
 import { call, claimsFor, uniqueOrg, type ParsedResponse } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
 import { submitConsent } from '../support/oauth-browser';
@@ -284,6 +289,30 @@ describe('grants and lifecycle', () => {
     const answer = await runAction({ orgId, integrationId: slackId, action: 'slack.sendMessage', input: { channel: '#general', text: 'hi' } });
     expect(answer.statusCode).toBe(409);
     expect(answer.json.error).toMatchObject({ code: 'conflict' });
+  });
+});
+
+describe('erasure', () => {
+  it("erasure removes the integration's action runs, and a run that ends after it is on the same purge clock", async () => {
+    const orgId = uniqueOrg('actions-erased');
+    const slackId = await connect('slack', orgId);
+    expect((await runAction({ orgId, integrationId: slackId, action: 'slack.sendMessage', input: { channel: '#general', text: 'hi' } })).statusCode).toBe(200);
+    const erased = await call(eraseHandler, {
+      method: 'DELETE',
+      path: `/api/integrations/${slackId}/data`,
+      routeKey: 'DELETE /api/integrations/{id}/data',
+      pathParameters: { id: slackId },
+      claims: claimsFor(orgId, 'admin'),
+    });
+    expect(erased.statusCode, erased.raw).toBe(202);
+    expect((erased.json.data as { removes: { actions: number } }).removes.actions).toBe(1);
+
+    // A run that was under way when the integration was erased records itself afterwards.
+    const at = new Date().toISOString();
+    await recordActionRun(orgId, { runId: 'late', integrationId: slackId, providerId: 'slack', action: 'slack.sendMessage', userId: USER, at, outcome: 'succeeded', resultIds: {} });
+    const { Item: late } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: { pk: keys.org(orgId), sk: keys.actionRun(slackId, at, 'late') } }));
+    const purgeAt = Date.parse((erased.json.data as { purgeAt: string }).purgeAt) / 1000;
+    expect(late?.expiresAt).toBe(Math.floor(purgeAt));
   });
 });
 
