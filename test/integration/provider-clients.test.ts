@@ -19,7 +19,7 @@ import {
   withRetries,
   type RetryOptions,
 } from '../../shared/providers/api-call';
-import { buildRfc2822Message, createGoogleClient, encodeRfc2047, googleClient } from '../../shared/providers/google/client';
+import { buildRfc2822Message, createGoogleClient, encodeRfc2047, googleClient, googleErrorFrom } from '../../shared/providers/google/client';
 import { createMicrosoftClient, microsoftClient } from '../../shared/providers/microsoft/client';
 import { createSlackClient, slackClient } from '../../shared/providers/slack/client';
 import { AUTHORIZE_PATH, sandboxOAuth, type SandboxProvider } from '../support/sandbox-oauth';
@@ -440,6 +440,15 @@ describe('googleClient', () => {
     );
     expect(error).toMatchObject({ code: 'rateLimitExceeded', status: 429, kind: 'transient', retryAfterSeconds: 5 });
     expect(options.sleeps).toEqual([5_000, 5_000]);
+  });
+
+  it('a 403 rate limit (Google answers some limits that way) is the 429 it means, for every caller', () => {
+    for (const reason of ['rateLimitExceeded', 'userRateLimitExceeded']) {
+      const error = googleErrorFrom({ status: 403, json: { error: { code: 403, message: 'Rate Limit Exceeded', errors: [{ reason, message: 'Rate Limit Exceeded' }] } } });
+      expect(error).toMatchObject({ code: reason, status: 429, kind: 'transient' });
+    }
+    const refused = googleErrorFrom({ status: 403, json: { error: { code: 403, message: 'no', errors: [{ reason: 'insufficientPermissions', message: 'no' }] } } });
+    expect(refused).toMatchObject({ code: 'insufficientPermissions', status: 403, kind: 'rejected' });
   });
 });
 

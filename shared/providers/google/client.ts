@@ -34,13 +34,10 @@ export function googleErrorFrom(response: Pick<ProviderResponse, 'status' | 'jso
   const parsed = googleError.safeParse(response.json);
   const reason = parsed.success ? parsed.data.error.errors?.find((item) => item.reason)?.reason : undefined;
   const code = reason ?? (parsed.success ? parsed.data.error.status : undefined) ?? `http_${response.status}`;
-  const kind: ProviderError['kind'] =
-    response.status === 401
-      ? 'unauthorized'
-      : response.status === 429 || (response.status === 403 && RATE_LIMIT_REASONS.has(code))
-        ? 'transient'
-        : 'rejected';
-  return new ProviderError(PROVIDER, code, response.status, kind);
+  // Google answers some rate limits with 403 and a reason: it is the 429 it means, for every caller.
+  const rateLimited = response.status === 429 || (response.status === 403 && RATE_LIMIT_REASONS.has(code));
+  const kind: ProviderError['kind'] = response.status === 401 ? 'unauthorized' : rateLimited ? 'transient' : 'rejected';
+  return new ProviderError(PROVIDER, code, rateLimited ? 429 : response.status, kind);
 }
 
 function readGoogle<S extends z.ZodType>(schema: S, what: string) {
