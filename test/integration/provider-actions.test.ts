@@ -1,4 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as callbackHandler } from '../../functions/api/oauth-callback';
 import { handler as completeHandler } from '../../functions/api/complete-connection';
@@ -8,7 +9,7 @@ import { handler as eraseHandler } from '../../functions/api/erase-integration';
 import { handler as exportHandler } from '../../functions/api/export-integration';
 import { handler as actionHandler } from '../../functions/api/run-action';
 import { startSandboxServer, type CalendarEventRecord, type SentEmail, type SlackMessage, type TeamsMessage } from '../../infra/local/sandbox';
-import { recordActionRun } from '../../shared/store/actions';
+import { STALE_CLAIM_MS, claimIdempotencyKey, recordActionRun } from '../../shared/store/actions';
 import { dynamo, tableName } from '../../shared/store/client';
 import { listIntegrations } from '../../shared/store/integrations';
 import { keys } from '../../shared/store/keys';
@@ -200,6 +201,33 @@ describe('slack actions', () => {
       expect(answer.json.error).toMatchObject({ code: 'conflict', message: expect.stringContaining('in progress') });
     }
     expect((await slackMessages()).filter((message) => message.text === text)).toHaveLength(1);
+  });
+
+  describe('a key whose first request is still held', () => {
+    // The request's fingerprint: the action and its input as canonical JSON (keys sorted), hashed.
+    const fingerprint = (input: Record<string, string>) =>
+      createHash('sha256').update(`slack.sendMessage\n{${Object.keys(input).sort().map((name) => `${JSON.stringify(name)}:${JSON.stringify(input[name])}`).join(',')}}`).digest('base64url');
+    const hold = (key: string, input: Record<string, string>, startedAt: Date) =>
+      claimIdempotencyKey({ orgId, integrationId: slackId, key, runId: 'first-run', fingerprint: fingerprint(input), now: startedAt });
+
+    it('is 409 in progress while the first request runs, and nothing is sent twice', async () => {
+      const key = `held-${Math.random()}`;
+      const input = { channel: '#general', text: `Held ${Math.random()}` };
+      expect(await hold(key, input, new Date())).toEqual({ claimed: true });
+      const answer = await runAction({ orgId, integrationId: slackId, action: 'slack.sendMessage', input, idempotencyKey: key });
+      expect(answer.statusCode).toBe(409);
+      expect(answer.json.error).toMatchObject({ code: 'conflict', message: expect.stringContaining('in progress') });
+      expect((await slackMessages()).filter((message) => message.text === input.text)).toHaveLength(0);
+    });
+
+    it('is taken over when the first request stopped two minutes ago (its function died)', async () => {
+      const key = `stale-${Math.random()}`;
+      const input = { channel: '#general', text: `Taken over ${Math.random()}` };
+      expect(await hold(key, input, new Date(Date.now() - STALE_CLAIM_MS - 1_000))).toEqual({ claimed: true });
+      const answer = await runAction({ orgId, integrationId: slackId, action: 'slack.sendMessage', input, idempotencyKey: key });
+      expect(answer.statusCode).toBe(200);
+      expect((await slackMessages()).filter((message) => message.text === input.text)).toHaveLength(1);
+    });
   });
 
   it("each run is in the integration's export, without the message", async () => {
