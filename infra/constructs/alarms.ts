@@ -29,7 +29,7 @@ export const SYNC_FAILURE_ALARM = {
 } as const;
 
 /**
- * Webhook 5xx: any provider sees a 5xx as "retry later", and Slack disables a
+ * Webhook 5xx: every provider sees a 5xx as "retry later", and Slack disables a
  * request URL that keeps failing, so a handful in five minutes is worth a page.
  * Throttling by the reserved concurrency answers 429 and does not count here.
  */

@@ -4,7 +4,7 @@
 import * as z from 'zod';
 
 /**
- * The `cursor` query parameter: any string. Its length and content are the
+ * The `cursor` query parameter, taken as it comes (a string). Its length and content are the
  * cursor's own checks (store/cursor.ts), so an oversized cursor is a 400
  * bad_request like every other cursor the server did not issue.
  */
