@@ -87,8 +87,10 @@ export async function runIntegrationAction(request: ActionRunRequest): Promise<A
     result = await withAccessToken(integration, action.credentialKind, request.run);
   } catch (error) {
     await recordActionRun(integration.orgId, { ...history, outcome: 'failed', resultIds: {}, errorCode: errorCodeOf(error) });
-    // A refused or failed call did nothing at the provider: the key is freed so a retry runs it.
-    if (key !== undefined) await releaseIdempotencyKey({ ...claim, key });
+    // A refused or failed call did nothing at the provider: the key is freed so a retry runs it. With no
+    // answer at all the provider may have acted: the key stays held (retries are 409 until it goes stale).
+    const outcomeUnknown = error instanceof ProviderError && error.outcomeUnknown;
+    if (key !== undefined && !outcomeUnknown) await releaseIdempotencyKey({ ...claim, key });
     throw answerFor(error, request.target);
   }
   await recordActionRun(integration.orgId, { ...history, outcome: 'succeeded', resultIds: result.ids });

@@ -20,6 +20,8 @@ export class ProviderError extends Error {
     readonly status: number,
     readonly kind: 'terminal' | 'transient' | 'rejected' | 'unauthorized',
     readonly retryAfterSeconds?: number,
+    /** Known never to have reached the provider (the connection was refused). */
+    readonly unsent = false,
   ) {
     super(`${providerId} answered ${status} ${code}`);
     this.name = 'ProviderError';
@@ -31,6 +33,11 @@ export class ProviderError extends Error {
 
   get transient(): boolean {
     return this.kind === 'transient';
+  }
+
+  /** No answer came (a timeout, a dropped connection): the provider may have carried the request out. */
+  get outcomeUnknown(): boolean {
+    return this.kind === 'transient' && this.status === 0 && !this.unsent;
   }
 }
 

@@ -30,7 +30,9 @@ export async function providerFetch(providerId: string, url: string, init: Reque
     response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(callBudgetMs(PROVIDER_TIMEOUT_MS)) });
   } catch (error) {
     const code = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'network_error';
-    throw new ProviderError(providerId, code, 0, 'transient');
+    // A refused connection sent nothing; any other failure may have happened after the request went out.
+    const refused = error instanceof Error && error.cause instanceof Error && 'code' in error.cause && error.cause.code === 'ECONNREFUSED';
+    throw new ProviderError(providerId, code, 0, 'transient', undefined, refused);
   }
   const text = await response.text();
   let json: unknown;

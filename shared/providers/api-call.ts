@@ -16,8 +16,9 @@ import type { ProviderOAuth } from '../oauth/types';
  *   handles the one refresh-and-retry on 401);
  * - at most `maxAttempts` attempts in total.
  *
- * Note: a timeout or 5xx on a POST is ambiguous (the provider may have acted),
- * so a retried send can, rarely, be delivered twice.
+ * A call that acts (sends, creates) is not retried when no answer came (a
+ * timeout, a dropped connection): the provider may have carried it out, and
+ * a retry would send it twice. An answer (429, 5xx) says it did not.
  */
 
 export interface RetryOptions {
@@ -83,15 +84,19 @@ export function retryDelayMs(error: unknown, retry: number, options: RetryOption
   return jitteredBackoffMs(retry, options);
 }
 
-/** Runs `operation` until it succeeds, fails for good, or runs out of attempts. */
-export async function withRetries<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+/** Runs `operation` until it succeeds, fails for good, or runs out of attempts; `mayRetry` can veto a retry. */
+export async function withRetries<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+  mayRetry: (error: unknown) => boolean = () => true,
+): Promise<T> {
   const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_RETRY.maxAttempts);
   const sleep = options.sleep ?? realSleep;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await operation(attempt);
     } catch (error) {
-      const delay = attempt < maxAttempts ? retryDelayMs(error, attempt - 1, options) : undefined;
+      const delay = attempt < maxAttempts && mayRetry(error) ? retryDelayMs(error, attempt - 1, options) : undefined;
       if (delay === undefined) throw error;
       if (error instanceof ProviderError) {
         logger.debug('Provider call failed transiently; retrying', {
@@ -125,6 +130,8 @@ export interface ApiRequest<T> {
    * providerFetch reports every 429 as `rate_limited` without its body.
    */
   rateLimitCode?: string;
+  /** The call does something at the provider (sends, creates): never retried when its outcome is unknown. */
+  acts?: boolean;
 }
 
 function encodeBody(body: ApiBody | undefined): { headers: Record<string, string>; body?: string } {
@@ -154,7 +161,7 @@ export function apiCall<T>(request: ApiRequest<T>, options: RetryOptions = {}): 
       throw error;
     }
     return request.read(response);
-  }, options);
+  }, options, (error) => !(request.acts && error instanceof ProviderError && error.outcomeUnknown));
 }
 
 /** Parses a provider answer with `schema`; a mismatch is a MalformedProviderResponseError. */

@@ -8,12 +8,13 @@ import { handler as disconnectHandler } from '../../functions/api/disconnect';
 import { handler as eraseHandler } from '../../functions/api/erase-integration';
 import { handler as exportHandler } from '../../functions/api/export-integration';
 import { handler as actionHandler } from '../../functions/api/run-action';
+import { lambdaContext } from '../../infra/local/lambda-events';
 import { startSandboxServer, type CalendarEventRecord, type SentEmail, type SlackMessage, type TeamsMessage } from '../../infra/local/sandbox';
 import { STALE_CLAIM_MS, claimIdempotencyKey, recordActionRun } from '../../shared/store/actions';
 import { dynamo, tableName } from '../../shared/store/client';
 import { listIntegrations } from '../../shared/store/integrations';
 import { keys } from '../../shared/store/keys';
-import { call, claimsFor, uniqueOrg, type ParsedResponse } from '../support/api';
+import { apiEvent, call, claimsFor, uniqueOrg, type ParsedResponse } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
 import { submitConsent } from '../support/oauth-browser';
 
@@ -201,6 +202,29 @@ describe('slack actions', () => {
       expect(answer.json.error).toMatchObject({ code: 'conflict', message: expect.stringContaining('in progress') });
     }
     expect((await slackMessages()).filter((message) => message.text === text)).toHaveLength(1);
+  });
+
+  it('a send that got no answer in time is not sent again: 503, one message, and the key stays held', async () => {
+    const key = `unanswered-${Math.random()}`;
+    const input = { channel: '#general', text: `Slow ${Math.random()}` };
+    // Slack takes 3 s; the function has 3 s in all, so the call gives up after about 2 s.
+    await control('faults', { provider: 'slack', path: '/slack/api/chat.postMessage', delayMs: 3_000, times: 1 });
+    const event = apiEvent({
+      method: 'POST',
+      path: `/api/integrations/${slackId}/actions/slack.sendMessage`,
+      routeKey: 'POST /api/integrations/{id}/actions/{action}',
+      pathParameters: { id: slackId, action: 'slack.sendMessage' },
+      body: JSON.stringify(input),
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      claims: claimsFor(orgId, 'hr', USER),
+    });
+    const answer = (await actionHandler(event, lambdaContext('run-action', 3))) as { statusCode: number; body: string };
+    expect(answer.statusCode).toBe(503);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the slow call lands at the provider
+    expect((await slackMessages()).filter((message) => message.text === input.text)).toHaveLength(1);
+    const retry = await runAction({ orgId, integrationId: slackId, action: 'slack.sendMessage', input, idempotencyKey: key });
+    expect(retry.statusCode).toBe(409);
+    expect((await slackMessages()).filter((message) => message.text === input.text)).toHaveLength(1);
   });
 
   describe('a key whose first request is still held', () => {

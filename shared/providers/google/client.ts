@@ -236,6 +236,7 @@ export function createGoogleClient(retry: RetryOptions = {}): GoogleClient {
           body: { json: eventBody(event) },
           read: readGoogle(calendarEventSchema, 'calendar event'),
           rateLimitCode: 'rateLimitExceeded',
+          acts: true,
         },
         retry,
       );
@@ -252,6 +253,7 @@ export function createGoogleClient(retry: RetryOptions = {}): GoogleClient {
           body: { json: { raw } },
           read: readGoogle(sentMessageSchema, 'sent message'),
           rateLimitCode: 'rateLimitExceeded',
+          acts: true,
         },
         retry,
       );

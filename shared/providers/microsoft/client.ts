@@ -93,6 +93,7 @@ export function createMicrosoftClient(retry: RetryOptions = {}): MicrosoftClient
         body,
         read,
         rateLimitCode: 'TooManyRequests',
+        acts: true,
       },
       retry,
     );

@@ -126,7 +126,8 @@ export interface SlackClient {
 }
 
 export function createSlackClient(retry: RetryOptions = {}): SlackClient {
-  const method = <T>(accessToken: string, name: string, body: Record<string, unknown>, read: (response: ProviderResponse) => T) =>
+  // Every Slack method is a POST; `acts` marks the ones that change something (see apiCall).
+  const method = <T>(accessToken: string, name: string, body: Record<string, unknown>, read: (response: ProviderResponse) => T, acts = false) =>
     apiCall(
       {
         providerId: PROVIDER,
@@ -136,6 +137,7 @@ export function createSlackClient(retry: RetryOptions = {}): SlackClient {
         body: { json: body },
         read,
         rateLimitCode: 'ratelimited',
+        acts,
       },
       retry,
     );
@@ -173,6 +175,7 @@ export function createSlackClient(retry: RetryOptions = {}): SlackClient {
           ...(options.unfurlMedia !== undefined ? { unfurl_media: options.unfurlMedia } : {}),
         },
         readSlack('chat.postMessage', postMessageResponse),
+        true,
       );
       return { channel: body.channel, ts: body.ts };
     },
@@ -183,6 +186,7 @@ export function createSlackClient(retry: RetryOptions = {}): SlackClient {
         'conversations.create',
         { name, is_private: isPrivate },
         readSlack('conversations.create', createChannelResponse),
+        true,
       );
       return { id: body.channel.id, name: body.channel.name, isPrivate: body.channel.is_private ?? isPrivate };
     },
