@@ -75,6 +75,15 @@ export async function acquireSyncLease(
   }
 }
 
+/** The lease as it stands: who holds it, until when, and the requests noted in it. */
+export async function readSyncLease(orgId: string, integrationId: string): Promise<{ until: number; pendingSyncIds: string[] } | undefined> {
+  const { Item } = await dynamo().send(
+    new GetCommand({ TableName: tableName(), Key: { pk: keys.org(orgId), sk: syncKeys.lease(integrationId) }, ConsistentRead: true }),
+  );
+  if (!Item || typeof Item.until !== 'number') return undefined;
+  return { until: Item.until, pendingSyncIds: z.array(z.string()).catch([]).parse(Item.pendingSyncIds) };
+}
+
 /** Extends a live lease while its holder works; false when another holder took it over (this one was presumed dead). */
 export async function renewSyncLease(orgId: string, integrationId: string, owner: string, durationMs: number, now = Date.now()): Promise<boolean> {
   try {

@@ -15,6 +15,7 @@ import {
   SYNC_INTERVAL_MS,
   acquireSyncLease,
   loadCursor,
+  readSyncLease,
   releaseSyncLease,
   renewSyncLease,
   saveCursor,
@@ -96,9 +97,14 @@ export async function runSync(request: SyncRequest, lookup: SyncLookup = registr
 
   const owner = randomUUID();
   const syncId = request.syncId ?? randomUUID();
-  if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS, Date.now(), syncId))) return 'coalesced';
+  let covers = request.covers ?? [];
+  if (!(await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS, Date.now(), syncId))) {
+    const takenOver = await takeOverIfHolderDied(request, owner);
+    if (!takenOver) return 'coalesced';
+    covers = [...new Set([...covers, ...takenOver.filter((id) => id !== syncId)])];
+  }
   let outcome: SyncOutcome = 'skipped';
-  let pass: PassIdentity = { syncId, ...(request.requestedAt ? { requestedAt: request.requestedAt } : {}), covers: request.covers ?? [] };
+  let pass: PassIdentity = { syncId, ...(request.requestedAt ? { requestedAt: request.requestedAt } : {}), covers };
   for (let passes = 1; ; passes += 1) {
     const passStarted = Date.now();
     const lease: Lease = { owner, orgId: request.orgId, integrationId: request.integrationId };
@@ -120,6 +126,29 @@ export async function runSync(request: SyncRequest, lookup: SyncLookup = registr
     pass = { syncId: waiting.syncIds[0] ?? randomUUID(), covers: waiting.syncIds };
   }
   return outcome;
+}
+
+const LEASE_POLL_MS = 500;
+
+/**
+ * A request that found the lease held left a note in it for the holder. A live
+ * holder renews the lease on every page and serves the note when it releases
+ * the lease; a dead one (kill -9, a Lambda timeout) never will. So the request
+ * watches the lease until it is renewed or released (the holder is alive: done)
+ * or runs out (the holder died): then it takes the lease over and runs itself,
+ * serving every request noted in it. Returns those notes when it took over.
+ */
+async function takeOverIfHolderDied(request: SyncRequest, owner: string): Promise<string[] | undefined> {
+  const seen = await readSyncLease(request.orgId, request.integrationId);
+  if (!seen) return undefined;
+  const left = remainingMs();
+  if (left !== undefined && left < seen.until - Date.now() + SYNC_STOP_MARGIN_MS) return undefined;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(LEASE_POLL_MS, seen.until - Date.now() + 1))));
+    const now = await readSyncLease(request.orgId, request.integrationId);
+    if (!now || now.until !== seen.until) return undefined;
+    if (now.until < Date.now() && (await acquireSyncLease(request.orgId, request.integrationId, owner, SYNC_LEASE_MS))) return now.pendingSyncIds;
+  }
 }
 
 async function requestFollowUp(request: SyncRequest, waiting: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../shared/oauth/errors';
 import { createIntegration, getIntegration, updateLatestIntegration } from '../../shared/store/integrations';
-import { acquireSyncLease, listRecords, listSyncLogs, loadCursor, scheduleSync } from '../../shared/store/sync';
+import { acquireSyncLease, listRecords, listSyncLogs, loadCursor, renewSyncLease, scheduleSync } from '../../shared/store/sync';
 import { replaceCredentials } from '../../shared/store/tokens';
 import { dispatchDueSyncs } from '../../shared/sync/dispatch';
 import { runSync } from '../../shared/sync/engine';
@@ -158,11 +158,12 @@ describe('sync engine', () => {
     const integration = await connectedIntegration();
     const script = newScript(10);
     let second: Promise<unknown> | undefined;
-    script.beforePage = async (_cursor, call) => {
+    script.beforePage = (_cursor, call) => {
       if (call === 1) second = runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'webhook' }, () => scripted(script));
-      if (call === 1) expect(await second).toBe('coalesced');
     };
     expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'manual' }, () => scripted(script))).toBe('succeeded');
+    // It saw the holder alive (the lease renewed after the page), so it left its note and did not run.
+    expect(await second).toBe('coalesced');
     expect(script.calls).toBe(2); // the original pass and the coalesced one
     expect((await listSyncLogs(integration.orgId, integration.id)).items).toHaveLength(2);
   });
@@ -170,8 +171,14 @@ describe('sync engine', () => {
   it('a held lease makes a request coalesce without running', async () => {
     const integration = await connectedIntegration();
     expect(await acquireSyncLease(integration.orgId, integration.id, 'someone-else', 60_000)).toBe(true);
+    // A live holder renews its lease as it works.
+    const renewing = setInterval(() => void renewSyncLease(integration.orgId, integration.id, 'someone-else', 60_000), 200);
     const script = newScript(5);
-    expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'manual' }, () => scripted(script))).toBe('coalesced');
+    try {
+      expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'manual' }, () => scripted(script))).toBe('coalesced');
+    } finally {
+      clearInterval(renewing);
+    }
     expect(script.calls).toBe(0);
   });
 

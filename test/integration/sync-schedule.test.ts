@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../shared/oauth/errors';
 import { createIntegration, getIntegration, updateLatestIntegration } from '../../shared/store/integrations';
-import { SYNC_INTERVAL_MS, acquireSyncLease, listRecords, listSyncLogs, scheduleSync } from '../../shared/store/sync';
+import { SYNC_INTERVAL_MS, acquireSyncLease, listRecords, listSyncLogs, renewSyncLease, scheduleSync } from '../../shared/store/sync';
 import { replaceCredentials } from '../../shared/store/tokens';
 import { dispatchDueSyncs } from '../../shared/sync/dispatch';
 import { runWithDeadline } from '../../shared/deadline';
@@ -78,7 +78,23 @@ describe('a crashed sync does not block the integration', () => {
     expect((await getIntegration(record.orgId, record.id))?.healthStatus).toBe('healthy');
 
     await acquireSyncLease(record.orgId, record.id, 'live-run', SYNC_LEASE_MS);
-    expect(await runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'manual' }, () => quick)).toBe('coalesced');
+    const renewing = setInterval(() => void renewSyncLease(record.orgId, record.id, 'live-run', SYNC_LEASE_MS), 200);
+    try {
+      expect(await runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'manual' }, () => quick)).toBe('coalesced');
+    } finally {
+      clearInterval(renewing);
+    }
+  });
+
+  it('a request that arrives while a dead run still holds the lease is not lost: it takes the lease over when it lapses and runs', async () => {
+    const record = await connectedIntegration();
+    // Killed 58 seconds into its lease, after an earlier request had left its note.
+    await acquireSyncLease(record.orgId, record.id, 'killed-run', SYNC_LEASE_MS, Date.now() - SYNC_LEASE_MS + 2_000);
+    await acquireSyncLease(record.orgId, record.id, 'someone', SYNC_LEASE_MS, Date.now(), 'earlier-request');
+    expect(await runSync({ orgId: record.orgId, integrationId: record.id, trigger: 'manual', syncId: 'after-restart' }, () => quick)).toBe('succeeded');
+    expect((await listSyncLogs(record.orgId, record.id)).items).toEqual([
+      expect.objectContaining({ syncId: 'after-restart', outcome: 'succeeded', covers: ['earlier-request'] }),
+    ]);
   });
 });
 
