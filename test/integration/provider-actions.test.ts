@@ -311,6 +311,17 @@ describe('grants and lifecycle', () => {
     expect(answer.json.error?.message).toContain('https://www.googleapis.com/auth/gmail.send');
   });
 
+  it('a Microsoft grant without Mail.Send is 403 naming it, and nothing is sent', async () => {
+    const orgId = uniqueOrg('actions-microsoft-scope');
+    const microsoftId = await connect('microsoft', orgId, ['openid', 'offline_access', 'User.Read', 'Calendars.ReadWrite']);
+    const subject = `Unsent ${Math.random()}`;
+    const answer = await runAction({ orgId, integrationId: microsoftId, action: 'microsoft.sendEmail', input: { to: 'a@contoso.test', subject, body: 'Hello' } });
+    expect(answer.statusCode, answer.raw).toBe(403);
+    expect(answer.json.error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('Mail.Send') });
+    const { emails } = await control<{ emails: SentEmail[] }>('emails?provider=microsoft');
+    expect(emails.filter((email) => email.subject === subject)).toHaveLength(0);
+  });
+
   it('an access token the provider no longer accepts is refreshed once and the action runs', async () => {
     const orgId = uniqueOrg('actions-refresh');
     const slackId = await connect('slack', orgId);
