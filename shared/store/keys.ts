@@ -45,6 +45,10 @@ export const keys = {
   /** A caller's Idempotency-Key for an action of one integration: a retry with it runs nothing again. */
   idempotencyKey: (integrationId: string, key: string) => `IDEMPOTENCY#${integrationId}#${key}`,
   idempotencyKeyPrefix: (integrationId: string) => `IDEMPOTENCY#${integrationId}#`,
+  /** An open alert of an organisation (`-` for org-level ones) of one kind: one item per org, integration and kind while open. */
+  alert: (integrationId: string | undefined, kind: string) => `ALERT#${integrationId ?? '-'}#${kind}`,
+  alertPrefix: 'ALERT#',
+  integrationAlertPrefix: (integrationId: string) => `ALERT#${integrationId}#`,
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',
