@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { integrationIdSchema, toIntegrationView } from '../../shared/domain/integration';
+import { integrationIdSchema, integrationViewSchema, toIntegrationView } from '../../shared/domain/integration';
 import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
@@ -9,6 +9,8 @@ import { providerName } from '../../shared/providers/registry';
 export const handler = apiHandler({
   permission: 'integrations:read',
   params: z.object({ id: integrationIdSchema }),
+  responses: { 200: integrationViewSchema },
+  errors: [404],
   handle: async ({ principal, params }) => {
     const record = await requireVisibleIntegration(principal.orgId, params.id);
     return success(toIntegrationView(record, providerName(record.providerId)));

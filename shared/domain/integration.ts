@@ -46,21 +46,23 @@ export const integrationRecordSchema = z.object({
 
 export type IntegrationRecord = z.infer<typeof integrationRecordSchema>;
 
-/** What the API returns for an integration (the user guide's shape, plus health detail). */
-export interface IntegrationView {
-  id: string;
-  providerId: string;
-  providerName: string;
-  status: IntegrationStatus;
-  healthStatus: HealthStatus;
-  healthReason: string;
-  healthChangedAt: string;
-  externalAccount: { id: string; name?: string };
-  scopes: string[];
-  connectedAt: string;
-  lastSyncAt: string | null;
-  disconnectedAt: string | null;
-}
+/** What the API returns for an integration (the user guide's shape, plus health detail); the OpenAPI contract's schema. */
+export const integrationViewSchema = z.object({
+  id: integrationIdSchema,
+  providerId: z.string(),
+  providerName: z.string(),
+  status: z.enum(integrationStatuses),
+  healthStatus: z.enum(healthStatuses),
+  healthReason: z.string(),
+  healthChangedAt: z.iso.datetime(),
+  externalAccount: z.object({ id: z.string(), name: z.string().optional() }).strict(),
+  scopes: z.array(z.string()),
+  connectedAt: z.iso.datetime(),
+  lastSyncAt: z.iso.datetime().nullable(),
+  disconnectedAt: z.iso.datetime().nullable(),
+}).strict();
+
+export type IntegrationView = z.infer<typeof integrationViewSchema>;
 
 export function toIntegrationView(record: IntegrationRecord, providerName: string): IntegrationView {
   return {

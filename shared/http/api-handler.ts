@@ -37,10 +37,44 @@ interface RouteInput<P, Q, B> {
 
 type Schema<T> = z.ZodType<T>;
 
+/**
+ * What a success answer carries: the zod schema of `data` in
+ * `{success:true,data}`, or `'redirect'` for a 302 with a `Location` and no body.
+ */
+export type SuccessResponse = z.ZodType | 'redirect';
+
+/**
+ * Error statuses a route's domain can answer besides the ones every route
+ * shares (the OpenAPI generator adds those: 400 for any input, 401 and 403
+ * behind the JWT, 413, 415 with a body, 500). 429 and 503 carry Retry-After.
+ */
+export type DomainErrorStatus = 404 | 409 | 429 | 503;
+
+/**
+ * The contract half of a route, declared next to its parsing:
+ *
+ *   apiHandler({
+ *     permission: 'integrations:read',
+ *     summary: 'One integration',
+ *     params: z.object({ id: integrationIdSchema }),
+ *     responses: { 200: integrationViewSchema },
+ *     errors: [404],
+ *     handle: …,
+ *   })
+ *
+ * `responses` and `errors` are documentation the OpenAPI document
+ * (`npm run openapi`) and the e2e tests' response checks read from
+ * `handler.route`; they are never evaluated when a request runs.
+ */
 interface ApiRouteSpec<P, Q, B> {
+  /** One line for the OpenAPI operation; the manifest's description otherwise. */
+  summary?: string;
   params?: Schema<P>;
   query?: Schema<Q>;
   body?: Schema<B>;
+  /** Success answers by status, e.g. `{ 200: viewSchema }` or `{ 202: receiptSchema }`. */
+  responses?: Readonly<Partial<Record<200 | 201 | 202 | 204 | 302, SuccessResponse>>>;
+  errors?: readonly DomainErrorStatus[];
 }
 
 interface AuthenticatedRoute<P, Q, B> extends ApiRouteSpec<P, Q, B> {
@@ -52,6 +86,9 @@ interface PublicRoute<P, Q, B> extends ApiRouteSpec<P, Q, B> {
   permission: 'public';
   handle(input: RouteInput<P, Q, B>): Promise<ApiResult>;
 }
+
+/** A route's declaration without its code: what `handler.route` exposes to the contract tooling. */
+export type ApiRouteDescription = ApiRouteSpec<unknown, unknown, unknown> & { permission: Permission | 'public' };
 
 /** A readable one-line summary of what was wrong with the input. */
 export function summarizeIssues(where: string, error: z.ZodError): string {
@@ -126,7 +163,7 @@ export function errorResponse(error: unknown, context: Context): ApiResult {
 export function apiHandler<P = undefined, Q = undefined, B = undefined>(
   route: AuthenticatedRoute<P, Q, B> | PublicRoute<P, Q, B>,
 ) {
-  return middy<APIGatewayProxyEventV2, ApiResult>()
+  const lambda = middy<APIGatewayProxyEventV2, ApiResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler((event, context) =>
       runWithDeadline(context.getRemainingTimeInMillis(), async () => {
@@ -140,6 +177,9 @@ export function apiHandler<P = undefined, Q = undefined, B = undefined>(
         }
       }),
     );
+  // The declaration rides on the handler so the contract can be read without running it.
+  const { handle: _handle, ...declaration } = route;
+  return Object.assign(lambda, { route: declaration as ApiRouteDescription });
 }
 
 function authorise(event: APIGatewayProxyEventV2, permission: Permission): Principal {
