@@ -15,8 +15,8 @@ export type Trigger =
   | { kind: 'webhook'; provider: string; path: string }
   /** EventBridge Scheduler schedule; `rate(N minutes|hours)`. */
   | { kind: 'schedule'; expression: string }
-  /** EventBridge rule on the integrations bus for one detail type. */
-  | { kind: 'event'; detailType: EventType };
+  /** EventBridge rule on the integrations bus for these detail types (one rule, any of them). */
+  | { kind: 'event'; detailTypes: readonly [EventType, ...EventType[]] };
 
 export interface Access {
   /** `write` includes read. */
@@ -282,11 +282,70 @@ export const manifest: readonly FunctionSpec[] = [
     name: 'sync-worker',
     entry: 'functions/jobs/sync-worker.ts',
     description: 'On SyncRequested: pull changes for one integration',
-    trigger: { kind: 'event', detailType: 'SyncRequested' },
+    trigger: { kind: 'event', detailTypes: ['SyncRequested'] },
     access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 900,
     memoryMb: 1024,
     reservedConcurrency: 50,
+  },
+  // --- outgoing webhooks (README: "Outgoing webhooks") ---
+  {
+    name: 'create-event-endpoint',
+    entry: 'functions/api/create-event-endpoint.ts',
+    description: 'POST /api/integrations/event-endpoints: register an outgoing webhook endpoint (its secret is shown once)',
+    trigger: { kind: 'http', method: 'POST', path: '/api/integrations/event-endpoints', auth: 'jwt' },
+    // `encrypt`: the signing secret is sealed with the vault.
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: false },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'list-event-endpoints',
+    entry: 'functions/api/list-event-endpoints.ts',
+    description: "GET /api/integrations/event-endpoints: the organisation's outgoing webhook endpoints",
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/event-endpoints', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'delete-event-endpoint',
+    entry: 'functions/api/delete-event-endpoint.ts',
+    description: 'DELETE /api/integrations/event-endpoints/{endpointId}: delete an outgoing webhook endpoint',
+    trigger: { kind: 'http', method: 'DELETE', path: '/api/integrations/event-endpoints/{endpointId}', auth: 'jwt' },
+    access: { table: 'write', tokenKey: 'none', publishEvents: false },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'list-event-endpoint-deliveries',
+    entry: 'functions/api/list-event-endpoint-deliveries.ts',
+    description: "GET /api/integrations/event-endpoints/{endpointId}/deliveries: an endpoint's delivery attempts",
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/event-endpoints/{endpointId}/deliveries', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'deliver-event-webhooks',
+    entry: 'functions/jobs/deliver-event-webhooks.ts',
+    description: "On the HR platform's events: sign and POST them to the organisation's endpoints, first attempt at once",
+    trigger: { kind: 'event', detailTypes: ['integration.connected', 'integration.disconnected', 'integration.health_changed', 'integration.alert', 'integration.synced'] },
+    // `decrypt` opens the signing secrets; `publishEvents`: disabling an endpoint raises an alert.
+    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true },
+    // Ten endpoints at most per organisation, ten attempts at a time, ten seconds each.
+    timeoutSeconds: 60,
+    memoryMb: 512,
+    reservedConcurrency: 20,
+  },
+  {
+    name: 'retry-event-webhooks',
+    entry: 'functions/jobs/retry-event-webhooks.ts',
+    description: 'Every minute: outgoing webhook attempts that are due (retries with backoff, dead letters after a day)',
+    trigger: { kind: 'schedule', expression: 'rate(1 minute)' },
+    access: { table: 'write', tokenKey: 'decrypt', publishEvents: true },
+    timeoutSeconds: 120,
+    memoryMb: 512,
   },
 ];
 

@@ -324,7 +324,7 @@ export class IntegrationsStack extends Stack {
           new Rule(this, `${id}Rule`, {
             description: spec.description,
             eventBus: this.bus,
-            eventPattern: { source: [EVENT_SOURCE], detailType: [trigger.detailType] },
+            eventPattern: { source: [EVENT_SOURCE], detailType: [...trigger.detailTypes] },
             targets: [
               new LambdaFunction(fn.fn, {
                 retryAttempts: TARGET_RETRY_ATTEMPTS,

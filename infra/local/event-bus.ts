@@ -192,7 +192,7 @@ export class LocalEventBus {
   private deliver(event: BusEvent): void {
     for (const target of this.targets) {
       const trigger = target.spec.trigger;
-      if (trigger.kind !== 'event' || trigger.detailType !== event['detail-type']) continue;
+      if (trigger.kind !== 'event' || !trigger.detailTypes.some((detailType) => detailType === event['detail-type'])) continue;
       if (!this.delivering) {
         this.options.log?.(`[local] stopping: ${describeEvent(event)} not delivered to ${target.spec.name}; the next dispatch (or a manual sync) picks the work up`);
         continue;

@@ -79,6 +79,8 @@ async function main(): Promise<void> {
           ? {}
           : { GOOGLE_JWKS_URL: process.env.GOOGLE_JWKS_URL ?? `${url}/sandbox/google/www/oauth2/v3/certs` }),
         POWERTOOLS_DEV: process.env.POWERTOOLS_DEV ?? 'false',
+        // Outgoing webhooks may reach loopback receivers here (never in AWS); tests narrow it to `loopback-only`.
+        OUTGOING_WEBHOOKS_NETWORK: process.env.OUTGOING_WEBHOOKS_NETWORK ?? 'local',
       });
     },
   });

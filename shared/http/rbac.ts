@@ -7,6 +7,11 @@
  * action speaks for the organisation to its people, and a manager's role
  * here is to read. The HR platform's own automations call it with an HR
  * or admin token.
+ *
+ * `integrations:event-endpoints` (register, list and delete outgoing webhook
+ * endpoints, read their delivery logs) is admin only, reads included: an
+ * endpoint decides where the organisation's events go and its URL may carry
+ * the receiver's own credentials; that is configuration, not HR work.
  */
 export const roles = ['admin', 'hr', 'manager', 'employee'] as const;
 export type Role = (typeof roles)[number];
@@ -20,12 +25,13 @@ export const permissions = [
   'integrations:export',
   'integrations:erase',
   'integrations:act',
+  'integrations:event-endpoints',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
 const matrix: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(permissions),
-  hr: new Set(permissions),
+  hr: new Set(permissions.filter((permission) => permission !== 'integrations:event-endpoints')),
   manager: new Set(['integrations:read']),
   employee: new Set(),
 };

@@ -49,6 +49,18 @@ export const keys = {
   alert: (integrationId: string | undefined, kind: string) => `ALERT#${integrationId ?? '-'}#${kind}`,
   alertPrefix: 'ALERT#',
   integrationAlertPrefix: (integrationId: string) => `ALERT#${integrationId}#`,
+  /** An organisation's outgoing webhook endpoint (its signing secret sealed on the item; listing projects it away). */
+  eventEndpoint: (endpointId: string) => `EVENTENDPOINT#${endpointId}`,
+  eventEndpointPrefix: 'EVENTENDPOINT#',
+  /** One event on its way to one endpoint: `EVENTMSG#<endpoint>#<event id>` (the event id makes EventBridge's retries land on the same item). */
+  eventMessage: (endpointId: string, eventId: string) => `EVENTMSG#${endpointId}#${eventId}`,
+  /** One delivery attempt, in the endpoint's log (newest last by time). */
+  eventAttempt: (endpointId: string, at: string, messageId: string, attempt: number) =>
+    `EVENTATTEMPT#${endpointId}#${at}#${messageId}#${String(attempt).padStart(2, '0')}`,
+  eventAttemptPrefix: (endpointId: string) => `EVENTATTEMPT#${endpointId}#`,
+  /** Due GSI sort key of an outgoing delivery's next attempt: `OUTGOING#<iso time>`. */
+  outgoingDue: (at: string) => `OUTGOING#${at}`,
+  outgoingDuePrefix: 'OUTGOING#',
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',

@@ -137,9 +137,19 @@ const bodies: Record<string, unknown> = {
   reconnect: {},
   'update-settings': { scheduledSync: true },
   'run-action': { channel: '#general', text: 'hello' },
+  // A loopback URL nothing listens on: the organisation's events may go there and are refused on this machine.
+  'create-event-endpoint': { url: 'http://127.0.0.1:9/hooks', eventTypes: ['alert'] },
 };
-const fill = (path: string, id: string) =>
-  path.replace('{id}', id).replace('{action}', 'slack.sendMessage') + (path.endsWith('/records') ? '?resource=users' : '');
+const unknownEndpointId = 'ep_00000000000000000000000000';
+const fill = (path: string, id: string, endpointId = unknownEndpointId) =>
+  path.replace('{id}', id).replace('{endpointId}', endpointId).replace('{action}', 'slack.sendMessage') + (path.endsWith('/records') ? '?resource=users' : '');
+
+/** Outgoing webhook endpoints are admin only, reads included (shared/http/rbac.ts). */
+const adminOnlyRoutes = new Set(['create-event-endpoint', 'list-event-endpoints', 'delete-event-endpoint', 'list-event-endpoint-deliveries']);
+let umbrellaEndpoint: Promise<string> | undefined;
+/** One endpoint of the umbrella organisation, registered on first use, for the cross-organisation checks. */
+const umbrellaEndpointId = () =>
+  (umbrellaEndpoint ??= client.api<{ id: string }>('POST', '/api/integrations/event-endpoints', admin, { url: 'http://127.0.0.1:9/umbrella-hooks', eventTypes: ['alert'] }).then((answer) => answer.data.id));
 
 /** Read endpoints are open to managers; everything else is for admin and HR (architecture §7). */
 const readOnlyRoutes = new Set(['list-providers', 'list-integrations', 'get-integration', 'list-records', 'list-sync-logs', 'get-settings']);
@@ -150,7 +160,7 @@ describe('isolation and roles, endpoint by endpoint', () => {
     // A new GET route must be classified here: read (managers too) or privacy (admin and HR only).
     const privacyRoutes = new Set(['export-org', 'export-integration', 'list-consents']);
     for (const route of routes.filter((candidate) => candidate.method === 'GET')) {
-      expect(readOnlyRoutes.has(route.name) || privacyRoutes.has(route.name), route.name).toBe(true);
+      expect(readOnlyRoutes.has(route.name) || privacyRoutes.has(route.name) || adminOnlyRoutes.has(route.name), route.name).toBe(true);
     }
   });
 
@@ -164,16 +174,30 @@ describe('isolation and roles, endpoint by endpoint', () => {
     },
   );
 
+  it.each(routes.filter((route) => route.path.includes('{endpointId}')).map((route) => [route.name, route]))(
+    "%s: another organisation's admin gets 404 for this organisation's endpoint, which stays",
+    async (_name, route) => {
+      const endpointId = await umbrellaEndpointId();
+      const answer = await client.api(route.method, fill(route.path, slackId, endpointId), await token('intruder-org', 'admin'), bodies[route.name]);
+      expect(answer.status).toBe(404);
+      expect(answer.raw).not.toContain('umbrella-hooks');
+      const listed = await client.api<{ endpoints: Array<{ id: string }> }>('GET', '/api/integrations/event-endpoints', admin);
+      expect(listed.data.endpoints.map((endpoint) => endpoint.id)).toContain(endpointId);
+    },
+  );
+
   it('organisation-wide routes show another organisation nothing', async () => {
     const stranger = await token('intruder-org', 'admin');
     expect((await client.api<unknown[]>('GET', '/api/integrations', stranger)).data).toEqual([]);
     expect((await client.api<ExportPage>('GET', '/api/integrations/export', stranger)).data.items).toEqual([]);
+    await umbrellaEndpointId();
+    expect((await client.api<{ endpoints: unknown[] }>('GET', '/api/integrations/event-endpoints', stranger)).data.endpoints).toEqual([]);
   });
 
   it.each(routes.map((route) => [route.name, route]))('%s: the role matrix', async (name, route) => {
     const unknownId = 'int_00000000000000000000000000';
     for (const role of ['admin', 'hr', 'manager', 'employee']) {
-      const allowed = role === 'admin' || role === 'hr' || (role === 'manager' && readOnlyRoutes.has(name));
+      const allowed = role === 'admin' || (role === 'hr' && !adminOnlyRoutes.has(name)) || (role === 'manager' && readOnlyRoutes.has(name));
       const answer = await client.api(route.method, fill(route.path, unknownId), await token('umbrella', role), bodies[name]);
       if (allowed) expect(answer.status, `${role} ${name}`).not.toBe(403);
       else expect(answer).toMatchObject({ status: 403, success: false, error: { code: 'forbidden' } });

@@ -286,6 +286,7 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       { kind: 'schedule', expression: 'rate(1 hour)' },
       { kind: 'schedule', expression: 'rate(15 minutes)' },
       { kind: 'schedule', expression: 'rate(5 minutes)' },
+      { kind: 'schedule', expression: 'rate(1 minute)' },
     ]);
     template.resourceCountIs('AWS::Scheduler::Schedule', schedules.length);
     for (const spec of schedules) {
@@ -311,6 +312,23 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       Targets: [
         Match.objectLike({
           Arn: { 'Fn::GetAtt': [fnId('sync-worker'), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
+        }),
+      ],
+    });
+  });
+
+  it('routes the five public events to the outgoing webhook delivery function with one rule, with retries and the DLQ', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: ids.bus },
+      EventPattern: {
+        source: ['hr.integrations'],
+        'detail-type': ['integration.connected', 'integration.disconnected', 'integration.health_changed', 'integration.alert', 'integration.synced'],
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fnId('deliver-event-webhooks'), 'Arn'] },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] } },
           RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
         }),

@@ -9,7 +9,7 @@ import { httpApiEvent, type JwtClaims } from '../../infra/local/lambda-events';
  * principal as it is read from the JWT authorizer's claims.
  */
 describe('the role matrix', () => {
-  it('knows exactly the four documented roles and eight permissions', () => {
+  it('knows exactly the four documented roles and nine permissions', () => {
     expect(roles).toEqual(['admin', 'hr', 'manager', 'employee']);
     expect(permissions).toEqual([
       'integrations:read',
@@ -20,12 +20,14 @@ describe('the role matrix', () => {
       'integrations:export',
       'integrations:erase',
       'integrations:act',
+      'integrations:event-endpoints',
     ]);
   });
 
   const expected: Record<Role, Permission[]> = {
     admin: [...permissions],
-    hr: [...permissions],
+    // Outgoing webhook endpoints are admin only (shared/http/rbac.ts).
+    hr: permissions.filter((permission) => permission !== 'integrations:event-endpoints'),
     manager: ['integrations:read'],
     employee: [],
   };

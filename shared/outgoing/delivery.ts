@@ -1,0 +1,206 @@
+/**
+ * Delivering domain events to the organisation's endpoints. The rule target
+ * (`deliver-event-webhooks`) turns one bus event into one message per
+ * subscribed endpoint and makes the first attempt at once; a failed attempt
+ * puts the message on the `due` index for its next one, which the
+ * `retry-event-webhooks` sweep makes (every minute). Backoff is exponential
+ * with jitter (30 s × 4ⁿ, capped at 6 h, ±20%) and attempts go on until the
+ * message is 24 hours old; the failure after that dead-letters it (its
+ * attempt log stays). An endpoint that has not accepted a single delivery for
+ * 24 hours when one of its messages dead-letters is disabled, and an
+ * organisation-level alert is raised.
+ *
+ * Endpoint failures are ours to retry, never the caller's: nothing here
+ * throws because an endpoint failed (only a failure of our own storage
+ * does, and EventBridge or the next sweep retries that).
+ */
+import * as z from 'zod';
+import { tokenVault } from '../crypto';
+import { inBatches } from '../concurrency';
+import { remainingMs } from '../deadline';
+import { raiseAlert } from '../domain/alerts';
+import type { EventType } from '../events/catalog';
+import { logger } from '../logging/logger';
+import { forEachDuePage } from '../store/due';
+import { keys } from '../store/keys';
+import { endpointDisabledAlertKind, signingSecretContext } from './endpoints';
+import { signedHeaders } from './signing';
+import {
+  claimAttempt,
+  createMessage,
+  disableEndpoint,
+  getEndpoint,
+  getEndpointWithSecret,
+  getMessage,
+  listEndpoints,
+  messageSchema,
+  noteEndpointOutcome,
+  recordAttempt,
+  settleMessage,
+  type OutgoingEventType,
+  type StoredMessage,
+} from './store';
+import { ATTEMPT_TIMEOUT_MS, postWebhook } from './transport';
+
+/** Which bus events are delivered, under which outgoing type. */
+const outgoingTypeOf: Partial<Record<EventType, OutgoingEventType>> = {
+  'integration.connected': 'connected',
+  'integration.disconnected': 'disconnected',
+  'integration.health_changed': 'health_changed',
+  'integration.alert': 'alert',
+  'integration.synced': 'synced',
+};
+
+/** Attempts go on until a message is this old; the next failure dead-letters it. */
+export const RETRY_WINDOW_MS = 24 * 3600 * 1000;
+/** An endpoint that accepted nothing for this long when a message dead-letters is disabled. */
+export const DISABLE_AFTER_FAILING_MS = 24 * 3600 * 1000;
+const FIRST_RETRY_MS = 30_000;
+const MAX_RETRY_DELAY_MS = 6 * 3600 * 1000;
+/** A claimed attempt that never settles (the function died) is due again after this. */
+const ATTEMPT_LEASE_MS = 2 * 60_000;
+const CONCURRENT_ATTEMPTS = 10;
+
+/** The delay before the attempt after failed attempt `attempt` (1-based): exponential, capped, ±20% jitter. */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(FIRST_RETRY_MS * 4 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/**
+ * What each type's `data` may carry: named fields only, so a field added to
+ * a domain event later is not sent out until it is chosen here (never a
+ * token or secret; the domain events carry none either).
+ */
+const common = { orgId: z.string(), integrationId: z.string().optional(), providerId: z.string().optional() };
+const dataSchemas: Record<OutgoingEventType, z.ZodType<Record<string, unknown>>> = {
+  connected: z.object({ ...common, externalAccountId: z.string().optional(), scopes: z.array(z.string()).optional(), reconnected: z.boolean().optional(), connectedBy: z.string().optional() }),
+  disconnected: z.object({ ...common, reason: z.string().optional(), disconnectedBy: z.string().optional() }),
+  health_changed: z.object({ ...common, from: z.string().optional(), to: z.string().optional(), reason: z.string().optional(), changedAt: z.string().optional() }),
+  alert: z.object({ ...common, kind: z.string().optional(), reason: z.string().optional(), message: z.string().optional(), raisedAt: z.string().optional() }),
+  synced: z.object({ ...common, syncId: z.string().optional(), trigger: z.string().optional(), counts: z.record(z.string(), z.unknown()).optional() }),
+};
+
+const busEventSchema = z.object({
+  id: z.string().min(1),
+  'detail-type': z.string(),
+  time: z.string(),
+  detail: z.object({ orgId: z.string().min(1) }).loose(),
+});
+
+/** The rule target: one message per subscribed, enabled endpoint, each attempted once now. */
+export async function deliverEvent(event: unknown, now: Date = new Date()): Promise<{ endpoints: number }> {
+  const parsed = busEventSchema.safeParse(event);
+  const type = parsed.success ? outgoingTypeOf[parsed.data['detail-type'] as EventType] : undefined;
+  if (!parsed.success || type === undefined) {
+    logger.warn('Not an event delivered to endpoints', { detailType: parsed.success ? parsed.data['detail-type'] : undefined });
+    return { endpoints: 0 };
+  }
+  const { id: eventId, time, detail } = parsed.data;
+  const data = dataSchemas[type].safeParse(detail);
+  if (!data.success) {
+    logger.warn('Event detail not deliverable', { eventType: type, eventId });
+    return { endpoints: 0 };
+  }
+  const endpoints = (await listEndpoints(detail.orgId)).filter((endpoint) => endpoint.status === 'enabled' && endpoint.eventTypes.includes(type));
+  const body = JSON.stringify({ type, timestamp: new Date(time).toISOString(), data: data.data });
+  await inBatches(
+    endpoints,
+    async (endpoint) => {
+      const message: StoredMessage = {
+        orgId: detail.orgId,
+        endpointId: endpoint.endpointId,
+        eventId,
+        messageId: `msg_${eventId.replace(/[^A-Za-z0-9]/g, '')}`,
+        eventType: type,
+        body,
+        createdAt: now.toISOString(),
+        attempts: 0,
+        status: 'pending',
+      };
+      // EventBridge retried us: the message exists, and only its first attempt is ours to make.
+      const stored = (await createMessage(message, now)) ? message : await getMessage(message);
+      if (stored?.attempts === 0) await attemptMessage(stored, now);
+    },
+    CONCURRENT_ATTEMPTS,
+  );
+  return { endpoints: endpoints.length };
+}
+
+/** The sweep: every message whose next attempt is due by `now`. */
+export async function retryDueDeliveries(now: Date = new Date()): Promise<{ attempted: number; deferred: number }> {
+  let attempted = 0;
+  let deferred = 0;
+  await forEachDuePage(keys.outgoingDuePrefix, now, async (items) => {
+    const due = items.flatMap((item) => {
+      const parsed = messageSchema.safeParse(item);
+      return parsed.success && parsed.data.status === 'pending' ? [parsed.data] : [];
+    });
+    await inBatches(
+      due,
+      async (message) => {
+        // Out of time: leave it due, the next run takes it.
+        if ((remainingMs() ?? Number.POSITIVE_INFINITY) < ATTEMPT_TIMEOUT_MS + 5_000) deferred += 1;
+        else if (await attemptMessage(message, now)) attempted += 1;
+      },
+      CONCURRENT_ATTEMPTS,
+    );
+  });
+  return { attempted, deferred };
+}
+
+/** One attempt of a message, if it is still ours to make; true when it was made. */
+async function attemptMessage(message: StoredMessage, now: Date): Promise<boolean> {
+  const found = await getEndpointWithSecret(message.orgId, message.endpointId);
+  if (found?.endpoint.status !== 'enabled' || message.body === undefined) {
+    // Deleted or disabled since: nothing more is sent to it.
+    await settleMessage(message, message.attempts, { status: 'dead' }).catch(() => undefined);
+    return false;
+  }
+  const claimed = await claimAttempt(message, new Date(now.getTime() + ATTEMPT_LEASE_MS));
+  if (!claimed?.body) return false;
+  const attempt = claimed.attempts;
+  const secret = (await tokenVault().open(found.secret, signingSecretContext(message.orgId, message.endpointId))).toString('utf8');
+  const result = await postWebhook(found.endpoint.url, { ...signedHeaders(secret, claimed.messageId, now, claimed.body) }, claimed.body);
+  const succeeded = 'statusCode' in result && result.statusCode >= 200 && result.statusCode < 300;
+  const expired = now.getTime() - Date.parse(claimed.createdAt) >= RETRY_WINDOW_MS;
+  const next = succeeded
+    ? ({ status: 'succeeded' } as const)
+    : expired
+      ? ({ status: 'dead' } as const)
+      : ({ status: 'pending', nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempt)) } as const);
+  await recordAttempt(message.orgId, {
+    endpointId: message.endpointId,
+    messageId: claimed.messageId,
+    eventType: claimed.eventType,
+    attempt,
+    at: now.toISOString(),
+    outcome: succeeded ? 'succeeded' : 'failed',
+    ...('statusCode' in result ? { statusCode: result.statusCode } : { errorClass: result.errorClass }),
+    durationMs: result.durationMs,
+    ...(next.status === 'pending' ? { nextAttemptAt: next.nextAttemptAt.toISOString() } : {}),
+    deadLettered: next.status === 'dead',
+  });
+  await settleMessage(claimed, attempt, next);
+  await noteEndpointOutcome(message.orgId, message.endpointId, succeeded, now);
+  const outcome = { endpointId: message.endpointId, messageId: claimed.messageId, eventType: claimed.eventType, attempt, ...result };
+  if (succeeded) logger.info('Event webhook delivered', outcome);
+  else logger.warn(next.status === 'dead' ? 'Event webhook dead-lettered' : 'Event webhook attempt failed', outcome);
+  if (next.status === 'dead') await disableIfFailing(message.orgId, message.endpointId, now);
+  return true;
+}
+
+/** After a dead letter: an endpoint that accepted nothing for a day is disabled, and the organisation is alerted once. */
+async function disableIfFailing(orgId: string, endpointId: string, now: Date): Promise<void> {
+  const endpoint = await getEndpoint(orgId, endpointId);
+  if (endpoint?.failingSince === undefined || now.getTime() - Date.parse(endpoint.failingSince) < DISABLE_AFTER_FAILING_MS) return;
+  if (!(await disableEndpoint(orgId, endpointId, 'failing', now))) return;
+  logger.warn('Event endpoint disabled', { endpointId, failingSince: endpoint.failingSince });
+  await raiseAlert({
+    orgId,
+    kind: endpointDisabledAlertKind(endpointId),
+    reason: 'event_endpoint_disabled',
+    message: `Outgoing webhook endpoint ${new URL(endpoint.url).host} was disabled: it accepted no delivery since ${endpoint.failingSince}. Fix it, then delete and register it again.`,
+    detail: { endpointId, failingSince: endpoint.failingSince },
+  });
+}

@@ -1,0 +1,226 @@
+/**
+ * Where outgoing webhooks may go. An endpoint URL comes from a customer, so
+ * it must never reach into our network: no private, loopback, link-local,
+ * carrier-grade NAT, unique-local, multicast, unspecified, reserved or cloud
+ * metadata address, in any spelling (IPv4-mapped, IPv4-compatible, NAT64 and
+ * 6to4 IPv6 forms are unwrapped to the IPv4 address they carry). The check
+ * runs at registration and again at every connection, on the addresses the
+ * name resolves to then; the transport connects to the address it checked,
+ * so a name that resolves differently the second time (DNS rebinding) gains
+ * nothing.
+ *
+ * The network policy (`OUTGOING_WEBHOOKS_NETWORK`):
+ * - `public` (the default, and AWS): https only, public addresses only.
+ * - `local` (the local runtime): http or https, and loopback allowed too.
+ * - `loopback-only` (tests): loopback addresses only, and a name is never
+ *   looked up unless it is `localhost`, so no request (not even a DNS query)
+ *   can leave the machine.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
+import * as z from 'zod';
+import { parseEnv } from '../config';
+
+export type NetworkPolicy = 'public' | 'local' | 'loopback-only';
+
+const policySchema = z.object({ OUTGOING_WEBHOOKS_NETWORK: z.enum(['public', 'local', 'loopback-only']).default('public') });
+
+/** Read on every use (cheap): tests and the local runtime set it before any delivery. */
+export const networkPolicy = (): NetworkPolicy =>
+  parseEnv(policySchema, { OUTGOING_WEBHOOKS_NETWORK: process.env.OUTGOING_WEBHOOKS_NETWORK || undefined }).OUTGOING_WEBHOOKS_NETWORK;
+
+/** Why an address is not a public one; `undefined` for a public address. */
+export type AddressClass =
+  | 'loopback'
+  | 'private'
+  | 'link-local'
+  | 'carrier-grade-nat'
+  | 'unique-local'
+  | 'multicast'
+  | 'unspecified'
+  | 'reserved'
+  | 'metadata';
+
+const ranges: ReadonlyArray<readonly [AddressClass, 'ipv4' | 'ipv6', string, number]> = [
+  // Cloud metadata services first, so they are named as such (169.254.169.254 is also link-local).
+  ['metadata', 'ipv4', '169.254.169.254', 32],
+  ['metadata', 'ipv4', '100.100.100.200', 32],
+  ['metadata', 'ipv4', '192.0.0.192', 32],
+  ['metadata', 'ipv6', 'fd00:ec2::254', 128],
+  ['unspecified', 'ipv4', '0.0.0.0', 8],
+  ['private', 'ipv4', '10.0.0.0', 8],
+  ['carrier-grade-nat', 'ipv4', '100.64.0.0', 10],
+  ['loopback', 'ipv4', '127.0.0.0', 8],
+  ['link-local', 'ipv4', '169.254.0.0', 16],
+  ['private', 'ipv4', '172.16.0.0', 12],
+  ['reserved', 'ipv4', '192.0.0.0', 24],
+  ['reserved', 'ipv4', '192.0.2.0', 24],
+  ['reserved', 'ipv4', '192.88.99.0', 24],
+  ['private', 'ipv4', '192.168.0.0', 16],
+  ['reserved', 'ipv4', '198.18.0.0', 15],
+  ['reserved', 'ipv4', '198.51.100.0', 24],
+  ['reserved', 'ipv4', '203.0.113.0', 24],
+  ['multicast', 'ipv4', '224.0.0.0', 4],
+  ['reserved', 'ipv4', '240.0.0.0', 4],
+  ['unspecified', 'ipv6', '::', 128],
+  ['loopback', 'ipv6', '::1', 128],
+  ['reserved', 'ipv6', '100::', 64],
+  ['reserved', 'ipv6', '2001::', 32],
+  ['reserved', 'ipv6', '2001:db8::', 32],
+  ['unique-local', 'ipv6', 'fc00::', 7],
+  ['link-local', 'ipv6', 'fe80::', 10],
+  ['link-local', 'ipv6', 'fec0::', 10],
+  ['multicast', 'ipv6', 'ff00::', 8],
+];
+
+const blockLists = new Map<AddressClass, BlockList>();
+for (const [addressClass, family, network, prefix] of ranges) {
+  let list = blockLists.get(addressClass);
+  if (!list) blockLists.set(addressClass, (list = new BlockList()));
+  list.addSubnet(network, prefix, family);
+}
+
+/** The 16 bytes of an IPv6 address (any spelling, a dotted IPv4 tail included). */
+function ipv6Bytes(address: string): number[] {
+  let text = address.split('%')[0] ?? '';
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1]) {
+    const [a = 0, b = 0, c = 0, d = 0] = dotted[1].split('.').map(Number);
+    text = `${text.slice(0, -dotted[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return groups.flatMap((group) => {
+    const value = parseInt(group, 16);
+    return [value >> 8, value & 0xff];
+  });
+}
+
+/** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4), if any. */
+function embeddedIpv4(address: string): string | undefined {
+  const bytes = ipv6Bytes(address);
+  const isZero = (from: number, to: number) => bytes.slice(from, to).every((byte) => byte === 0);
+  const v4 = (from: number) => bytes.slice(from, from + 4).join('.');
+  if (isZero(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return v4(12); // ::ffff:a.b.c.d
+  if (isZero(0, 12) && !isZero(12, 14)) return v4(12); // ::a.b.c.d (deprecated IPv4-compatible; :: and ::1 excluded)
+  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && isZero(4, 12)) return v4(12); // 64:ff9b::/96
+  if (bytes[0] === 0x20 && bytes[1] === 0x02) return v4(2); // 2002::/16
+  return undefined;
+}
+
+/** What kind of non-public address `address` (an IP literal) is; `undefined` when it is public. */
+export function classifyAddress(address: string): AddressClass | undefined {
+  const family = isIP(address);
+  if (family === 0) throw new TypeError('not an IP address');
+  if (family === 6) {
+    const carried = embeddedIpv4(address);
+    if (carried !== undefined) return classifyAddress(carried);
+  }
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  for (const [addressClass, list] of blockLists) if (list.check(address.split('%')[0] ?? '', type)) return addressClass;
+  return undefined;
+}
+
+export class ForbiddenTargetError extends Error {
+  constructor(readonly reason: string) {
+    super(`The endpoint URL is not allowed: ${reason}`);
+    this.name = 'ForbiddenTargetError';
+  }
+}
+
+/** Whether the policy lets a connection go to `address`: `undefined`, or what the address is (`a private address`). */
+export function addressRefusal(address: string, policy: NetworkPolicy = networkPolicy()): string | undefined {
+  const addressClass = classifyAddress(address);
+  if (policy === 'loopback-only') return addressClass === 'loopback' ? undefined : 'not a loopback address (only loopback targets are allowed here)';
+  if (addressClass === undefined) return undefined;
+  if (addressClass === 'loopback' && policy === 'local') return undefined;
+  return `a ${addressClass} address`;
+}
+
+const MAX_URL_CHARS = 2048;
+const isLocalhostName = (hostname: string) => hostname === 'localhost' || hostname.endsWith('.localhost');
+
+/** The URL's host as an IP literal (brackets dropped), or `undefined` for a name. */
+export function ipLiteralOf(url: URL): string | undefined {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return isIP(host) === 0 ? undefined : host;
+}
+
+/**
+ * What can be said of a URL without the network: scheme, credentials, size,
+ * and an IP literal's class. Throws ForbiddenTargetError with the reason.
+ */
+export function checkUrlShape(raw: string, policy: NetworkPolicy = networkPolicy()): URL {
+  if (raw.length > MAX_URL_CHARS) throw new ForbiddenTargetError(`longer than ${MAX_URL_CHARS} characters`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ForbiddenTargetError('not a URL');
+  }
+  const schemes = policy === 'public' ? ['https:'] : ['https:', 'http:'];
+  if (!schemes.includes(url.protocol)) throw new ForbiddenTargetError(policy === 'public' ? 'https is required' : 'the scheme must be http or https');
+  if (url.username !== '' || url.password !== '') throw new ForbiddenTargetError('credentials in the URL are not allowed');
+  if (url.hash !== '') throw new ForbiddenTargetError('a fragment is not allowed');
+  const literal = ipLiteralOf(url);
+  if (literal !== undefined) {
+    const refusal = addressRefusal(literal, policy);
+    if (refusal) throw new ForbiddenTargetError(`${literal} is ${refusal}`);
+  } else if (policy === 'loopback-only' && !isLocalhostName(url.hostname)) {
+    throw new ForbiddenTargetError(`${url.hostname} is not looked up here (only loopback targets are allowed)`);
+  }
+  return url;
+}
+
+/** Resolves a name to every address it has now; each must pass the policy. */
+async function resolveAllowed(hostname: string, policy: NetworkPolicy): Promise<LookupAddress[]> {
+  const addresses = await new Promise<LookupAddress[]>((resolve, reject) =>
+    dnsLookup(hostname, { all: true, verbatim: true }, (error, found) => (error ? reject(error) : resolve(found))),
+  );
+  if (addresses.length === 0) throw new ForbiddenTargetError(`${hostname} does not resolve`);
+  for (const { address } of addresses) {
+    const refusal = addressRefusal(address, policy);
+    // One bad address refuses the name: an attacker's name may list a public address next to a private one.
+    if (refusal) throw new ForbiddenTargetError(`${hostname} resolves to ${address}, ${refusal}`);
+  }
+  return addresses;
+}
+
+/** Registration: the URL's shape and every address its host resolves to now. */
+export async function validateEndpointUrl(raw: string, policy: NetworkPolicy = networkPolicy()): Promise<URL> {
+  const url = checkUrlShape(raw, policy);
+  if (ipLiteralOf(url) === undefined) {
+    try {
+      await resolveAllowed(url.hostname, policy);
+    } catch (error) {
+      if (error instanceof ForbiddenTargetError) throw error;
+      throw new ForbiddenTargetError(`${url.hostname} does not resolve`);
+    }
+  }
+  return url;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for http(s).request: resolves, checks every address against the
+ * policy, and hands the socket only addresses it checked. (Node never calls
+ * it for an IP literal: the transport checks those with `checkUrlShape`.)
+ */
+export function guardedLookup(policy: NetworkPolicy = networkPolicy()) {
+  return (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
+    if (policy === 'loopback-only' && !isLocalhostName(hostname)) {
+      callback(Object.assign(new ForbiddenTargetError(`${hostname} is not looked up here`), { code: 'ERR_FORBIDDEN_TARGET' }), []);
+      return;
+    }
+    resolveAllowed(hostname, policy).then(
+      (addresses) => {
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0]?.address ?? '', addresses[0]?.family);
+      },
+      (error: unknown) => callback(Object.assign(error instanceof Error ? error : new Error(String(error)), { code: error instanceof ForbiddenTargetError ? 'ERR_FORBIDDEN_TARGET' : 'ENOTFOUND' }), []),
+    );
+  };
+}
