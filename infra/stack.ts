@@ -26,6 +26,7 @@ import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../shared/events/catalog';
+import { providerDefinitions } from '../shared/providers/registry';
 import { TABLE } from '../shared/store/table';
 import { Alarms } from './constructs/alarms';
 import { ManifestFunction, pascalCase, SERVICE_NAME, validateAccess } from './constructs/manifest-function';
@@ -211,16 +212,21 @@ export class IntegrationsStack extends Stack {
         ),
       },
     });
-    // Gmail push is optional: a Pub/Sub topic for users.watch and the audience its push subscription signs for.
-    const gmailPubsubTopic = this.node.tryGetContext('gmailPubsubTopic') as string | undefined;
-    const gmailPushAudience = this.node.tryGetContext('gmailPushAudience') as string | undefined;
+    // Provider settings that come from context (Gmail's optional Pub/Sub topic and push audience), as each provider declares them.
+    const providerContext = providerDefinitions().flatMap((provider) =>
+      (provider.wiring?.deployContext ?? []).flatMap((setting) => {
+        const value = this.node.tryGetContext(setting.context) as string | undefined;
+        return value ? [{ providerId: provider.catalog.id, env: setting.env, target: setting.target, value }] : [];
+      }),
+    );
 
     // A custom domain in front of the API is named by context `apiBaseUrl`; else the API's own endpoint.
     const apiBaseUrl = props.apiBaseUrl ?? (this.node.tryGetContext('apiBaseUrl') as string | undefined) ?? this.api.apiEndpoint;
 
     this.providerCredentials = new Secret(this, 'ProviderCredentials', {
-      description:
-        'OAuth client credentials as JSON: SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, MICROSOFT_CLIENT_ID, MICROSOFT_CLIENT_SECRET, MICROSOFT_TENANT',
+      description: `OAuth client credentials as JSON: ${providerDefinitions()
+        .flatMap((provider) => (provider.oauth ? [provider.oauth.credentialEnv.clientId, provider.oauth.credentialEnv.clientSecret, ...(provider.wiring?.secretKeys ?? [])] : []))
+        .join(', ')}`,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(this.providerCredentials).acknowledge({
@@ -344,11 +350,13 @@ export class IntegrationsStack extends Stack {
       // A webhook function never needs its own URL (and referencing it would be a cycle).
       if (!spec?.access.providerCredentials || spec.trigger.kind === 'webhook') continue;
       for (const [provider, url] of webhookUrls) fn.fn.addEnvironment(`WEBHOOK_URL_${provider.toUpperCase()}`, url);
-      if (gmailPubsubTopic) fn.fn.addEnvironment('GMAIL_PUBSUB_TOPIC', gmailPubsubTopic);
+      for (const setting of providerContext) if (setting.target === 'subscribers') fn.fn.addEnvironment(setting.env, setting.value);
     }
-    // Gmail's Pub/Sub push carries an OIDC token for this audience (set on the push subscription).
-    const googleWebhook = specs.find((spec) => spec.trigger.kind === 'webhook' && spec.trigger.provider === 'google');
-    if (gmailPushAudience && googleWebhook) this.functions.get(googleWebhook.name)?.fn.addEnvironment('GMAIL_PUSH_AUDIENCE', gmailPushAudience);
+    // Settings a provider's own webhook reads (Gmail's push audience).
+    for (const setting of providerContext.filter((candidate) => candidate.target === 'webhook')) {
+      const webhook = specs.find((spec) => spec.trigger.kind === 'webhook' && spec.trigger.provider === setting.providerId);
+      if (webhook) this.functions.get(webhook.name)?.fn.addEnvironment(setting.env, setting.value);
+    }
 
     tableKey.allowTableAccess({ readers: tableReaders, writers: tableWriters });
 

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { catalog, findProvider } from '../../shared/providers/registry';
+import { providerDefinitions } from '../../shared/providers/registry';
 import { manifest } from '../manifest';
 import { DataDirInUseError, lockDataDir, prepareDataDir } from './data-dir';
 import { ensureTable, startEmbeddedDynamo } from './embedded-store';
@@ -35,13 +35,16 @@ async function main(): Promise<void> {
   }
 
   // Providers without client credentials run against the sandbox fakes; their state survives restarts.
-  const providerModes = catalog()
-    .filter((entry) => findProvider(entry.id)?.oauth)
-    .map((entry) => {
-      const env = findProvider(entry.id)?.oauth?.credentialEnv;
+  const providerModes = providerDefinitions()
+    .filter((provider) => provider.oauth)
+    .map((provider) => {
+      const env = provider.oauth?.credentialEnv;
       const real = Boolean(env && process.env[env.clientId] && process.env[env.clientSecret]);
-      return { id: entry.id, real, env };
+      return { id: provider.catalog.id, real, env, wiring: provider.wiring };
     });
+  // Each webhook of the manifest is served at its path; its URL reaches the functions as WEBHOOK_URL_<PROVIDER>.
+  const webhooks = manifest.flatMap((spec) => (spec.trigger.kind === 'webhook' ? [{ provider: spec.trigger.provider, path: spec.trigger.path }] : []));
+  const webhookUrlEnv = (provider: string) => `WEBHOOK_URL_${provider.toUpperCase()}`;
   const sandbox = new Sandbox({ statePath: join(env.dataDir, 'sandbox-state.json') });
   // dynalite has no TTL: the sweeper deletes expired items as DynamoDB would.
   const ttlSweeper = new LocalTtlSweeper(dynamo.endpoint, env.TABLE_NAME);
@@ -72,25 +75,25 @@ async function main(): Promise<void> {
         APP_BASE_URL: env.APP_BASE_URL ?? url,
         API_BASE_URL: url,
         SANDBOX_BASE_URL: `${url}/sandbox`,
-        WEBHOOK_URL_GOOGLE: process.env.WEBHOOK_URL_GOOGLE ?? `${url}/api/webhooks/google`,
-        WEBHOOK_URL_MICROSOFT: process.env.WEBHOOK_URL_MICROSOFT ?? `${url}/api/webhooks/microsoft`,
-        GMAIL_PUSH_AUDIENCE: process.env.GMAIL_PUSH_AUDIENCE ?? `${url}/api/webhooks/google`,
-        ...(providerModes.find((mode) => mode.id === 'google')?.real
-          ? {}
-          : { GOOGLE_JWKS_URL: process.env.GOOGLE_JWKS_URL ?? `${url}/sandbox/google/www/oauth2/v3/certs` }),
+        ...Object.fromEntries(webhooks.map(({ provider, path }) => [webhookUrlEnv(provider), process.env[webhookUrlEnv(provider)] ?? `${url}${path}`])),
         POWERTOOLS_DEV: process.env.POWERTOOLS_DEV ?? 'false',
         // Outgoing webhooks may reach loopback receivers here (never in AWS); tests narrow it to `loopback-only`.
         OUTGOING_WEBHOOKS_NETWORK: process.env.OUTGOING_WEBHOOKS_NETWORK ?? 'local',
       });
+      // What each provider needs set locally (Google: the push audience, the sandbox's JWKS); the environment wins.
+      for (const mode of providerModes) {
+        const webhook = webhooks.find((candidate) => candidate.provider === mode.id);
+        const wanted = mode.wiring?.localEnv?.({ webhookUrl: `${url}${webhook?.path ?? ''}`, sandboxUrl: `${url}/sandbox`, real: mode.real }) ?? {};
+        for (const [name, value] of Object.entries(wanted)) process.env[name] ??= value;
+      }
     },
   });
 
-  // The sandbox delivers Gmail pushes (with our audience) and signed Slack events to our webhooks.
-  sandbox.configurePush({
-    gmailPushUrl: `${server.url}/api/webhooks/google`,
-    gmailPushAudience: process.env.GMAIL_PUSH_AUDIENCE ?? null,
-    ...(providerModes.find((mode) => mode.id === 'slack')?.real ? {} : { slackEventsUrl: `${server.url}/api/webhooks/slack` }),
-  });
+  // The sandboxed providers deliver their pushes and events to our webhooks.
+  sandbox.connectWebhooks(
+    Object.fromEntries(webhooks.filter(({ provider }) => !providerModes.find((mode) => mode.id === provider)?.real).map(({ provider, path }) => [provider, `${server.url}${path}`])),
+    process.env,
+  );
 
   lock.announce(server.url);
   signals.ready({ server, dynamo, ttlSweeper, sandbox, lock });

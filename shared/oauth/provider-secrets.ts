@@ -6,8 +6,16 @@ import { secretOnce } from '../secrets-manager';
  * secret (JSON, keys named like the environment variables: SLACK_CLIENT_ID…).
  * A function that talks to providers reads it once per container, before its
  * first request; the SDK is imported only then, so others pay nothing.
+ *
+ * Keys are provider settings, `<PROVIDER>_<NAME>` (each provider declares
+ * its own beyond the client id and secret, e.g. MICROSOFT_TENANT): any such
+ * name is accepted, so this module, which every webhook bundles, need not
+ * know the providers. Names the runtime or the stack own are refused, and a
+ * variable already set is never overridden.
  */
-const secretSchema = z.record(z.string().regex(/^([A-Z]+_CLIENT_(ID|SECRET)|[A-Z]+_SIGNING_SECRET|MICROSOFT_TENANT)$/), z.string().min(1));
+export const PROVIDER_SECRET_KEY = /^(?!(AWS|LAMBDA|NODE|POWERTOOLS|AMAZON)_)[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]$/;
+
+const secretSchema = z.record(z.string().regex(PROVIDER_SECRET_KEY), z.string().min(1));
 
 const loadFromSecret = secretOnce((secretString) => {
   const parsed = secretSchema.safeParse(JSON.parse(secretString || '{}'));

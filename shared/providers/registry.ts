@@ -3,10 +3,14 @@ import { google } from './google';
 import { microsoft } from './microsoft';
 import { notion } from './notion';
 import { slack } from './slack';
+import { addCredentialPatterns } from '../logging/redact';
 import type { ProviderAction, ProviderActions, ProviderCatalogEntry, ProviderDefinition } from './types';
 
 /** Adding a provider: one folder beside this file and one entry here. */
 const providers: readonly ProviderDefinition[] = [slack, google, microsoft, asana, notion];
+
+// Every provider's token shapes are masked in the logs of any code that can hold its tokens (it loaded this registry).
+for (const provider of providers) addCredentialPatterns(provider.wiring?.tokenPatterns ?? []);
 
 const byId = new Map(providers.map((provider) => [provider.catalog.id, provider]));
 
@@ -15,6 +19,8 @@ export const providerIds = providers.map((provider) => provider.catalog.id);
 export function findProvider(providerId: string): ProviderDefinition | undefined {
   return byId.get(providerId);
 }
+
+export const providerDefinitions = (): readonly ProviderDefinition[] => providers;
 
 export function catalog(): ProviderCatalogEntry[] {
   return providers.map((provider) => provider.catalog);

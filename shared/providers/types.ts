@@ -35,6 +35,26 @@ export interface ProviderDefinition {
   sync?: ProviderSync;
   /** What the HR platform may do through the provider on the organisation's behalf (post, book, mail). */
   actions?: ProviderActions;
+  /** What deploys, the local runtime and the logs need to know about the provider; see ProviderWiring. */
+  wiring?: ProviderWiring;
+}
+
+/**
+ * A provider's wiring beyond its own folder, declared here so nothing else
+ * names the provider: the stack, the local runtime and the redactor read it
+ * from the registry. The webhook itself is the provider's manifest entry
+ * (`trigger.kind: 'webhook'`); its URL reaches the functions that open
+ * subscriptions as `WEBHOOK_URL_<PROVIDER>`.
+ */
+export interface ProviderWiring {
+  /** Keys besides `<ID>_CLIENT_ID` and `<ID>_CLIENT_SECRET` the provider credentials secret may hold (`MICROSOFT_TENANT`). */
+  secretKeys?: readonly string[];
+  /** The shapes of the provider's tokens (global regexes): masked wherever they appear in a log line. */
+  tokenPatterns?: readonly RegExp[];
+  /** Deploy settings taken from CDK context: `env` is set on the functions that open subscriptions, or on the provider's webhook. */
+  deployContext?: ReadonlyArray<{ context: string; env: string; target: 'subscribers' | 'webhook' }>;
+  /** Variables the local runtime sets for the provider (never overriding the environment), given where its webhook and sandbox are. */
+  localEnv?(input: { webhookUrl: string; sandboxUrl: string; real: boolean }): Record<string, string>;
 }
 
 /** What an action run produced, normalised across providers. */

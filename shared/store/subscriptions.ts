@@ -8,10 +8,18 @@ import { dueItems, dueShardOf } from './due';
 import { TABLE } from './table';
 
 /**
- * Push channels (Google), subscriptions (Microsoft Graph) and watches
- * (Gmail), one item each under the integration. The channel's shared secret
- * (Google channel token, Graph clientState) is kept only as a SHA-256 hash,
- * so webhook functions verify without ever holding a secret or the vault.
+ * Push channels (Google), subscriptions (Microsoft Graph), watches (Gmail)
+ * and webhooks (Asana, Notion), one item each under the integration. A secret
+ * we choose and the provider presents back (Google channel token, Graph
+ * clientState) is kept only as a SHA-256 hash, so webhook functions verify
+ * without ever holding a secret or the vault. A key the provider chooses and
+ * signs deliveries with (Asana's X-Hook-Secret) must be kept as it is: it is
+ * `signingKey`, held in the table (encrypted at rest with the table's own
+ * KMS key, readable only by the functions' roles), never exported or
+ * returned. It is not sealed like tokens because it grants no access to
+ * anyone's data: a forged delivery can only ask for a sync, which re-reads
+ * the provider with our token; and sealing it would put the vault into the
+ * webhook functions.
  */
 export const RENEW_AHEAD_MS = 24 * 60 * 60 * 1000;
 
@@ -30,6 +38,12 @@ export const subscriptionSchema = z.object({
   channelExpiresAt: z.iso.datetime(),
   /** Drive changes page token and similar per-channel cursors. */
   cursor: z.string().optional(),
+  /** The provider's own cadence: renew no later than this, even when the channel lasts longer (Gmail daily, Asana's existence check). */
+  renewBy: z.iso.datetime().optional(),
+  /** The HMAC key the provider signs this channel's deliveries with (Asana X-Hook-Secret); see the top of this file. */
+  signingKey: z.string().optional(),
+  /** Set while a step outside our control is pending (Notion: the webhook's verification token awaits the app owner). */
+  awaiting: z.enum(['handshake', 'verification']).optional(),
   createdAt: z.iso.datetime(),
 });
 
@@ -45,12 +59,10 @@ export function secretMatches(record: SubscriptionRecord, presented: string | un
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
-/** Gmail asks for `users.watch` to be renewed daily; channels and subscriptions a day before they expire. */
-export const GMAIL_RENEW_EVERY_MS = 24 * 60 * 60 * 1000;
-
-export async function saveSubscription(record: SubscriptionRecord, now: Date = new Date()): Promise<void> {
+/** Renewed a day before the channel expires, or at the provider's `renewBy` when that comes first. */
+export async function saveSubscription(record: SubscriptionRecord): Promise<void> {
   const beforeExpiry = Date.parse(record.channelExpiresAt) - RENEW_AHEAD_MS;
-  const renewAt = new Date(record.resource === 'gmail' ? Math.min(beforeExpiry, now.getTime() + GMAIL_RENEW_EVERY_MS) : beforeExpiry).toISOString();
+  const renewAt = new Date(record.renewBy === undefined ? beforeExpiry : Math.min(beforeExpiry, Date.parse(record.renewBy))).toISOString();
   await dynamo().send(
     new PutCommand({
       TableName: tableName(),

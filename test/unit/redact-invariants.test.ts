@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+// Provider token shapes are declared by the providers and registered by the registry when it loads.
+import '../../shared/providers/registry';
 import { REDACTED, redactString, redactingReplacer } from '../../shared/logging/redact';
 
 /**

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../shared/logging/logger';
+// Provider token shapes are declared by the providers and registered by the registry when it loads.
+import '../../shared/providers/registry';
 import { REDACTED, redactString } from '../../shared/logging/redact';
 
 const secrets = {

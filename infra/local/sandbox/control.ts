@@ -232,7 +232,7 @@ export async function handleControl(target: ControlTarget, request: SandboxReque
       case '/emails': {
         if (method !== 'GET') break;
         const provider = parse(providerQuerySchema, query).provider;
-        if (provider === 'slack') return jsonResponse(200, { emails: [] });
+        if (provider !== undefined && provider !== 'google' && provider !== 'microsoft') return jsonResponse(200, { emails: [] });
         return jsonResponse(200, { emails: target.emails(provider) });
       }
       case '/slack/messages':
@@ -244,7 +244,7 @@ export async function handleControl(target: ControlTarget, request: SandboxReque
       case '/calendar/events': {
         if (method !== 'GET') break;
         const provider = parse(providerQuerySchema, query).provider;
-        if (provider === 'slack') return jsonResponse(200, { events: [] });
+        if (provider !== undefined && provider !== 'google' && provider !== 'microsoft') return jsonResponse(200, { events: [] });
         return jsonResponse(200, { events: target.calendarEvents(provider) });
       }
       case '/tokens':

@@ -135,11 +135,15 @@ export class Sandbox implements ControlTarget {
 
   async handle(request: SandboxRequest): Promise<SandboxResponse> {
     const path = request.path === '' ? '/' : request.path;
+    const controlled = /^\/_control\/([a-z]+)(\/.*)$/.exec(path);
+    const controlModule = PROVIDER_IDS.find((id) => id === controlled?.[1]);
+    const ownControl = controlModule ? this.providers[controlModule].control : undefined;
+    if (ownControl && controlled) return ownControl({ ...request, path: controlled[2] ?? '/' });
     if (path === '/_control' || path.startsWith('/_control/')) return handleControl(this, { ...request, path });
-    const match = /^\/(slack|google|microsoft)(\/.*)?$/.exec(path);
+    const match = /^\/([a-z]+)(\/.*)?$/.exec(path);
     const provider = PROVIDER_IDS.find((id) => id === match?.[1]);
     if (!provider) {
-      return textResponse(404, 'Not found: the sandbox serves /slack/…, /google/…, /microsoft/… and /_control/…');
+      return textResponse(404, `Not found: the sandbox serves ${PROVIDER_IDS.map((id) => `/${id}/…`).join(', ')} and /_control/…`);
     }
     const providerRequest: SandboxRequest = { ...request, path: match?.[2] ?? '/' };
     const entry = this.logRequest(provider, providerRequest);
@@ -258,6 +262,21 @@ export class Sandbox implements ControlTarget {
   }
 
   // --- push notifications ---
+
+  /**
+   * Points each sandboxed provider's deliveries at the app's webhook for it
+   * (`{slack: url, google: url, …}`): Slack events, Gmail pushes (signed for
+   * `GMAIL_PUSH_AUDIENCE` from `env` when set), and whatever the newer fakes push.
+   */
+  connectWebhooks(urls: Partial<Record<string, string>>, env: Record<string, string | undefined> = {}): void {
+    for (const id of PROVIDER_IDS) {
+      const url = urls[id];
+      if (url === undefined) continue;
+      if (id === 'google') this.configurePush({ gmailPushUrl: url, gmailPushAudience: env.GMAIL_PUSH_AUDIENCE ?? null });
+      else if (id === 'slack') this.configurePush({ slackEventsUrl: url });
+      else this.providers[id].connectWebhook?.(url);
+    }
+  }
 
   /**
    * Changes the push settings (fields left out keep their value; `gmailPushUrl: null`

@@ -3,6 +3,7 @@ import { recordIssuedSecret } from './secrets-ledger';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as z from 'zod';
+import { SANDBOX_PROVIDERS } from './clients';
 import { randomHex, randomId, secretKey, stableDigits } from './ids';
 
 /**
@@ -14,9 +15,9 @@ import { randomHex, randomId, secretKey, stableDigits } from './ids';
  * mail and posted messages are observations, kept in memory only.
  */
 
-export const PROVIDER_IDS = ['slack', 'google', 'microsoft'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
-export const providerIdSchema = z.enum(PROVIDER_IDS);
+export type ProviderId = keyof typeof SANDBOX_PROVIDERS;
+export const PROVIDER_IDS = Object.keys(SANDBOX_PROVIDERS) as ProviderId[];
+export const providerIdSchema = z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]);
 
 const pkceSchema = z.object({ challenge: z.string(), method: z.enum(['S256', 'plain']) });
 
@@ -187,6 +188,7 @@ export type DataCollectionRecord = z.infer<typeof dataCollectionSchema>;
 
 const issuedSchema = z.object({ code: z.number(), access: z.number(), refresh: z.number() });
 type Issued = z.infer<typeof issuedSchema>;
+const zeroIssued = (): Issued => ({ code: 0, access: 0, refresh: 0 });
 
 const persistedSchema = z.object({
   version: z.literal(1),
@@ -195,7 +197,15 @@ const persistedSchema = z.object({
   grants: z.record(z.string(), grantSchema),
   tokens: z.record(z.string(), tokenSchema),
   slackChannels: z.array(slackChannelSchema),
-  issued: z.object({ slack: issuedSchema, google: issuedSchema, microsoft: issuedSchema }),
+  /** Counters by provider; a provider added since the file was written starts at zero. */
+  issued: z
+    .record(z.string(), issuedSchema)
+    .transform((issued) => Object.fromEntries(PROVIDER_IDS.map((id) => [id, issued[id] ?? zeroIssued()])) as Record<ProviderId, Issued>),
+  /** The newer fakes' own state (Asana, Notion), by provider, each validated by its fake. */
+  fakes: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .transform((fakes) => fakes ?? {}),
   /** Absent in state files written before push notifications existed. */
   push: pushStateSchema.optional().transform((push) => push ?? emptyPushState()),
   /** Sync data by `<resource>:<account>`; absent in state files written before it existed. */
@@ -207,7 +217,6 @@ const persistedSchema = z.object({
 type PersistedState = z.infer<typeof persistedSchema>;
 
 function emptyState(): PersistedState {
-  const zero = (): Issued => ({ code: 0, access: 0, refresh: 0 });
   return {
     version: 1,
     clockOffsetMs: 0,
@@ -215,7 +224,8 @@ function emptyState(): PersistedState {
     grants: {},
     tokens: {},
     slackChannels: [],
-    issued: { slack: zero(), google: zero(), microsoft: zero() },
+    issued: Object.fromEntries(PROVIDER_IDS.map((id) => [id, zeroIssued()])) as Record<ProviderId, Issued>,
+    fakes: {},
     push: emptyPushState(),
     data: {},
   };
@@ -334,6 +344,7 @@ export class SandboxStore {
   readonly records: Records = { emails: [], slackMessages: [], teamsMessages: [], calendarEvents: [], slackEvents: [] };
   private readonly file: StateFile | undefined;
   private changesSincePrune = 0;
+  private readonly fakes = new Map<ProviderId, unknown>();
 
   constructor(
     private readonly baseNow: () => number,
@@ -553,6 +564,23 @@ export class SandboxStore {
     return this.state.data;
   }
 
+  // --- the newer fakes' own state ---
+
+  /**
+   * The live state object of one fake: read from the state file the first time
+   * (or `initial()` when absent or unreadable), then kept in place, so the fake
+   * changes it directly and calls `touch()`.
+   */
+  fakeState<T>(provider: ProviderId, schema: z.ZodType<T>, initial: () => T): T {
+    const cached = this.fakes.get(provider);
+    if (cached !== undefined) return cached as T;
+    const parsed = schema.safeParse(this.state.fakes[provider]);
+    const live = parsed.success ? parsed.data : initial();
+    this.state.fakes[provider] = live;
+    this.fakes.set(provider, live);
+    return live;
+  }
+
   // --- observations ---
 
   record<K extends keyof Records>(kind: K, entry: Records[K][number]): void {
@@ -567,6 +595,7 @@ export class SandboxStore {
   reset(): void {
     const signingKey = this.state.push.signingKey;
     this.state = emptyState();
+    this.fakes.clear();
     if (signingKey) this.state.push.signingKey = signingKey;
     this.records.emails = [];
     this.records.slackMessages = [];

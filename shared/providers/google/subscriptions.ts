@@ -95,6 +95,9 @@ async function openChannel(
   };
 }
 
+/** Gmail asks for `users.watch` to be renewed daily. */
+export const GMAIL_RENEW_EVERY_MS = 24 * 60 * 60 * 1000;
+
 async function watchGmail(client: OAuthClient, accessToken: string, base: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>, address: string) {
   const { GMAIL_PUBSUB_TOPIC: topicName } = parseEnv(gmailTopicEnv, { GMAIL_PUBSUB_TOPIC: process.env.GMAIL_PUBSUB_TOPIC || undefined });
   if (!topicName) return undefined;
@@ -108,6 +111,7 @@ async function watchGmail(client: OAuthClient, accessToken: string, base: Pick<S
     resource: 'gmail',
     channelExpiresAt: expiryOf(parsed.data.expiration),
     cursor: String(parsed.data.historyId),
+    renewBy: new Date(Date.now() + GMAIL_RENEW_EVERY_MS).toISOString(),
     createdAt: new Date().toISOString(),
   } satisfies SubscriptionRecord;
 }

@@ -26,4 +26,5 @@ export const microsoft: ProviderDefinition = {
   subscriptions: microsoftSubscriptions,
   sync: microsoftSync,
   actions: microsoftActions,
+  wiring: { secretKeys: ['MICROSOFT_TENANT'] },
 };

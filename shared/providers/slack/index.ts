@@ -24,4 +24,11 @@ export const slack: ProviderDefinition = {
   oauth: slackOAuth,
   sync: slackSync,
   actions: slackActions,
+  wiring: {
+    secretKeys: ['SLACK_SIGNING_SECRET'],
+    tokenPatterns: [
+      /xox[abeoprs]-[A-Za-z0-9-]+/g, // bot, user, refresh and configuration tokens
+      /xapp-[A-Za-z0-9-]+/g,
+    ],
+  },
 };
