@@ -60,6 +60,16 @@ export const manifest: readonly FunctionSpec[] = [
     timeoutSeconds: 5,
     memoryMb: 256,
   },
+  // --- the API's contract ---
+  {
+    name: 'openapi-document',
+    entry: 'functions/api/openapi.ts',
+    description: 'GET /api/openapi.json: the OpenAPI 3.1 document of this API (public)',
+    trigger: { kind: 'http', method: 'GET', path: '/api/openapi.json', auth: 'public' },
+    access: { table: 'none', tokenKey: 'none', publishEvents: false },
+    timeoutSeconds: 5,
+    memoryMb: 256,
+  },
   {
     name: 'list-integrations',
     entry: 'functions/api/list-integrations.ts',

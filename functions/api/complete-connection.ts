@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { completeConnection } from '../../shared/domain/completion';
+import { completeConnection, completedConnectionSchema } from '../../shared/domain/completion';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { pendingGrantIdParam } from '../../shared/http/params';
@@ -13,5 +13,7 @@ import { pendingGrantIdParam } from '../../shared/http/params';
 export const handler = apiHandler({
   permission: 'integrations:connect',
   body: z.object({ pending: pendingGrantIdParam }).strict(),
+  responses: { 200: completedConnectionSchema },
+  errors: [404, 409, 503],
   handle: async ({ principal, body }) => success(await completeConnection(principal, body.pending)),
 });

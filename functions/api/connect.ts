@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { startConnection } from '../../shared/domain/connect';
+import { authorizationStartSchema, startConnection } from '../../shared/domain/connect';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 
@@ -11,6 +11,7 @@ export const handler = apiHandler({
     scopes: z.array(z.string().min(1).max(256)).min(1).max(64).optional(),
     redirectTo: z.string().max(2048).optional(),
   }),
+  responses: { 200: authorizationStartSchema },
   handle: async ({ principal, body }) =>
     success(
       await startConnection({

@@ -8,6 +8,8 @@ import { success } from '../../shared/http/envelope';
 export const handler = apiHandler({
   permission: 'integrations:disconnect',
   params: z.object({ id: integrationIdSchema }),
+  responses: { 200: z.null() },
+  errors: [404, 409],
   handle: async ({ principal, params }) => {
     await disconnectIntegration(principal, params.id);
     return success(null);

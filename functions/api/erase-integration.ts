@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { eraseIntegration } from '../../shared/domain/erasure';
+import { eraseIntegration, erasureReceiptSchema } from '../../shared/domain/erasure';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 
@@ -8,5 +8,7 @@ import { success } from '../../shared/http/envelope';
 export const handler = apiHandler({
   permission: 'integrations:erase',
   params: z.object({ id: integrationIdSchema }),
+  responses: { 202: erasureReceiptSchema },
+  errors: [404, 409],
   handle: async ({ principal, params }) => success(await eraseIntegration(principal, params.id), 202),
 });

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { exportPage } from '../../shared/domain/privacy';
+import { exportPage, exportPageSchema } from '../../shared/domain/privacy';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { cursorParam } from '../../shared/http/params';
@@ -10,5 +10,7 @@ export const handler = apiHandler({
   permission: 'integrations:export',
   params: z.object({ id: integrationIdSchema }),
   query: z.object({ cursor: cursorParam }),
+  responses: { 200: exportPageSchema },
+  errors: [404],
   handle: async ({ principal, params, query }) => success(await exportPage(principal.orgId, params.id, query.cursor)),
 });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { exportPage } from '../../shared/domain/privacy';
+import { exportPage, exportPageSchema } from '../../shared/domain/privacy';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { cursorParam } from '../../shared/http/params';
@@ -8,5 +8,6 @@ import { cursorParam } from '../../shared/http/params';
 export const handler = apiHandler({
   permission: 'integrations:export',
   query: z.object({ cursor: cursorParam }),
+  responses: { 200: exportPageSchema },
   handle: async ({ principal, query }) => success(await exportPage(principal.orgId, undefined, query.cursor)),
 });

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { integrationsPage } from '../../shared/domain/history';
-import { toIntegrationView } from '../../shared/domain/integration';
+import { integrationViewSchema, toIntegrationView } from '../../shared/domain/integration';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { cursorParam } from '../../shared/http/params';
@@ -13,6 +13,7 @@ export const handler = apiHandler({
     cursor: cursorParam,
     limit: z.coerce.number().int().min(1).max(100).default(100),
   }),
+  responses: { 200: z.array(integrationViewSchema) },
   handle: async ({ principal, query }) => {
     const page = await integrationsPage(principal.orgId, query.cursor, query.limit);
     const response = success(page.items.map((record) => toIntegrationView(record, providerName(record.providerId))));

@@ -1,10 +1,23 @@
+import * as z from 'zod';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 import { catalog } from '../../shared/providers/registry';
 
+/** One provider as the catalog shows it. */
+const catalogEntrySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(['active', 'coming_soon']),
+  description: z.string(),
+  features: z.array(z.string()),
+  defaultScopes: z.array(z.string()),
+  scopes: z.array(z.object({ scope: z.string(), description: z.string() })),
+});
+
 /** GET /api/integrations/providers — the catalog of providers and what each can do. */
 export const handler = apiHandler({
   permission: 'integrations:read',
+  responses: { 200: z.array(catalogEntrySchema) },
   handle: async () =>
     success(
       catalog().map((entry) => ({

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { recordsPage } from '../../shared/domain/history';
+import { recordsPage, recordsPageSchema } from '../../shared/domain/history';
 import { integrationIdSchema } from '../../shared/domain/integration';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
@@ -14,6 +14,8 @@ export const handler = apiHandler({
     cursor: cursorParam,
     limit: z.coerce.number().int().min(1).max(500).default(100),
   }),
+  responses: { 200: recordsPageSchema },
+  errors: [404, 409],
   handle: async ({ principal, params, query }) => {
     const page = await recordsPage(principal.orgId, params.id, query.resource, query.cursor, query.limit);
     return success({ resource: query.resource, records: page.items, nextCursor: page.nextCursor ?? null });

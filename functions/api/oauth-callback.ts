@@ -17,6 +17,7 @@ export const handler = apiHandler({
   permission: 'public',
   params: z.object({ providerId: z.string().max(64).catch('') }),
   query: z.object({ state: loose, code: loose, error: loose }),
+  responses: { 302: 'redirect' },
   handle: async ({ params, query, event }) => {
     const outcome: CallbackOutcome = await handleCallback({
       providerId: params.providerId,

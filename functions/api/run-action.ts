@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { findIntegrationAction, runIntegrationAction } from '../../shared/domain/actions';
+import { actionOutcomeSchema, findIntegrationAction, runIntegrationAction } from '../../shared/domain/actions';
 import { validationFailed } from '../../shared/domain/errors';
 import { integrationIdSchema } from '../../shared/domain/integration';
 import { apiHandler, summarizeIssues } from '../../shared/http/api-handler';
@@ -19,6 +19,8 @@ export const handler = apiHandler({
   permission: 'integrations:act',
   params: z.object({ id: integrationIdSchema, action: z.string().regex(/^[a-z]+\.[A-Za-z]+$/, 'must look like provider.action').max(64) }),
   body: z.record(z.string(), z.unknown()),
+  responses: { 200: actionOutcomeSchema },
+  errors: [404, 409, 429, 503],
   handle: async ({ principal, params, body, event }) => {
     const key = idempotencyKeySchema.safeParse(event.headers['idempotency-key']);
     if (!key.success) throw validationFailed(summarizeIssues('Idempotency-Key header', key.error));

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
-import { requestManualSync } from '../../shared/domain/manual-sync';
+import { queuedSyncSchema, requestManualSync } from '../../shared/domain/manual-sync';
 import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
@@ -9,6 +9,8 @@ import { success } from '../../shared/http/envelope';
 export const handler = apiHandler({
   permission: 'integrations:sync',
   params: z.object({ id: integrationIdSchema }),
+  responses: { 202: queuedSyncSchema },
+  errors: [404, 409],
   handle: async ({ principal, params }) => {
     const integration = await requireVisibleIntegration(principal.orgId, params.id);
     return success({ ...(await requestManualSync(integration, principal.userId)), status: 'queued' }, 202);

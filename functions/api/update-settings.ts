@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { integrationIdSchema } from '../../shared/domain/integration';
 import { requireVisibleIntegration } from '../../shared/domain/lifecycle';
-import { updateSettings } from '../../shared/domain/sync-settings';
+import { syncSettingsSchema, updateSettings } from '../../shared/domain/sync-settings';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
 
@@ -26,6 +26,8 @@ export const handler = apiHandler({
     .object({ scheduledSync: z.boolean().optional(), resources: resourceSwitches.optional() })
     .strict()
     .refine((body) => body.scheduledSync !== undefined || body.resources !== undefined, 'Give scheduledSync or resources'),
+  responses: { 200: syncSettingsSchema },
+  errors: [404, 409],
   handle: async ({ principal, params, body }) => {
     const integration = await requireVisibleIntegration(principal.orgId, params.id);
     return success(await updateSettings(integration, body));

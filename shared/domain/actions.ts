@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import * as z from 'zod';
 import { ProviderError, errorCodeOf } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findAction, providerName } from '../providers/registry';
@@ -50,6 +51,15 @@ export interface ActionRunRequest {
   input: unknown;
   idempotencyKey?: string;
 }
+
+/** What a successful action answers (a replay under the same Idempotency-Key answers the same). */
+export const actionOutcomeSchema = z.object({
+  runId: z.uuid(),
+  action: z.string(),
+  /** The provider's ids of what the action created. */
+  ids: z.record(z.string(), z.string()),
+  details: z.record(z.string(), z.union([z.string(), z.boolean()])).optional(),
+});
 
 export interface ActionAnswer {
   status: number;

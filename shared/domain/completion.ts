@@ -9,6 +9,7 @@
  * consent, replace the push channels, revoke the superseded grant, queue the
  * first sync, announce it).
  */
+import * as z from 'zod';
 import { publishEvents } from '../events/publisher';
 import { logger } from '../logging/logger';
 import type { Credential } from '../oauth/types';
@@ -24,18 +25,19 @@ import { connectableProvider, type Caller } from './connect';
 import { revokeAtProvider } from './disconnect';
 import { conflict, notFound } from './errors';
 import { publishHealthChanged } from './health';
-import type { IntegrationRecord } from './integration';
+import { integrationIdSchema, type IntegrationRecord } from './integration';
 import { withLifecycleLease } from './lifecycle';
 
 export const CONSENT_VERSION = '2026-11-01';
 
-export interface CompletedConnection {
-  integrationId: string;
-  providerId: string;
-  status: 'connected' | 'reconnected';
+export const completedConnectionSchema = z.object({
+  integrationId: integrationIdSchema,
+  providerId: z.string(),
+  status: z.enum(['connected', 'reconnected']),
   /** Where the app meant the user to end up (the `redirectTo` given at connect). */
-  redirectTo: string;
-}
+  redirectTo: z.url(),
+});
+export type CompletedConnection = z.infer<typeof completedConnectionSchema>;
 
 export async function completeConnection(caller: Caller, pendingId: string): Promise<CompletedConnection> {
   const taken = await takePendingGrant(pendingId);

@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { apiConfig, appConfig } from '../config';
 import { oauthClient } from '../oauth/clients';
 import { createCodeVerifier, s256Challenge } from '../oauth/pkce';
@@ -17,6 +18,9 @@ export interface Caller {
   orgId: string;
   userId: string;
 }
+
+/** What connect and reconnect answer: the provider's consent page to send the browser to, and the state bound to it. */
+export const authorizationStartSchema = z.object({ url: z.url(), state: z.string() });
 
 export function callbackUrl(providerId: string): string {
   return `${apiConfig().apiBaseUrl}/api/integrations/callback/${providerId}`;

@@ -6,20 +6,24 @@
  * item of the integration on the TTL clock. Writers that were mid-way check
  * the fence after writing (store/retention.ts `expireIfErased`).
  */
+import * as z from 'zod';
 import { releaseAccountClaim } from '../store/lifecycle';
 import { ERASURE_GRACE_DAYS, expireIntegrationItems } from '../store/retention';
 import { updateLatestIntegration } from '../store/integrations';
 import { nowEpochSeconds } from '../store/items';
 import { tearDown } from './disconnect';
 import { notFound } from './errors';
+import { integrationIdSchema } from './integration';
 import { requireVisibleIntegration, withLifecycleLease } from './lifecycle';
 
-export interface ErasureReceipt {
-  integrationId: string;
-  erasedAt: string;
-  purgeAt: string;
-  removes: { integration: number; consents: number; syncLogs: number; records: number; subscriptions: number; actions: number };
-}
+const removedCount = z.number().int().nonnegative();
+export const erasureReceiptSchema = z.object({
+  integrationId: integrationIdSchema,
+  erasedAt: z.iso.datetime(),
+  purgeAt: z.iso.datetime(),
+  removes: z.object({ integration: removedCount, consents: removedCount, syncLogs: removedCount, records: removedCount, subscriptions: removedCount, actions: removedCount }),
+});
+export type ErasureReceipt = z.infer<typeof erasureReceiptSchema>;
 
 export async function eraseIntegration(caller: { orgId: string; userId: string }, integrationId: string, now: Date = new Date()): Promise<ErasureReceipt> {
   await requireVisibleIntegration(caller.orgId, integrationId);

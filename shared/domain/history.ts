@@ -4,9 +4,10 @@
  * through the one visibility lookup, so an erased or foreign integration is a
  * 404 everywhere.
  */
-import { listConsents } from '../store/consents';
+import * as z from 'zod';
+import { consentRecordSchema, listConsents } from '../store/consents';
 import { listIntegrations } from '../store/integrations';
-import { listRecords, listSyncLogs } from '../store/sync';
+import { listRecords, listSyncLogs, syncLogSchema, syncedRecordSchema } from '../store/sync';
 import { validationFailed } from './errors';
 import { requireVisibleIntegration } from './lifecycle';
 import { providerSync } from './sync-settings';
@@ -32,3 +33,9 @@ export async function consentsPage(orgId: string, integrationId: string, cursor:
   const integration = await requireVisibleIntegration(orgId, integrationId);
   return listConsents(orgId, integration.id, cursor);
 }
+
+/** The pages as the API answers them; `nextCursor` is null on the last page. */
+const nextCursorSchema = z.string().nullable();
+export const recordsPageSchema = z.object({ resource: z.string(), records: z.array(syncedRecordSchema), nextCursor: nextCursorSchema });
+export const syncLogsPageSchema = z.object({ logs: z.array(syncLogSchema), nextCursor: nextCursorSchema });
+export const consentsPageSchema = z.object({ consents: z.array(consentRecordSchema), nextCursor: nextCursorSchema });

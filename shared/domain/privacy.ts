@@ -13,7 +13,7 @@ import { subscriptionSchema } from '../store/subscriptions';
 import { syncLogSchema, syncedRecordSchema } from '../store/sync';
 import { InvalidCursorError } from './errors';
 import { requireVisibleIntegration } from './lifecycle';
-import { integrationRecordSchema, toIntegrationView } from './integration';
+import { integrationIdSchema, integrationRecordSchema, integrationViewSchema, toIntegrationView } from './integration';
 
 /**
  * GDPR access and portability: everything held about an organisation's (or
@@ -25,13 +25,22 @@ const EXPORT_PAGE_ITEMS = 200;
 /** integration, consents, sync logs, records, subscriptions, action runs: the first prefixes of `integrationItemPrefixes`. */
 const EXPORTED_KINDS = 6;
 
-export type ExportedItem =
-  | { type: 'integration'; data: ReturnType<typeof toIntegrationView> & { settings: unknown } }
-  | { type: 'consent'; data: z.infer<typeof consentRecordSchema> }
-  | { type: 'syncLog'; integrationId: string; data: z.infer<typeof syncLogSchema> }
-  | { type: 'record'; integrationId: string; data: z.infer<typeof syncedRecordSchema> }
-  | { type: 'subscription'; integrationId: string; data: { providerId: string; resource: string; subscriptionId: string; expiresAt: string; createdAt: string } }
-  | { type: 'action'; integrationId: string; data: z.infer<typeof actionRunSchema> };
+const exportedItemSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('integration'), data: integrationViewSchema.extend({ settings: integrationRecordSchema.shape.settings.unwrap().nullable() }) }),
+  z.object({ type: z.literal('consent'), data: consentRecordSchema }),
+  z.object({ type: z.literal('syncLog'), integrationId: integrationIdSchema, data: syncLogSchema }),
+  z.object({ type: z.literal('record'), integrationId: integrationIdSchema, data: syncedRecordSchema }),
+  z.object({
+    type: z.literal('subscription'),
+    integrationId: integrationIdSchema,
+    data: subscriptionSchema.pick({ providerId: true, resource: true, subscriptionId: true, createdAt: true }).extend({ expiresAt: subscriptionSchema.shape.channelExpiresAt }),
+  }),
+  z.object({ type: z.literal('action'), integrationId: integrationIdSchema, data: actionRunSchema }),
+]);
+export type ExportedItem = z.infer<typeof exportedItemSchema>;
+
+/** One page of an export as the API answers it; `nextCursor` is null on the last page. */
+export const exportPageSchema = z.object({ items: z.array(exportedItemSchema), nextCursor: z.string().nullable() });
 
 /** What of an item is exported; internal state (tokens, leases, cursors, secret hashes) never is. */
 function exported(item: Item, hiddenIntegrations: ReadonlySet<string>): ExportedItem | undefined {

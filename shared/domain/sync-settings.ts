@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { findProvider } from '../providers/registry';
 import type { ProviderSync } from '../sync/types';
 import { updateLatestIntegration } from '../store/integrations';
@@ -11,10 +12,8 @@ export function providerSync(integration: IntegrationRecord): ProviderSync {
   return sync;
 }
 
-export interface SyncSettings {
-  scheduledSync: boolean;
-  resources: Record<string, boolean>;
-}
+export const syncSettingsSchema = z.object({ scheduledSync: z.boolean(), resources: z.record(z.string(), z.boolean()) });
+export type SyncSettings = z.infer<typeof syncSettingsSchema>;
 
 export function effectiveSettings(integration: IntegrationRecord): SyncSettings {
   const sync = findProvider(integration.providerId)?.sync;

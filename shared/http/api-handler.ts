@@ -39,9 +39,11 @@ type Schema<T> = z.ZodType<T>;
 
 /**
  * What a success answer carries: the zod schema of `data` in
- * `{success:true,data}`, or `'redirect'` for a 302 with a `Location` and no body.
+ * `{success:true,data}`; `'redirect'` for a 302 with a `Location` and no
+ * body; `{ unwrapped: schema }` for a JSON body sent as is, outside the
+ * envelope (the OpenAPI document itself).
  */
-export type SuccessResponse = z.ZodType | 'redirect';
+export type SuccessResponse = z.ZodType | 'redirect' | { unwrapped: z.ZodType };
 
 /**
  * Error statuses a route's domain can answer besides the ones every route

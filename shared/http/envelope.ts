@@ -1,7 +1,17 @@
+/** The documented response envelope: `{success:true,data}` or `{success:false,error:{code,message}}`. */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import * as z from 'zod';
 import type { ErrorCode } from '../domain/errors';
 
-/** The documented response envelope: `{success:true,data}` or `{success:false,error:{code,message}}`. */
+/** The failure envelope as the OpenAPI document and the contract checks describe it. */
+export const errorEnvelopeSchema = z.object({
+  success: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+
+/** The success envelope around a route's declared `data`. */
+export const successEnvelopeSchema = (data: z.ZodType) => z.object({ success: z.literal(true), data });
+
 const baseHeaders = {
   'content-type': 'application/json; charset=utf-8',
   'cache-control': 'no-store',

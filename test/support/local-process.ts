@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { checkAnswersOf } from './contract';
 
-/** Runs the local runtime (`npm start`'s entry) as a child process, as a user would. */
+/** Runs the local runtime (`npm start`'s entry) as a child process, as a user would; its API answers are checked against the contract. */
 const root = join(import.meta.dirname, '..', '..');
 
 export interface LocalProcess {
@@ -81,6 +82,8 @@ export async function startLocalProcess(env: Record<string, string>, timeoutMs =
       reject(new Error(`local runtime exited with ${code}:\n${output()}`));
     });
   });
+  // Every answer a test gets from this runtime's API is checked against the OpenAPI document.
+  checkAnswersOf(url);
 
   return {
     url,

@@ -1,0 +1,189 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, built from the two sources the
+ * system already runs on: the manifest (every `http` trigger: method, path,
+ * JWT or public) and each handler's declaration (`handler.route`: the zod
+ * schemas of params, query, body and success answers, and the error statuses
+ * its domain can answer). Nothing is written by hand, so the contract cannot
+ * drift from the code: `npm run openapi` writes `infra/openapi/openapi.json`,
+ * a test fails when that copy is stale, and the e2e tests check every answer
+ * they receive against it.
+ *
+ * Provider webhooks (`webhook` triggers) are left out on purpose: they are
+ * Slack's, Google's and Microsoft's protocols, served on Function URLs outside
+ * this API's base URL, and nothing the HR platform calls. OpenAPI's `webhooks`
+ * describes the opposite direction, calls this API makes to its consumers.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as z from 'zod';
+import type { ApiRouteDescription, SuccessResponse } from '../../shared/http/api-handler';
+import { errorEnvelopeSchema, successEnvelopeSchema } from '../../shared/http/envelope';
+import { manifest, type FunctionSpec, type HttpMethod } from '../manifest';
+
+type JsonSchema = Record<string, unknown>;
+type JsonObject = Record<string, unknown>;
+
+export interface HttpRoute {
+  spec: FunctionSpec;
+  method: HttpMethod;
+  path: string;
+  auth: 'jwt' | 'public';
+  /** The handler's declaration; undefined when its handler does not come from `apiHandler`. */
+  route: ApiRouteDescription | undefined;
+}
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Every `http` function of the manifest with its handler's declaration (importing the handler runs no request). */
+export async function loadHttpRoutes(): Promise<HttpRoute[]> {
+  const routes: HttpRoute[] = [];
+  for (const spec of manifest) {
+    if (spec.trigger.kind !== 'http') continue;
+    const module = (await import(pathToFileURL(join(root, spec.entry)).href)) as { handler?: { route?: ApiRouteDescription } };
+    routes.push({ spec, method: spec.trigger.method, path: spec.trigger.path, auth: spec.trigger.auth, route: module.handler?.route });
+  }
+  return routes;
+}
+
+/** A zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect); request parts as accepted, answers as sent. */
+function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  // `unrepresentable: 'any'`: a z.custom check (refused keys such as __proto__) documents as "any value" and is still enforced in code.
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
+  // `#/$defs/…` (a recursive or id-named schema) would not resolve once nested in the document: inline schemas only.
+  if ('$defs' in rest) throw new Error(`A schema with $defs cannot be placed in the document: ${JSON.stringify(Object.keys(rest.$defs ?? {}))}`);
+  return rest;
+}
+
+/** What each error status means and which codes it carries; 429 and 503 say when to retry, when they know. */
+const errorStatuses = {
+  400: { name: 'BadRequest', codes: ['validation_failed', 'bad_request'], description: 'The input is invalid; the message summarises what was wrong. Nothing changed.' },
+  401: { name: 'Unauthorized', codes: ['unauthorized'], description: 'A missing, malformed, expired or forged bearer token.' },
+  403: { name: 'Forbidden', codes: ['forbidden'], description: "The caller's role lacks the permission (or the provider grant lacks a scope, named in the message)." },
+  404: { name: 'NotFound', codes: ['not_found'], description: "Unknown, erased or another organisation's resource." },
+  409: { name: 'Conflict', codes: ['conflict'], description: 'The resource is not in a state that allows this, or changed at the same time.' },
+  413: { name: 'PayloadTooLarge', codes: ['payload_too_large'], description: 'The body is over 64 KiB.' },
+  415: { name: 'UnsupportedMediaType', codes: ['unsupported_media_type'], description: 'A body that is not application/json.' },
+  429: { name: 'RateLimited', codes: ['rate_limited'], description: 'The provider rate limits the account (Retry-After when it said how long), or the API throttles the caller.' },
+  500: { name: 'InternalError', codes: ['internal_error'], description: 'An unexpected error; the message carries a reference id, never internals.' },
+  503: { name: 'ProviderUnavailable', codes: ['provider_unavailable'], description: 'The provider is down or not answering in time; retry later (Retry-After when it said).' },
+} as const;
+
+type ErrorStatus = keyof typeof errorStatuses;
+
+/** The statuses every route shares, derived from its declaration; domain statuses are added by the route itself. */
+export function errorStatusesOf(route: ApiRouteDescription): ErrorStatus[] {
+  const hasInput = route.params !== undefined || route.query !== undefined || route.body !== undefined;
+  const statuses = new Set<ErrorStatus>([413, 429, 500, ...(route.errors ?? [])]);
+  if (hasInput) statuses.add(400);
+  if (route.permission !== 'public') {
+    statuses.add(401);
+    statuses.add(403);
+  }
+  if (route.body !== undefined) statuses.add(415);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+const ref = (kind: 'schemas' | 'responses' | 'headers', name: string) => ({ $ref: `#/components/${kind}/${name}` });
+
+/**
+ * API Gateway answers some requests itself, before any function runs, with
+ * `{"message": …}`: its JWT authorizer's 401 and the stage throttle's 429.
+ * The local runtime answers those with the envelope.
+ */
+const gatewayAnswered: ReadonlySet<number> = new Set([401, 429]);
+const retryAfterStatuses: ReadonlySet<number> = new Set([429, 503]);
+
+function errorResponseComponent(status: ErrorStatus): JsonObject {
+  const { codes, description } = errorStatuses[status];
+  const envelope = { allOf: [ref('schemas', 'ErrorEnvelope'), { properties: { error: { properties: { code: { enum: codes } } } } }] };
+  return {
+    description,
+    ...(retryAfterStatuses.has(status) ? { headers: { 'Retry-After': ref('headers', 'RetryAfter') } } : {}),
+    content: { 'application/json': { schema: gatewayAnswered.has(status) ? { oneOf: [envelope, ref('schemas', 'GatewayMessage')] } : envelope } },
+  };
+}
+
+function successResponse(status: number, declared: SuccessResponse): JsonObject {
+  if (declared === 'redirect') {
+    return { description: 'Redirects the browser', headers: { Location: { required: true, schema: { type: 'string', format: 'uri' } } } };
+  }
+  const schema = 'unwrapped' in declared ? declared.unwrapped : successEnvelopeSchema(declared);
+  return { description: status === 202 ? 'Accepted' : 'Success', content: { 'application/json': { schema: toJsonSchema(schema, 'output') } } };
+}
+
+/** Path and query schemas become one parameter per property. */
+function parameters(route: ApiRouteDescription): JsonObject[] {
+  const parts = [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const;
+  return parts.flatMap(([location, schema]) => {
+    if (!schema) return [];
+    const object = toJsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    return Object.entries(object.properties ?? {}).map(([name, property]) => ({
+      name,
+      in: location,
+      required: location === 'path' || (object.required ?? []).includes(name),
+      schema: property,
+    }));
+  });
+}
+
+const sentenceCase = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function operation(http: HttpRoute & { route: ApiRouteDescription }): JsonObject {
+  const { spec, route } = http;
+  const responses: JsonObject = {};
+  for (const [status, declared] of Object.entries(route.responses ?? {})) {
+    if (declared !== undefined) responses[status] = successResponse(Number(status), declared);
+  }
+  for (const status of errorStatusesOf(route)) responses[String(status)] = ref('responses', errorStatuses[status].name);
+  const params = parameters(route);
+  return {
+    operationId: spec.name,
+    summary: route.summary ?? sentenceCase(spec.description.replace(/^[A-Z]+ \S+: /, '')),
+    security: http.auth === 'jwt' ? [{ bearer: [] }] : [],
+    ...(params.length > 0 ? { parameters: params } : {}),
+    ...(route.body
+      ? {
+          requestBody: {
+            // The body may be left out when `{}` is valid input (an absent body is read as `{}`).
+            required: !route.body.safeParse({}).success,
+            content: { 'application/json': { schema: toJsonSchema(route.body, 'input') } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+export function openApiDocument(routes: readonly HttpRoute[], version: string): JsonObject {
+  const paths: Record<string, Record<string, JsonObject>> = {};
+  for (const http of routes) {
+    if (!http.route) throw new Error(`${http.spec.entry} does not export an apiHandler, so ${http.method} ${http.path} cannot be documented`);
+    (paths[http.path] ??= {})[http.method.toLowerCase()] = operation({ ...http, route: http.route });
+  }
+  const used = new Set(routes.flatMap((http) => (http.route ? errorStatusesOf(http.route) : [])));
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'HR integrations API',
+      version,
+      description:
+        'OAuth connections to Slack, Google Workspace and Microsoft 365 for an HR platform. Every answer is the envelope ' +
+        '`{success:true,data}` or `{success:false,error:{code,message}}`. Generated from the handlers by `npm run openapi`.',
+    },
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        ErrorEnvelope: toJsonSchema(errorEnvelopeSchema, 'output'),
+        GatewayMessage: { type: 'object', description: 'Answered by API Gateway itself (JWT authorizer, stage throttle), never by a function', properties: { message: { type: 'string' } }, required: ['message'] },
+      },
+      headers: { RetryAfter: { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } },
+      responses: Object.fromEntries(
+        (Object.keys(errorStatuses).map(Number) as ErrorStatus[]).filter((status) => used.has(status)).map((status) => [errorStatuses[status].name, errorResponseComponent(status)]),
+      ),
+    },
+  };
+}
