@@ -12,7 +12,7 @@ import * as z from 'zod';
 import type { SealedToken } from '../crypto/vault';
 import { dynamo, tableName } from '../store/client';
 import { dueShardOf } from '../store/due';
-import { isConditionalCheckFailure, isLive, nowEpochSeconds, queryAllLive, queryLivePage, type Page } from '../store/items';
+import { isConditionalCheckFailure, isLive, newestFirstPage, nowEpochSeconds, queryAllLive, type Page } from '../store/items';
 import { keys } from '../store/keys';
 
 export const outgoingEventTypes = ['connected', 'disconnected', 'health_changed', 'alert', 'synced'] as const;
@@ -262,14 +262,6 @@ export async function recordAttempt(orgId: string, attempt: StoredAttempt): Prom
 
 /** The endpoint's attempts, newest first. */
 export async function listAttempts(orgId: string, endpointId: string, cursor: string | undefined, limit: number): Promise<Page<StoredAttempt>> {
-  const page = await queryLivePage(
-    {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': keys.eventAttemptPrefix(endpointId) },
-      ScanIndexForward: false,
-      Limit: limit,
-    },
-    cursor,
-  );
+  const page = await newestFirstPage(keys.org(orgId), keys.eventAttemptPrefix(endpointId), cursor, limit);
   return { ...page, items: page.items.map((item) => attemptSchema.parse(item)) };
 }

@@ -59,6 +59,19 @@ export async function queryLivePage(input: QueryInput, cursor?: string): Promise
   return lastKey ? { items, nextCursor: await sealCursor(binding, lastKey) } : { items };
 }
 
+/** One page of a partition's items under a key prefix, newest first (logs keyed by time), for an API caller. */
+export function newestFirstPage(pk: string, prefix: string, cursor: string | undefined, limit: number): Promise<Page<Item>> {
+  return queryLivePage(
+    {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+      ScanIndexForward: false,
+      Limit: limit,
+    },
+    cursor,
+  );
+}
+
 /** Every live item of a query, following pagination (server-side: no cursor leaves the function). */
 export async function queryAllLive(input: QueryInput): Promise<Item[]> {
   const all: Item[] = [];

@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import * as z from 'zod';
 import { dynamo, tableName } from './client';
 import { dueShardOf } from './due';
-import { isConditionalCheckFailure, nowEpochSeconds, queryLivePage, type Page } from './items';
+import { isConditionalCheckFailure, newestFirstPage, nowEpochSeconds, queryLivePage, type Page } from './items';
 import { keys } from './keys';
 
 /**
@@ -250,15 +250,7 @@ export async function writeSyncLog(orgId: string, integrationId: string, log: Om
 }
 
 export async function listSyncLogs(orgId: string, integrationId: string, cursor?: string, limit = 50): Promise<Page<SyncLog>> {
-  const page = await queryLivePage(
-    {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': syncKeys.logPrefix(integrationId) },
-      ScanIndexForward: false,
-      Limit: limit,
-    },
-    cursor,
-  );
+  const page = await newestFirstPage(keys.org(orgId), syncKeys.logPrefix(integrationId), cursor, limit);
   return { ...page, items: page.items.map((item) => syncLogSchema.parse(item)) };
 }
 

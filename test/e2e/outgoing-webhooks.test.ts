@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLocalToken } from '../../infra/local/jwt';
+import { recordIssuedSecret } from '../../infra/local/sandbox/secrets-ledger';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver';
 import { startLocalProcess, type LocalProcess } from '../support/local-process';
 import { runtimeClient } from '../support/runtime-client';
@@ -88,6 +89,8 @@ describe('outgoing webhooks', () => {
     expect(created.data).toMatchObject({ id: expect.stringMatching(/^ep_/), url: `${receiver.url}/hr-hooks`, eventTypes: ['connected', 'synced'], status: 'enabled' });
     expect(created.data.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     endpoint = { ...created.data, secret: created.data.secret ?? '' };
+    // The run's log audit searches every captured log line for it.
+    recordIssuedSecret(endpoint.secret);
 
     const listed = await api<{ endpoints: EndpointView[] }>('GET', '/api/integrations/event-endpoints');
     expect(listed.data.endpoints.map((item) => item.id)).toEqual([endpoint.id]);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordIssuedSecret } from '../../infra/local/sandbox/secrets-ledger';
 import { listOpenAlerts } from '../../shared/domain/alerts';
 import { RETRY_WINDOW_MS, deliverEvent, retryDueDeliveries, retryDelayMs } from '../../shared/outgoing/delivery';
 import { deliveriesOf, endpointsOf, registerEndpoint, removeEndpoint } from '../../shared/outgoing/endpoints';
@@ -56,8 +57,11 @@ function busEvent(type: string, orgId: string, detail: Record<string, unknown>, 
 const synced = (orgId: string, time?: Date) =>
   busEvent('integration.synced', orgId, { integrationId: 'int_01J00000000000000000000000', providerId: 'slack', syncId: 'sync_1', trigger: 'scheduled', counts: { users: { created: 1, updated: 0, deleted: 0 } } }, time);
 
+/** Registers a receiver path; the run's log audit then searches every log line for its secret. */
 async function endpoint(orgId: string, path: string, eventTypes: OutgoingEventType[] = ['synced', 'alert']) {
-  return registerEndpoint(orgId, { url: `${receiver.url}${path}`, eventTypes });
+  const registered = await registerEndpoint(orgId, { url: `${receiver.url}${path}`, eventTypes });
+  recordIssuedSecret(registered.secret);
+  return registered;
 }
 
 const attemptsOf = async (orgId: string, endpointId: string) => (await deliveriesOf(orgId, endpointId, undefined, 100)).deliveries;

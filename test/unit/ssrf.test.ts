@@ -148,6 +148,17 @@ describe('the transport', () => {
     },
   );
 
+  it("checks the addresses a name resolves to at connection time (AWS policy: localhost is refused before any byte is sent)", async () => {
+    process.env.OUTGOING_WEBHOOKS_NETWORK = 'public';
+    try {
+      const before = receiver.received.length;
+      expect(await postWebhook(`https://localhost:${new URL(receiver.url).port}/hooks`, {}, '{}')).toMatchObject({ errorClass: 'forbidden_target' });
+      expect(receiver.received.length).toBe(before);
+    } finally {
+      process.env.OUTGOING_WEBHOOKS_NETWORK = 'loopback-only';
+    }
+  });
+
   it('ends an attempt the endpoint never answers within the invocation budget (timeout)', async () => {
     holdAnswers = true;
     try {
