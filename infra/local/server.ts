@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { settingsStandIn } from './settings-stand-in';
 import type { AddressInfo } from 'node:net';
 import type { FunctionSpec } from '../manifest';
 import { settlesBy } from './deadline';
@@ -8,12 +7,14 @@ import { loadFunctions, type LoadedFunction } from './functions';
 import { verifyLocalToken } from './jwt';
 import { functionUrlEvent, httpApiEvent, toHttpResponse, type IncomingRequest, type JwtClaims } from './lambda-events';
 import { Router } from './router';
+import { DEV_SIGN_IN_PATH, SETTINGS_MODULE_PATH, SETTINGS_PATH, devSignIn, settingsModule, settingsPage } from './settings-page';
 import { LocalScheduler } from './scheduler';
 
 /**
  * The local runtime's HTTP front door: API Gateway (routes, JWT authorizer)
  * and Lambda Function URLs (webhooks) for every function of the manifest, plus
- * the local AWS stand-ins under `/_local/`.
+ * the local AWS stand-ins under `/_local/`, and the HR app's settings page
+ * (`/settings/integrations`, with its local-only dev sign-in).
  */
 
 /** Lambda's synchronous payload limit; larger requests never reach a handler in AWS either. */
@@ -121,6 +122,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   let bus: LocalEventBus | undefined;
   let scheduler: LocalScheduler | undefined;
   let stopping = false;
+  // Built once at start (esbuild, well under a second); requests for it wait for the build.
+  const settingsComponent = settingsModule(options.root, log);
   /** Requests under way (not the ones serving running work), with what each is. */
   const requests = new Map<Promise<void>, string>();
 
@@ -151,8 +154,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (method === 'POST' && url.pathname === '/_local/ttl-sweep' && options.sweepTtl) {
       return sendJson(response, 200, { deleted: await options.sweepTtl() });
     }
+    if (method === 'POST' && url.pathname === DEV_SIGN_IN_PATH) return send(response, await devSignIn(incoming.headers['content-type'], body, options.jwtSecret));
     if (url.pathname.startsWith('/_local/')) return handleLocalControl(incoming, response, bus, scheduler);
-    if (method === 'GET' && url.pathname === '/settings/integrations') return settingsStandIn(url, response);
+    if (method === 'GET' && url.pathname === SETTINGS_PATH) return send(response, settingsPage());
+    if (method === 'GET' && url.pathname === SETTINGS_MODULE_PATH) return send(response, await settingsComponent());
     if (options.sandbox && url.pathname.startsWith('/sandbox/')) {
       const answer = await options.sandbox.handle({
         method,
@@ -161,9 +166,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         headers: incoming.headers,
         body,
       });
-      response.writeHead(answer.status, answer.headers);
-      response.end(answer.body);
-      return;
+      return send(response, answer);
     }
 
     const webhook = ready.webhooks.get(url.pathname);
@@ -266,6 +269,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       });
     },
   };
+}
+
+function send(response: ServerResponse, answer: { status: number; headers: Record<string, string>; body: string }): void {
+  response.writeHead(answer.status, answer.headers);
+  response.end(answer.body);
 }
 
 function respond(response: ServerResponse, result: unknown): void {

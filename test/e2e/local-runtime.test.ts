@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureTable, startEmbeddedDynamo } from '../../infra/local/embedded-store';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER, mintLocalToken } from '../../infra/local/jwt';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, mintLocalToken, verifyLocalToken } from '../../infra/local/jwt';
 import { integrationRecord } from '../support/api';
 import { startLocalProcess, userEnvironment, type LocalProcess } from '../support/local-process';
 
@@ -149,13 +149,24 @@ describe('npm start: the local runtime on embedded defaults', () => {
     expect((await api('/_local/dead-letters')).body).toEqual({ deadLetters: [] });
   });
 
-  it('serves a stand-in for the app page OAuth returns to, escaping what it shows', async () => {
+  it('serves the settings page OAuth returns to (echoing nothing of the query), its component module and the local dev sign-in', async () => {
     const response = await fetch(`${server?.url}/settings/integrations?integration=int_1&status=connected&x=<script>`);
     const html = await response.text();
     expect(response.status).toBe(200);
-    expect(html).toContain('int_1');
-    expect(html).toContain('&lt;script&gt;');
+    expect(html).toContain('<hr-integrations api-base="">');
+    expect(html).not.toContain('int_1');
     expect(html).not.toContain('<script>');
+    const component = await fetch(`${server?.url}/settings/integrations/hr-integrations.js`);
+    expect(component.headers.get('content-type')).toContain('text/javascript');
+    expect(await component.text()).toContain('hr-integrations');
+
+    const signIn = (body: unknown, contentType = 'application/json') =>
+      api('/_local/dev-sign-in', undefined, { method: 'POST', headers: { 'content-type': contentType }, body: JSON.stringify(body) });
+    expect((await signIn({ orgId: 'acme', role: 'hr', userId: 'jane' }, 'text/plain')).status).toBe(415);
+    expect((await signIn({ orgId: 'acme', role: 'owner', userId: 'jane' })).status).toBe(400);
+    const signedIn = await signIn({ orgId: 'acme', role: 'hr', userId: 'jane' });
+    const token = (signedIn.body.data as { token: string }).token;
+    expect(await verifyLocalToken(jwtSecret(), `Bearer ${token}`)).toMatchObject({ sub: 'jane', org_id: 'acme', role: 'hr' });
   });
 
   it('runs a scheduled job on demand', async () => {

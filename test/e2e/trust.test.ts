@@ -114,9 +114,11 @@ describe('the OAuth flow is bound to the person who started it', () => {
   });
 
   it('the local Settings page completes the flow on landing, with the token of the user who started it', async () => {
+    // The browser suite (test/e2e/browser) walks the landing itself; here, that the page carries it.
     const page = await (await fetch(`${server.url}/settings/integrations?pending=x&provider=slack`)).text();
-    expect(page).toContain('/api/integrations/connect/complete');
     expect(page).toContain("localStorage.getItem(TOKEN_KEY)");
+    const component = await (await fetch(`${server.url}/settings/integrations/hr-integrations.js`)).text();
+    expect(component).toContain('/api/integrations/connect/complete');
   });
 });
 
