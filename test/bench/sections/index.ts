@@ -3,6 +3,7 @@ import { bundlesSection } from './bundles';
 import { coldImportSection } from './cold-import';
 import { httpListIntegrationsSection } from './http-list-integrations';
 import { kmsCycleSection } from './kms-cycle';
+import { settingsPageSection } from './settings-page';
 import { syncDispatchSection } from './sync-dispatch';
 import { syncRecordsSection } from './sync-records';
 import { tokenRefreshSection } from './token-refresh';
@@ -29,6 +30,7 @@ export const sections: readonly Section[] = [
   webhookHttpSection,
   syncRecordsSection,
   kmsCycleSection,
+  settingsPageSection,
   // Last: it leaves its (up to 100,000) seeded integrations in the shared in-memory table.
   syncDispatchSection,
 ];
