@@ -224,6 +224,55 @@ export const manifest: readonly FunctionSpec[] = [
     timeoutSeconds: 10,
     memoryMb: 512,
   },
+  // --- troubleshooting: webhook status, logs and test events, live health check, alerts ---
+  {
+    name: 'list-webhooks',
+    entry: 'functions/api/list-webhooks.ts',
+    description: "GET /api/integrations/{id}/webhooks: the integration's push channels and the URL the provider calls",
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/{id}/webhooks', auth: 'jwt' },
+    // providerCredentials only because the stack gives WEBHOOK_URL_<PROVIDER> to those functions; it reads no secret.
+    access: { table: 'read', tokenKey: 'none', publishEvents: false, providerCredentials: true },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'list-webhook-logs',
+    entry: 'functions/api/list-webhook-logs.ts',
+    description: 'GET /api/integrations/{id}/webhook-logs: recent webhook deliveries, newest first',
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/{id}/webhook-logs', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'test-webhook',
+    entry: 'functions/api/test-webhook.ts',
+    description: "POST /api/integrations/{id}/webhooks/test: a self-signed test delivery through the provider's webhook URL",
+    trigger: { kind: 'http', method: 'POST', path: '/api/integrations/{id}/webhooks/test', auth: 'jwt' },
+    // `write`: the one-time test secret's item; providerCredentials: Slack's signing secret and the webhook URLs. No tokens.
+    access: { table: 'write', tokenKey: 'none', publishEvents: false, providerCredentials: true },
+    timeoutSeconds: 15,
+    memoryMb: 512,
+  },
+  {
+    name: 'health-check',
+    entry: 'functions/api/health-check.ts',
+    description: "POST /api/integrations/{id}/health-check: a live probe with the integration's token; health follows it",
+    trigger: { kind: 'http', method: 'POST', path: '/api/integrations/{id}/health-check', auth: 'jwt' },
+    // `encrypt`: a refresh on a 401 re-seals the tokens; events: health changes, a dead grant's disconnect.
+    access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
+    timeoutSeconds: 29,
+    memoryMb: 1024,
+  },
+  {
+    name: 'list-alerts',
+    entry: 'functions/api/list-alerts.ts',
+    description: "GET /api/integrations/alerts: the organisation's open alerts",
+    trigger: { kind: 'http', method: 'GET', path: '/api/integrations/alerts', auth: 'jwt' },
+    access: readOnly,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
   {
     name: 'slack-webhook',
     entry: 'functions/webhooks/slack.ts',

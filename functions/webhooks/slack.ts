@@ -2,6 +2,7 @@ import { logger } from '../../shared/logging/logger';
 import { countWebhookOutcome } from '../../shared/metrics';
 import { processSlackDelivery } from '../../shared/providers/slack/events';
 import { slackEnvelopeSchema, slackSigningSecret, verifySlackRequest } from '../../shared/providers/slack/webhook';
+import { testDeliveryAnswer } from '../../shared/webhooks/delivery-log';
 import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
 
 /**
@@ -41,5 +42,5 @@ export const handler = webhookHandler('slack', async ({ rawBody, headers, query 
     eventType: envelope.data.type === 'event_callback' ? envelope.data.event.type : envelope.data.type,
     retryNum: headers['x-slack-retry-num'],
   });
-  return webhookResponse(200);
+  return outcome === 'test' ? webhookResponse(200, testDeliveryAnswer) : webhookResponse(200);
 });

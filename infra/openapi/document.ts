@@ -60,7 +60,7 @@ const errorStatuses = {
   401: { name: 'Unauthorized', codes: ['unauthorized'], description: 'A missing, malformed, expired or forged bearer token.' },
   403: { name: 'Forbidden', codes: ['forbidden'], description: "The caller's role lacks the permission (or the provider grant lacks a scope, named in the message)." },
   404: { name: 'NotFound', codes: ['not_found'], description: "Unknown, erased or another organisation's resource." },
-  409: { name: 'Conflict', codes: ['conflict'], description: 'The resource is not in a state that allows this, or changed at the same time.' },
+  409: { name: 'Conflict', codes: ['conflict', 'no_webhook_channel'], description: 'The resource is not in a state that allows this, or changed at the same time (`no_webhook_channel`: a webhook test event on an integration with no push channel).' },
   413: { name: 'PayloadTooLarge', codes: ['payload_too_large'], description: 'The body is over 64 KiB.' },
   415: { name: 'UnsupportedMediaType', codes: ['unsupported_media_type'], description: 'A body that is not application/json.' },
   429: { name: 'RateLimited', codes: ['rate_limited'], description: 'The provider rate limits the account (Retry-After when it said how long), or the API throttles the caller.' },

@@ -21,7 +21,7 @@ export const erasureReceiptSchema = z.object({
   integrationId: integrationIdSchema,
   erasedAt: z.iso.datetime(),
   purgeAt: z.iso.datetime(),
-  removes: z.object({ integration: removedCount, consents: removedCount, syncLogs: removedCount, records: removedCount, subscriptions: removedCount, actions: removedCount }),
+  removes: z.object({ integration: removedCount, consents: removedCount, syncLogs: removedCount, records: removedCount, subscriptions: removedCount, actions: removedCount, webhookLogs: removedCount }),
 });
 export type ErasureReceipt = z.infer<typeof erasureReceiptSchema>;
 
@@ -53,6 +53,7 @@ export async function eraseIntegration(caller: { orgId: string; userId: string }
       records: counts.REC ?? 0,
       subscriptions: counts.SUB ?? 0,
       actions: counts.ACTION ?? 0,
+      webhookLogs: counts.WHLOG ?? 0,
     },
   };
 }

@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  /** Webhook test event: the integration has no push channel or webhook URL to test. */
+  | 'no_webhook_channel'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'

@@ -1,3 +1,4 @@
+import { resolveIntegrationAlerts } from './alerts';
 import { VersionConflictError } from './errors';
 import type { HealthStatus, IntegrationRecord } from './integration';
 import { publishEvents } from '../events/publisher';
@@ -46,9 +47,10 @@ export async function changeHealth(
         },
         now,
       );
-      if (change.announceAgainst !== 'never') {
-        await publishHealthChanged(change.announceAgainst ? { ...current, ...change.announceAgainst } : current, updated, now);
-      }
+      const before = change.announceAgainst && change.announceAgainst !== 'never' ? change.announceAgainst : current;
+      if (change.announceAgainst !== 'never') await publishHealthChanged({ ...current, ...before }, updated, now);
+      // Back to healthy: whatever was alerted on is over (README "Alerts").
+      if (updated.healthStatus === 'healthy' && before.healthStatus !== 'healthy') await resolveIntegrationAlerts(orgId, integrationId);
       return updated;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;

@@ -13,6 +13,7 @@ import { expireDisconnectedLogs } from '../store/retention';
 import { scheduleSync } from '../store/sync';
 import { deleteCredentials } from '../store/token-item';
 import { deleteSubscription, subscriptionsOf } from '../store/subscriptions';
+import { resolveIntegrationAlerts } from './alerts';
 import { VersionConflictError, notFound } from './errors';
 import { publishHealthChanged } from './health';
 import type { IntegrationRecord } from './integration';
@@ -73,6 +74,7 @@ export interface DisconnectCause {
 export async function recordDisconnect(integration: IntegrationRecord, cause: DisconnectCause, now: Date = new Date()): Promise<IntegrationRecord | undefined> {
   await Promise.all((await subscriptionsOf(integration.orgId, integration.id)).map((subscription) => deleteSubscription(subscription)));
   await scheduleSync(integration.orgId, integration.id, undefined);
+  await resolveIntegrationAlerts(integration.orgId, integration.id);
   const before = await findVisibleIntegration(integration.orgId, integration.id);
   if (!before || before.status !== 'active') return before;
   const record = await updateLatestIntegration(integration.orgId, integration.id, {

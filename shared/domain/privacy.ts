@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { providerName } from '../providers/registry';
 import { dynamo, tableName } from '../store/client';
 import { actionRunSchema } from '../store/actions';
+import { storedAlertSchema } from '../store/alerts';
 import { consentRecordSchema } from '../store/consents';
 import { itemKeySchema, openCursor, sealCursor } from '../store/cursor';
 import { isLive, type Item } from '../store/items';
@@ -11,6 +12,7 @@ import { keys } from '../store/keys';
 import { listIntegrations } from '../store/integrations';
 import { subscriptionSchema } from '../store/subscriptions';
 import { syncLogSchema, syncedRecordSchema } from '../store/sync';
+import { webhookLogSchema } from '../store/webhook-logs';
 import { InvalidCursorError } from './errors';
 import { requireVisibleIntegration } from './lifecycle';
 import { integrationIdSchema, integrationRecordSchema, integrationViewSchema, toIntegrationView } from './integration';
@@ -22,8 +24,8 @@ import { integrationIdSchema, integrationRecordSchema, integrationViewSchema, to
  * does not).
  */
 const EXPORT_PAGE_ITEMS = 200;
-/** integration, consents, sync logs, records, subscriptions, action runs: the first prefixes of `integrationItemPrefixes`. */
-const EXPORTED_KINDS = 6;
+/** integration, consents, sync logs, records, subscriptions, action runs, webhook logs, open alerts: the first prefixes of `integrationItemPrefixes`. */
+const EXPORTED_KINDS = 8;
 
 const exportedItemSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('integration'), data: integrationViewSchema.extend({ settings: integrationRecordSchema.shape.settings.unwrap().nullable() }) }),
@@ -36,6 +38,8 @@ const exportedItemSchema = z.discriminatedUnion('type', [
     data: subscriptionSchema.pick({ providerId: true, resource: true, subscriptionId: true, createdAt: true }).extend({ expiresAt: subscriptionSchema.shape.channelExpiresAt }),
   }),
   z.object({ type: z.literal('action'), integrationId: integrationIdSchema, data: actionRunSchema }),
+  z.object({ type: z.literal('webhookLog'), integrationId: integrationIdSchema, data: webhookLogSchema }),
+  z.object({ type: z.literal('alert'), integrationId: integrationIdSchema.nullable(), data: storedAlertSchema }),
 ]);
 export type ExportedItem = z.infer<typeof exportedItemSchema>;
 
@@ -45,6 +49,8 @@ export const exportPageSchema = z.object({ items: z.array(exportedItemSchema), n
 /** What of an item is exported; internal state (tokens, leases, cursors, secret hashes) never is. */
 function exported(item: Item, hiddenIntegrations: ReadonlySet<string>): ExportedItem | undefined {
   const sk = String(item.sk ?? '');
+  // An organisation's own alerts (an outgoing endpoint disabled) belong to no integration.
+  if (sk.startsWith(keys.alert(undefined, ''))) return { type: 'alert', integrationId: null, data: storedAlertSchema.parse(item) };
   const integrationId = /^[A-Z]+#(int_[0-9A-Z]{26})/.exec(sk)?.[1];
   if (!integrationId || hiddenIntegrations.has(integrationId)) return undefined;
   if (sk.startsWith('INT#')) {
@@ -55,6 +61,8 @@ function exported(item: Item, hiddenIntegrations: ReadonlySet<string>): Exported
   if (sk.startsWith('LOG#')) return { type: 'syncLog', integrationId, data: syncLogSchema.parse(item) };
   if (sk.startsWith('REC#')) return { type: 'record', integrationId, data: syncedRecordSchema.parse(item) };
   if (sk.startsWith('ACTION#')) return { type: 'action', integrationId, data: actionRunSchema.parse(item) };
+  if (sk.startsWith('WHLOG#')) return { type: 'webhookLog', integrationId, data: webhookLogSchema.parse(item) };
+  if (sk.startsWith('ALERT#')) return { type: 'alert', integrationId, data: storedAlertSchema.parse(item) };
   if (sk.startsWith('SUB#')) {
     const sub = subscriptionSchema.parse(item);
     return {

@@ -1,5 +1,7 @@
 import type * as z from 'zod';
+import type { IntegrationRecord } from '../domain/integration';
 import type { ProviderOAuth } from '../oauth/types';
+import type { SubscriptionRecord } from '../store/subscriptions';
 import type { ProviderSync } from '../sync/types';
 import type { ProviderSubscriptions } from '../webhooks/types';
 
@@ -37,6 +39,39 @@ export interface ProviderDefinition {
   actions?: ProviderActions;
   /** What deploys, the local runtime and the logs need to know about the provider; see ProviderWiring. */
   wiring?: ProviderWiring;
+  /** Health check: a cheap live call with the stored token (Slack auth.test, Google userinfo, Graph /me). */
+  probe?: ProviderProbe;
+  /** Webhook test event: builds a delivery the provider's real webhook verifies and marks as a test. */
+  webhookTest?: ProviderWebhookTest;
+}
+
+export interface ProviderProbe {
+  credentialKind: string;
+  /** Resolves when the token works; throws the provider's ProviderError when refused. */
+  run(accessToken: string): Promise<void>;
+}
+
+/** A request to the provider's own webhook URL: what the provider would send, self-authenticated. */
+export interface TestDelivery {
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: string;
+  /** The push channel it goes through (Google, Microsoft). */
+  subscriptionId?: string;
+}
+
+export interface ProviderWebhookTest {
+  /**
+   * The delivery for the integration, or undefined when it has no channel
+   * that can carry one. `issueTestToken` stores a one-time secret for a
+   * channel (for providers whose channel secrets are kept only as hashes).
+   */
+  build(input: {
+    integration: IntegrationRecord;
+    subscriptions: readonly SubscriptionRecord[];
+    testId: string;
+    issueTestToken: (subscription: SubscriptionRecord) => Promise<string>;
+  }): Promise<TestDelivery | undefined>;
 }
 
 /**

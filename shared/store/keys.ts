@@ -61,6 +61,12 @@ export const keys = {
   /** Due GSI sort key of an outgoing delivery's next attempt: `OUTGOING#<iso time>`. */
   outgoingDue: (at: string) => `OUTGOING#${at}`,
   outgoingDuePrefix: 'OUTGOING#',
+  /** One webhook delivery attributed to an integration (newest last by time); expires after 30 days. */
+  webhookLog: (integrationId: string, at: string, deliveryId: string) => `WHLOG#${integrationId}#${at}#${deliveryId}`,
+  webhookLogPrefix: (integrationId: string) => `WHLOG#${integrationId}#`,
+  /** A one-time test delivery's secret (its own partition: the webhook finds it by the id in the presented token). */
+  webhookTest: (testId: string) => `WHTEST#${testId}`,
+  webhookTestSk: 'WHTEST',
   keyringPk: 'KEYRING',
   branchKey: (version: number) => `BRANCH#${String(version).padStart(6, '0')}`,
   branchKeyPrefix: 'BRANCH#',

@@ -14,7 +14,7 @@ export const ERASURE_GRACE_DAYS = 30;
 export const DISCONNECTED_LOG_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-/** Every kind of item an integration owns in its organisation's partition, as sort-key prefixes; the first six are the exported kinds. */
+/** Every kind of item an integration owns in its organisation's partition, as sort-key prefixes; the first eight are the exported kinds. */
 export const integrationItemPrefixes = (integrationId: string): string[] => [
   `INT#${integrationId}`,
   `CONSENT#${integrationId}#`,
@@ -22,6 +22,8 @@ export const integrationItemPrefixes = (integrationId: string): string[] => [
   `REC#${integrationId}#`,
   `SUB#${integrationId}#`,
   `ACTION#${integrationId}#`,
+  keys.webhookLogPrefix(integrationId),
+  keys.integrationAlertPrefix(integrationId),
   `CURSOR#${integrationId}#`,
   `SYNCLEASE#${integrationId}`,
   `TOKENS#${integrationId}`,

@@ -1,8 +1,8 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { dynamo, tableName } from './client';
-import { queryAllLive } from './items';
+import { isConditionalCheckFailure, queryAllLive } from './items';
 import { keys } from './keys';
 import { dueItems, dueShardOf } from './due';
 import { TABLE } from './table';
@@ -45,6 +45,9 @@ export const subscriptionSchema = z.object({
   /** Set while a step outside our control is pending (Notion: the webhook's verification token awaits the app owner). */
   awaiting: z.enum(['handshake', 'verification']).optional(),
   createdAt: z.iso.datetime(),
+  /** Renewals that failed since the last success, and the last one's error code (README "Webhooks"). */
+  renewalFailures: z.number().int().positive().optional(),
+  lastRenewalError: z.string().optional(),
 });
 
 export type SubscriptionRecord = z.infer<typeof subscriptionSchema>;
@@ -91,6 +94,35 @@ export async function subscriptionsOf(orgId: string, integrationId: string): Pro
     ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': keys.subscriptionPrefix(integrationId) },
   });
   return items.map((item) => subscriptionSchema.parse(item));
+}
+
+/** The integration's subscriptions with when each is next renewed (the `due` index's time). */
+export async function subscriptionsWithRenewalOf(orgId: string, integrationId: string): Promise<Array<{ record: SubscriptionRecord; renewAt?: string }>> {
+  const items = await queryAllLive({
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': keys.subscriptionPrefix(integrationId) },
+  });
+  return items.map((item) => {
+    const renewAt = typeof item.dueAt === 'string' ? item.dueAt.slice(keys.renewDuePrefix.length) : undefined;
+    return renewAt ? { record: subscriptionSchema.parse(item), renewAt } : { record: subscriptionSchema.parse(item) };
+  });
+}
+
+/** Counts a failed renewal on the subscription, leaving its renewal time as it is (it stays due). */
+export async function recordRenewalFailure(record: SubscriptionRecord, errorCode: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: keys.org(record.orgId), sk: keys.subscription(record.integrationId, record.subscriptionId) },
+        UpdateExpression: 'SET renewalFailures = if_not_exists(renewalFailures, :zero) + :one, lastRenewalError = :code',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':code': errorCode },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailure(error)) throw error;
+  }
 }
 
 /** The subscription a notification names, through the routing index. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { raiseAlert } from '../domain/alerts';
 import type { DomainEvent } from '../events/catalog';
 import { publishEvents } from '../events/publisher';
 import { forEachDuePage } from '../store/due';
@@ -59,17 +60,19 @@ export async function dispatchDueSyncs(now: Date = new Date()): Promise<{ due: n
         now.getTime() - Date.parse(integration.healthChangedAt) >= DEGRADED_ALERT_AFTER_MS &&
         (integration.alertedAt === undefined || integration.alertedAt < integration.healthChangedAt),
     );
-    for (const integration of stuck) {
-      events.push({
-        type: 'integration.alert',
-        orgId: integration.orgId,
-        integrationId: integration.id,
-        detail: { providerId: integration.providerId, reason: 'degraded_for_an_hour', healthReason: integration.healthReason, since: integration.healthChangedAt },
-      });
-    }
     pending.push(...events);
     await flush(false);
-    for (const integration of stuck) await updateLatestIntegration(integration.orgId, integration.id, { alertedAt: now.toISOString() });
+    for (const integration of stuck) {
+      await raiseAlert({
+        orgId: integration.orgId,
+        integrationId: integration.id,
+        kind: 'degraded',
+        reason: 'degraded_for_an_hour',
+        message: `The integration has been degraded for over an hour (${integration.healthReason}).`,
+        detail: { healthReason: integration.healthReason, since: integration.healthChangedAt },
+      });
+      await updateLatestIntegration(integration.orgId, integration.id, { alertedAt: now.toISOString() });
+    }
     totals.due += due.length;
     totals.published += due.length;
     totals.alerts += stuck.length;

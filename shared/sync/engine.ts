@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { raiseAlert } from '../domain/alerts';
 import { changeHealth } from '../domain/health';
 import type { IntegrationRecord } from '../domain/integration';
 import { publishEvents } from '../events/publisher';
@@ -356,14 +357,14 @@ async function failPass(
   });
   await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: await failureReason(integration, before, errorCode), announceAgainst: before });
   if (failures === ALERT_AFTER_FAILURES) {
-    await publishEvents([
-      {
-        type: 'integration.alert',
-        orgId: integration.orgId,
-        integrationId: integration.id,
-        detail: { providerId: integration.providerId, reason: 'sync_failing', consecutiveFailures: failures, errorCode },
-      },
-    ]);
+    await raiseAlert({
+      orgId: integration.orgId,
+      integrationId: integration.id,
+      kind: 'sync_failing',
+      reason: 'sync_failing',
+      message: `Syncing has failed ${failures} times in a row (${errorCode}).`,
+      detail: { consecutiveFailures: failures, errorCode },
+    });
   }
   // Only what may pass on its own is retried (EventBridge retry policy, then the DLQ); a refusal is not.
   if (error instanceof ProviderError && !error.transient) return 'failed';

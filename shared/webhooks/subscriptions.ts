@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { parseEnv } from '../config';
 import { changeHealth } from '../domain/health';
 import type { IntegrationRecord } from '../domain/integration';
-import { publishEvents } from '../events/publisher';
+import { raiseAlert } from '../domain/alerts';
 import { logger } from '../logging/logger';
 import { oauthClient } from '../oauth/clients';
 import { errorCodeOf } from '../oauth/errors';
@@ -12,7 +12,7 @@ import { findProvider } from '../providers/registry';
 import { getIntegration } from '../store/integrations';
 import { keys } from '../store/keys';
 import { expireIfErased } from '../store/retention';
-import { deleteSubscription, saveSubscription, subscriptionsDueForRenewal, subscriptionsOf } from '../store/subscriptions';
+import { deleteSubscription, recordRenewalFailure, saveSubscription, subscriptionsDueForRenewal, subscriptionsOf } from '../store/subscriptions';
 
 /**
  * The push-subscription lifecycle of an integration: opened after connect,
@@ -85,7 +85,8 @@ export async function renewDueSubscriptions(now: Date = new Date()): Promise<Ren
         subscriptions.renew({ client, accessToken, subscription, webhookUrl: url, store }),
       );
       // Switch routing to the new channel before stopping the old one, so no notification is lost.
-      await saveSubscription(renewed);
+      // A success clears the failure count the renewal may have carried over from the record it renewed.
+      await saveSubscription({ ...renewed, renewalFailures: undefined, lastRenewalError: undefined });
       if (await expireIfErased(renewed.orgId, renewed.integrationId, [keys.subscription(renewed.integrationId, renewed.subscriptionId)])) {
         // Erased while renewing: the tokens are gone, so the new channel lapses on its own; its item is purged with the rest.
         result.dropped += 1;
@@ -102,16 +103,17 @@ export async function renewDueSubscriptions(now: Date = new Date()): Promise<Ren
       result.failed += 1;
       const lapsed = Date.parse(subscription.channelExpiresAt) <= now.getTime();
       logger.warn('Renewing a push subscription failed', { integrationId: integration.id, lapsed, errorCode: errorCodeOf(error) });
+      await recordRenewalFailure(subscription, errorCodeOf(error));
       await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'subscription_renewal_failed' });
       if (lapsed) {
-        await publishEvents([
-          {
-            type: 'integration.alert',
-            orgId: integration.orgId,
-            integrationId: integration.id,
-            detail: { providerId: integration.providerId, reason: 'webhook_lapsed', resource: subscription.resource },
-          },
-        ]);
+        await raiseAlert({
+          orgId: integration.orgId,
+          integrationId: integration.id,
+          kind: 'webhook_lapsed',
+          reason: 'webhook_lapsed',
+          message: `The ${subscription.resource} push channel lapsed and could not be renewed: real-time updates are off until it is.`,
+          detail: { resource: subscription.resource },
+        });
       }
     }
   }

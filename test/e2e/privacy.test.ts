@@ -152,7 +152,18 @@ const umbrellaEndpointId = () =>
   (umbrellaEndpoint ??= client.api<{ id: string }>('POST', '/api/integrations/event-endpoints', admin, { url: 'http://127.0.0.1:9/umbrella-hooks', eventTypes: ['alert'] }).then((answer) => answer.data.id));
 
 /** Read endpoints are open to managers; everything else is for admin and HR (architecture §7). */
-const readOnlyRoutes = new Set(['list-providers', 'list-integrations', 'get-integration', 'list-records', 'list-sync-logs', 'get-settings']);
+const readOnlyRoutes = new Set([
+  'list-providers',
+  'list-integrations',
+  'get-integration',
+  'list-records',
+  'list-sync-logs',
+  'get-settings',
+  // Troubleshooting reads; its test event and health check act (admin and HR, like a manual sync).
+  'list-webhooks',
+  'list-webhook-logs',
+  'list-alerts',
+]);
 
 describe('isolation and roles, endpoint by endpoint', () => {
   it('covers every authenticated route of the manifest, each classified', () => {

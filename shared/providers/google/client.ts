@@ -10,6 +10,7 @@ import {
   providerHost,
   type RetryOptions,
 } from '../api-call';
+import type { ProviderProbe } from '../types';
 import { googleOAuth } from './oauth';
 
 /**
@@ -263,3 +264,20 @@ export function createGoogleClient(retry: RetryOptions = {}): GoogleClient {
 }
 
 export const googleClient: GoogleClient = createGoogleClient();
+
+const userinfoSchema = z.looseObject({ sub: z.string().min(1) });
+
+/** The health check's probe: OpenID userinfo, which every grant can read (openid is always requested). */
+export const googleProbe: ProviderProbe = {
+  credentialKind: 'oauth',
+  async run(accessToken) {
+    await apiCall({
+      providerId: PROVIDER,
+      method: 'GET',
+      url: `${providerHost(PROVIDER, googleOAuth, 'openidconnect')}/v1/userinfo`,
+      accessToken,
+      read: readGoogle(userinfoSchema, 'userinfo'),
+      rateLimitCode: 'rateLimitExceeded',
+    });
+  },
+};

@@ -1,4 +1,6 @@
 import type { ProviderDefinition } from '../types';
+import { googleProbe } from './client';
+import { googleWebhookTest } from './webhook';
 import { googleActions } from './actions';
 import { googleSync } from './sync';
 import { googleSubscriptions } from './subscriptions';
@@ -24,6 +26,8 @@ export const google: ProviderDefinition = {
       { scope: api('contacts.readonly'), description: 'Read contact information', default: true },
     ],
   },
+  probe: googleProbe,
+  webhookTest: googleWebhookTest,
   oauth: googleOAuth,
   subscriptions: googleSubscriptions,
   sync: googleSync,

@@ -1,9 +1,12 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as z from 'zod';
 import { parseEnv } from '../../config';
+import type { ProviderWebhookTest } from '../types';
 import { publishEvents } from '../../events/publisher';
-import { findSubscription, secretMatches } from '../../store/subscriptions';
+import { findSubscription, secretMatches, type SubscriptionRecord } from '../../store/subscriptions';
+import { consumeTestToken, isTestToken } from '../../store/webhook-tests';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
+import { recordDeliveries, type WebhookLogEntry } from '../../webhooks/delivery-log';
 import { changeEvents, deliversTo } from '../../webhooks/sync-request';
 
 /**
@@ -30,20 +33,80 @@ export async function handleGoogleChannelNotification(headers: Record<string, st
   if (!parsed.success) return { status: 400, outcome: 'bad_request' };
   const { 'x-goog-channel-id': channelId, 'x-goog-channel-token': token, 'x-goog-resource-state': state } = parsed.data;
   const subscription = await findSubscription('google', channelId);
-  if (!subscription || !secretMatches(subscription, token)) return { status: 401, outcome: 'unauthorized' };
-  if (state === 'sync') return { status: 200, outcome: 'sync' };
-  if (!(await deliversTo(subscription))) return { status: 200, outcome: 'dropped' };
+  if (!subscription) return { status: 401, outcome: 'unauthorized' };
+  const log = (outcome: WebhookLogEntry['outcome'], extra: Partial<WebhookLogEntry> = {}) =>
+    recordDeliveries([{ ...channelLogEntry(subscription, state), outcome, ...extra }]);
+  if (isTestToken(token)) {
+    if (!(await consumeTestToken(token, subscription.subscriptionId))) {
+      await log('rejected', { reason: 'invalid_test_token', test: true });
+      return { status: 401, outcome: 'unauthorized' };
+    }
+    await log('test', { test: true });
+    return { status: 200, outcome: 'test' };
+  }
+  if (!secretMatches(subscription, token)) {
+    await log('rejected', { reason: 'invalid_channel_token' });
+    return { status: 401, outcome: 'unauthorized' };
+  }
+  if (state === 'sync') {
+    await log('accepted');
+    return { status: 200, outcome: 'sync' };
+  }
+  if (!(await deliversTo(subscription))) {
+    await log('dropped', { reason: 'integration_not_connected' });
+    return { status: 200, outcome: 'dropped' };
+  }
 
   const eventId = `${channelId}#${parsed.data['x-goog-message-number']}`;
-  if (!(await claimDelivery('google', eventId))) return { status: 200, outcome: 'duplicate' };
+  if (!(await claimDelivery('google', eventId))) {
+    await log('duplicate');
+    return { status: 200, outcome: 'duplicate' };
+  }
   try {
     await publishEvents(changeEvents(subscription, { resourceState: state, messageNumber: parsed.data['x-goog-message-number'] }));
   } catch (error) {
     await releaseDelivery('google', eventId);
     throw error;
   }
+  await log('accepted');
   return { status: 200, outcome: 'processed' };
 }
+
+const channelLogEntry = (subscription: SubscriptionRecord, eventType: string) => ({
+  orgId: subscription.orgId,
+  integrationId: subscription.integrationId,
+  providerId: 'google',
+  eventType,
+  subscriptionId: subscription.subscriptionId,
+  resource: subscription.resource,
+});
+
+/**
+ * A test notification for one of the integration's Calendar or Drive
+ * channels (Gmail's pushes are signed by Google's own keys, which the
+ * service cannot sign with): the channel's id, and a one-time test token
+ * where the channel token goes.
+ */
+export function googleTestDelivery(subscription: SubscriptionRecord, testToken: string): { headers: Record<string, string>; body: string } {
+  return {
+    headers: {
+      'x-goog-channel-id': subscription.subscriptionId,
+      'x-goog-channel-token': testToken,
+      'x-goog-resource-state': 'test',
+      'x-goog-message-number': '0',
+      ...(subscription.resourceId ? { 'x-goog-resource-id': subscription.resourceId } : {}),
+    },
+    body: '',
+  };
+}
+
+export const googleWebhookTest: ProviderWebhookTest = {
+  async build({ subscriptions, issueTestToken }) {
+    const channel = subscriptions.find((subscription) => subscription.channel === 'google');
+    if (!channel) return undefined;
+    return { query: {}, ...googleTestDelivery(channel, await issueTestToken(channel)), subscriptionId: channel.subscriptionId };
+  },
+};
 
 const pushEnv = z.object({
   GMAIL_PUSH_AUDIENCE: z.string().min(1).optional(),
@@ -93,13 +156,22 @@ export async function handleGmailPush(authorization: string | undefined, rawBody
   const subscription = await findSubscription('google-gmail', data.emailAddress.toLowerCase());
   // Unknown addresses are acknowledged: a non-2xx would make Pub/Sub redeliver for days.
   if (!subscription) return { status: 204, outcome: 'unrouted' };
-  if (!(await deliversTo(subscription))) return { status: 204, outcome: 'dropped' };
-  if (!(await claimDelivery('google-gmail', body.message.messageId))) return { status: 204, outcome: 'duplicate' };
+  const log = (outcome: WebhookLogEntry['outcome'], extra: Partial<WebhookLogEntry> = {}) =>
+    recordDeliveries([{ ...channelLogEntry(subscription, 'gmail.history'), outcome, ...extra }]);
+  if (!(await deliversTo(subscription))) {
+    await log('dropped', { reason: 'integration_not_connected' });
+    return { status: 204, outcome: 'dropped' };
+  }
+  if (!(await claimDelivery('google-gmail', body.message.messageId))) {
+    await log('duplicate');
+    return { status: 204, outcome: 'duplicate' };
+  }
   try {
     await publishEvents(changeEvents(subscription, { historyId: data.historyId }));
   } catch (error) {
     await releaseDelivery('google-gmail', body.message.messageId);
     throw error;
   }
+  await log('accepted');
   return { status: 204, outcome: 'processed' };
 }

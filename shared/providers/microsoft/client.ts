@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ProviderError } from '../../oauth/errors';
 import type { ProviderResponse } from '../../oauth/http';
 import { apiCall, parseProviderResponse, pathOf, providerHost, type ApiBody, type RetryOptions } from '../api-call';
+import type { ProviderProbe } from '../types';
 import { microsoftOAuth } from './oauth';
 
 /**
@@ -165,3 +166,23 @@ export function createMicrosoftClient(retry: RetryOptions = {}): MicrosoftClient
 }
 
 export const microsoftClient: MicrosoftClient = createMicrosoftClient();
+
+const meSchema = z.looseObject({ id: z.string().min(1) });
+
+/** The health check's probe: Graph `GET /me`, the signed-in user (User.Read is always granted). */
+export const microsoftProbe: ProviderProbe = {
+  credentialKind: 'oauth',
+  async run(accessToken) {
+    await apiCall({
+      providerId: PROVIDER,
+      method: 'GET',
+      url: `${providerHost(PROVIDER, microsoftOAuth, 'graph')}/v1.0/me`,
+      accessToken,
+      read: (response) => {
+        if (response.status < 200 || response.status >= 300) throw graphErrorFrom(response);
+        return parseProviderResponse(PROVIDER, meSchema, response.json, 'user');
+      },
+      rateLimitCode: 'TooManyRequests',
+    });
+  },
+};

@@ -1,4 +1,6 @@
 import type { ProviderDefinition } from '../types';
+import { microsoftProbe } from './client';
+import { microsoftWebhookTest } from './webhook';
 import { microsoftActions } from './actions';
 import { microsoftSync } from './sync';
 import { microsoftSubscriptions } from './subscriptions';
@@ -22,6 +24,8 @@ export const microsoft: ProviderDefinition = {
       { scope: 'Team.ReadBasic.All', description: 'List the teams you belong to', default: true },
     ],
   },
+  probe: microsoftProbe,
+  webhookTest: microsoftWebhookTest,
   oauth: microsoftOAuth,
   subscriptions: microsoftSubscriptions,
   sync: microsoftSync,

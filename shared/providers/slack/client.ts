@@ -2,7 +2,8 @@ import * as z from 'zod';
 import { ProviderError } from '../../oauth/errors';
 import { retryAfterSeconds, type ProviderResponse } from '../../oauth/http';
 import { apiCall, parseProviderResponse, providerHost, type RetryOptions } from '../api-call';
-import { slackOAuth } from './oauth';
+import type { ProviderProbe } from '../types';
+import { SLACK_BOT, slackOAuth } from './oauth';
 
 /**
  * Slack Web API calls. Slack answers HTTP 200 `{ok:false, error}` for almost
@@ -72,6 +73,7 @@ export interface SlackChannel {
   isPrivate: boolean;
 }
 
+const authTestResponse = z.looseObject({ ok: z.literal(true), team_id: z.string().min(1), user_id: z.string().min(1) });
 const pageMeta = z.object({ next_cursor: z.string().optional() }).optional();
 const usersListResponse = z.object({
   ok: z.literal(true),
@@ -123,6 +125,8 @@ export interface SlackClient {
   sendMessage(accessToken: string, channel: string, text: string, options?: SlackMessageOptions): Promise<SlackSentMessage>;
   /** conversations.create. Slack enforces its naming rule (lowercase letters, digits, `-`, `_`, at most 80). */
   createChannel(accessToken: string, name: string, isPrivate?: boolean): Promise<SlackChannel>;
+  /** auth.test: who the token is (the health check's probe). */
+  authTest(accessToken: string): Promise<{ teamId: string; userId: string }>;
 }
 
 export function createSlackClient(retry: RetryOptions = {}): SlackClient {
@@ -190,7 +194,20 @@ export function createSlackClient(retry: RetryOptions = {}): SlackClient {
       );
       return { id: body.channel.id, name: body.channel.name, isPrivate: body.channel.is_private ?? isPrivate };
     },
+
+    async authTest(accessToken) {
+      const body = await method(accessToken, 'auth.test', {}, readSlack('auth.test', authTestResponse));
+      return { teamId: body.team_id, userId: body.user_id };
+    },
   };
 }
 
 export const slackClient: SlackClient = createSlackClient();
+
+/** The health check's probe: auth.test with the bot token, Slack's own "is this token alive". */
+export const slackProbe: ProviderProbe = {
+  credentialKind: SLACK_BOT,
+  async run(accessToken) {
+    await slackClient.authTest(accessToken);
+  },
+};

@@ -5,8 +5,9 @@ import type { DomainEvent } from '../../events/catalog';
 import { publishEvents } from '../../events/publisher';
 import { logger } from '../../logging/logger';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
+import { recordDeliveries, type WebhookLogEntry } from '../../webhooks/delivery-log';
 import { integrationsForAccount } from '../../webhooks/routing';
-import { interpretSlackEvent, type SlackEnvelope } from './webhook';
+import { interpretSlackEvent, isSlackTestEvent, type SlackEnvelope } from './webhook';
 
 /**
  * What an accepted Slack event does: routed by team (and `webhook_id`) to
@@ -14,7 +15,7 @@ import { interpretSlackEvent, type SlackEnvelope } from './webhook';
  * published as `integration.webhook.received` (plus `SyncRequested` where
  * data changed), and a revocation or uninstall disconnects.
  */
-export type SlackDeliveryOutcome = 'processed' | 'duplicate' | 'unrouted' | 'dropped' | 'ignored';
+export type SlackDeliveryOutcome = 'processed' | 'duplicate' | 'unrouted' | 'dropped' | 'ignored' | 'test';
 
 export async function processSlackDelivery(envelope: SlackEnvelope, webhookId?: string): Promise<SlackDeliveryOutcome> {
   if (envelope.type !== 'event_callback') return 'ignored';
@@ -26,15 +27,30 @@ export async function processSlackDelivery(envelope: SlackEnvelope, webhookId?: 
     logger.info('Slack event for a team with no integration', { teamId: envelope.team_id, eventType: envelope.event.type });
     return 'unrouted';
   }
+  const log = (integrations: readonly IntegrationRecord[], outcome: WebhookLogEntry['outcome'], extra: Partial<WebhookLogEntry> = {}) =>
+    recordDeliveries(
+      integrations.map((integration) => ({ orgId: integration.orgId, integrationId: integration.id, providerId: 'slack', eventType: envelope.event.type, outcome, ...extra })),
+    );
+  // Signed with the app's signing secret like every event: a test is verified as Slack's own are, then only logged.
+  if (isSlackTestEvent(envelope)) {
+    const target = routed.filter((integration) => integration.id === webhookId);
+    if (target.length === 0 || !(await claimDelivery('slack', envelope.event_id))) return 'duplicate';
+    await log(target, 'test', { test: true });
+    return 'test';
+  }
   // Webhooks are off for a disconnected integration: acknowledged, counted, never published.
   const integrations = (await Promise.all(routed.map((integration) => findVisibleIntegration(integration.orgId, integration.id)))).filter(
     (integration): integration is IntegrationRecord => integration?.status === 'active',
   );
   if (integrations.length === 0) {
     logger.info('Slack event dropped: the integration is not connected', { teamId: envelope.team_id, eventType: envelope.event.type, dropped: routed.length });
+    await log(routed, 'dropped', { reason: 'integration_not_connected' });
     return 'dropped';
   }
-  if (!(await claimDelivery('slack', envelope.event_id))) return 'duplicate';
+  if (!(await claimDelivery('slack', envelope.event_id))) {
+    await log(integrations, 'duplicate');
+    return 'duplicate';
+  }
 
   try {
     const meaning = interpretSlackEvent(envelope.event);
@@ -63,9 +79,10 @@ export async function processSlackDelivery(envelope: SlackEnvelope, webhookId?: 
       else if (meaning.kind === 'revoked') await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: 'user_token_revoked' });
     }
     await publishEvents(events);
-    return 'processed';
   } catch (error) {
     await releaseDelivery('slack', envelope.event_id);
     throw error;
   }
+  await log(integrations, 'accepted');
+  return 'processed';
 }

@@ -1,4 +1,6 @@
 import type { ProviderDefinition } from '../types';
+import { slackProbe } from './client';
+import { slackWebhookTest } from './webhook';
 import { slackActions } from './actions';
 import { slackOAuth } from './oauth';
 import { slackSync } from './sync';
@@ -21,6 +23,8 @@ export const slack: ProviderDefinition = {
       { scope: 'user:chat:write', description: 'Send messages as you', default: true },
     ],
   },
+  probe: slackProbe,
+  webhookTest: slackWebhookTest,
   oauth: slackOAuth,
   sync: slackSync,
   actions: slackActions,

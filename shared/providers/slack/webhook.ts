@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { parseEnv } from '../../config';
+import type { ProviderWebhookTest } from '../types';
 
 /**
  * Slack Events API: request signing (v0 HMAC-SHA256 over `v0:<ts>:<raw body>`
@@ -61,6 +62,43 @@ export const slackEnvelopeSchema = z.discriminatedUnion('type', [
 ]);
 
 export type SlackEnvelope = z.infer<typeof slackEnvelopeSchema>;
+
+/** The event type of test deliveries sent by POST …/webhooks/test; Slack itself never sends it. */
+export const SLACK_TEST_EVENT_TYPE = 'hr_integrations_webhook_test';
+export const isSlackTestEvent = (envelope: Extract<SlackEnvelope, { type: 'event_callback' }>): boolean => envelope.event.type === SLACK_TEST_EVENT_TYPE;
+
+/**
+ * A test delivery for one integration: an `event_callback` of the test event
+ * type for its workspace, addressed with `?webhook_id=` and signed with the
+ * signing secret exactly as Slack signs.
+ */
+export function slackTestDelivery(input: { signingSecret: string; teamId: string; testId: string; nowSeconds?: number }): { headers: Record<string, string>; body: string } {
+  const timestamp = String(input.nowSeconds ?? Math.floor(Date.now() / 1000));
+  const body = JSON.stringify({
+    type: 'event_callback',
+    team_id: input.teamId,
+    event_id: `EvTEST${input.testId}`,
+    event_time: Number(timestamp),
+    event: { type: SLACK_TEST_EVENT_TYPE },
+  });
+  return {
+    headers: {
+      'content-type': 'application/json',
+      'x-slack-request-timestamp': timestamp,
+      'x-slack-signature': slackSignature(input.signingSecret, timestamp, Buffer.from(body)),
+    },
+    body,
+  };
+}
+
+/** The test event for POST …/webhooks/test: none when the signing secret is not configured (then Slack events are off too). */
+export const slackWebhookTest: ProviderWebhookTest = {
+  async build({ integration, testId }) {
+    const signingSecret = slackSigningSecret();
+    if (!signingSecret) return undefined;
+    return { query: { webhook_id: integration.id }, ...slackTestDelivery({ signingSecret, teamId: integration.externalAccountId, testId }) };
+  },
+};
 
 /** What a Slack event means for us. */
 export type SlackEventMeaning =

@@ -1,0 +1,84 @@
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ulid } from 'ulid';
+import * as z from 'zod';
+import { dynamo, tableName } from './client';
+import { nowEpochSeconds, queryLivePage, type Page } from './items';
+import { keys } from './keys';
+
+/**
+ * Webhook delivery logs: what each delivery attributed to an integration was
+ * and what became of it, newest first, for 30 days (TTL). They say what
+ * happened, never what was delivered (no message text, no payload).
+ */
+export const WEBHOOK_LOG_TTL_DAYS = 30;
+
+export const webhookOutcomes = ['accepted', 'duplicate', 'rejected', 'dropped', 'test'] as const;
+export type WebhookOutcome = (typeof webhookOutcomes)[number];
+
+export const webhookLogSchema = z.object({
+  deliveryId: z.string(),
+  integrationId: z.string(),
+  providerId: z.string(),
+  receivedAt: z.iso.datetime(),
+  /** The provider's event type (`message`, `channel_created`), Google's resource state, Graph's change type or lifecycle event. */
+  eventType: z.string(),
+  outcome: z.enum(webhookOutcomes),
+  /** Why a delivery was rejected or dropped (`invalid_channel_token`, `integration_disconnected`…). */
+  reason: z.string().optional(),
+  /** The push channel or subscription it came through (Google, Microsoft). */
+  subscriptionId: z.string().optional(),
+  resource: z.string().optional(),
+  /** Notifications in the delivery for this integration (Graph batches several). */
+  count: z.number().int().positive(),
+  /** A test delivery sent through POST …/webhooks/test. */
+  test: z.boolean(),
+});
+export type WebhookLog = z.infer<typeof webhookLogSchema>;
+export type WebhookLogEntry = Omit<WebhookLog, 'deliveryId' | 'receivedAt' | 'count' | 'test'> & { orgId: string; count?: number; test?: boolean };
+
+/** BatchWriteItem takes at most 25 items. */
+const MAX_BATCH = 25;
+
+/** Writes the delivery's logs in one request (one item per integration it reached; more than 25 only for large Graph batches). */
+export async function putWebhookLogs(entries: readonly WebhookLogEntry[], now: Date = new Date()): Promise<void> {
+  const receivedAt = now.toISOString();
+  const expiresAt = nowEpochSeconds(now) + WEBHOOK_LOG_TTL_DAYS * 86_400;
+  const items = entries.map(({ orgId, count, test, ...entry }) => {
+    const deliveryId = `dlv_${ulid(now.getTime())}`;
+    return {
+      pk: keys.org(orgId),
+      sk: keys.webhookLog(entry.integrationId, receivedAt, deliveryId),
+      ...entry,
+      deliveryId,
+      receivedAt,
+      count: count ?? 1,
+      test: test ?? false,
+      expiresAt,
+    };
+  });
+  const batches: (typeof items)[] = [];
+  for (let start = 0; start < items.length; start += MAX_BATCH) batches.push(items.slice(start, start + MAX_BATCH));
+  await Promise.all(
+    batches.map(async (batch) => {
+      const result = await dynamo().send(
+        new BatchWriteCommand({ RequestItems: { [tableName()]: batch.map((Item) => ({ PutRequest: { Item } })) } }),
+      );
+      const unprocessed = Object.values(result.UnprocessedItems ?? {}).flat().length;
+      if (unprocessed > 0) throw new Error(`${unprocessed} webhook log item(s) were not written (throttled)`);
+    }),
+  );
+}
+
+/** Newest first; the cursor is sealed to this integration's log query. */
+export async function listWebhookLogs(orgId: string, integrationId: string, cursor?: string, limit = 50): Promise<Page<WebhookLog>> {
+  const page = await queryLivePage(
+    {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': keys.webhookLogPrefix(integrationId) },
+      ScanIndexForward: false,
+      Limit: limit,
+    },
+    cursor,
+  );
+  return { ...page, items: page.items.map((item) => webhookLogSchema.parse(item)) };
+}
