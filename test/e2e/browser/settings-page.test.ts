@@ -147,15 +147,20 @@ describeInBrowser('Settings → Integrations in Chromium', (executablePath) => {
   });
 
   it('every error code the callback can send back reads as a plain message with advice', async () => {
-    for (const code of ['invalid_state', 'access_denied', 'authorization_failed', 'invalid_request', 'provider_unavailable', 'exchange_failed', 'server_error']) {
+    const codes = ['invalid_state', 'access_denied', 'authorization_failed', 'invalid_request', 'provider_unavailable', 'exchange_failed', 'server_error'];
+    const titles = new Set<string>();
+    for (const code of codes) {
       await page.goto(`${server.url}/settings/integrations?error=${code}`);
       await eventually(() => banner().getAttribute('role')).toBe('alert');
       const text = (await banner().textContent()) ?? '';
+      titles.add((await banner().locator('strong').textContent()) ?? '');
       expect(text, code).toMatch(/not connected|not set up/);
       expect(text, code).not.toContain(code);
       expect(await banner().getByRole('listitem').count(), code).toBeGreaterThan(0);
       expect(page.url()).not.toContain('error=');
     }
+    // Each code has its own explanation.
+    expect(titles.size).toBe(codes.length);
   });
 
   it('reconnects every active provider; another account is refused with the account it expects', async () => {
