@@ -29,6 +29,7 @@ import {
   claimAttempt,
   createMessage,
   disableEndpoint,
+  dropMessage,
   getEndpoint,
   getEndpointWithSecret,
   getMessage,
@@ -61,6 +62,17 @@ const MAX_RETRY_DELAY_MS = 6 * 3600 * 1000;
 const ATTEMPT_LEASE_MS = 2 * 60_000;
 const CONCURRENT_ATTEMPTS = 10;
 
+/**
+ * The time of an attempt: the caller's `now` (the sweep's clock, which tests
+ * move by days) moved on by the real time spent since, so a signature made
+ * late in a long run still carries the time it was sent.
+ */
+type Clock = () => Date;
+function clockFrom(now: Date): Clock {
+  const started = Date.now();
+  return () => new Date(now.getTime() + (Date.now() - started));
+}
+
 /** The delay before the attempt after failed attempt `attempt` (1-based): exponential, capped, ±20% jitter. */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(FIRST_RETRY_MS * 4 ** (attempt - 1), MAX_RETRY_DELAY_MS);
@@ -90,6 +102,7 @@ const busEventSchema = z.object({
 
 /** The rule target: one message per subscribed, enabled endpoint, each attempted once now. */
 export async function deliverEvent(event: unknown, now: Date = new Date()): Promise<{ endpoints: number }> {
+  const clock = clockFrom(now);
   const parsed = busEventSchema.safeParse(event);
   const type = parsed.success ? outgoingTypeOf[parsed.data['detail-type'] as EventType] : undefined;
   if (!parsed.success || type === undefined) {
@@ -120,7 +133,7 @@ export async function deliverEvent(event: unknown, now: Date = new Date()): Prom
       };
       // EventBridge retried us: the message exists, and only its first attempt is ours to make.
       const stored = (await createMessage(message, now)) ? message : await getMessage(message);
-      if (stored?.attempts === 0) await attemptMessage(stored, now);
+      if (stored?.attempts === 0) await attemptMessage(stored, clock);
     },
     CONCURRENT_ATTEMPTS,
   );
@@ -129,6 +142,7 @@ export async function deliverEvent(event: unknown, now: Date = new Date()): Prom
 
 /** The sweep: every message whose next attempt is due by `now`. */
 export async function retryDueDeliveries(now: Date = new Date()): Promise<{ attempted: number; deferred: number }> {
+  const clock = clockFrom(now);
   let attempted = 0;
   let deferred = 0;
   await forEachDuePage(keys.outgoingDuePrefix, now, async (items) => {
@@ -141,7 +155,7 @@ export async function retryDueDeliveries(now: Date = new Date()): Promise<{ atte
       async (message) => {
         // Out of time: leave it due, the next run takes it.
         if ((remainingMs() ?? Number.POSITIVE_INFINITY) < ATTEMPT_TIMEOUT_MS + 5_000) deferred += 1;
-        else if (await attemptMessage(message, now)) attempted += 1;
+        else if (await attemptMessage(message, clock)) attempted += 1;
       },
       CONCURRENT_ATTEMPTS,
     );
@@ -150,17 +164,18 @@ export async function retryDueDeliveries(now: Date = new Date()): Promise<{ atte
 }
 
 /** One attempt of a message, if it is still ours to make; true when it was made. */
-async function attemptMessage(message: StoredMessage, now: Date): Promise<boolean> {
+async function attemptMessage(message: StoredMessage, clock: Clock): Promise<boolean> {
   const found = await getEndpointWithSecret(message.orgId, message.endpointId);
   if (found?.endpoint.status !== 'enabled' || message.body === undefined) {
     // Deleted or disabled since: nothing more is sent to it.
-    await settleMessage(message, message.attempts, { status: 'dead' }).catch(() => undefined);
+    await dropMessage(message);
     return false;
   }
-  const claimed = await claimAttempt(message, new Date(now.getTime() + ATTEMPT_LEASE_MS));
+  const claimed = await claimAttempt(message, new Date(clock().getTime() + ATTEMPT_LEASE_MS));
   if (!claimed?.body) return false;
   const attempt = claimed.attempts;
   const secret = (await tokenVault().open(found.secret, signingSecretContext(message.orgId, message.endpointId))).toString('utf8');
+  const now = clock();
   const result = await postWebhook(found.endpoint.url, { ...signedHeaders(secret, claimed.messageId, now, claimed.body) }, claimed.body);
   const succeeded = 'statusCode' in result && result.statusCode >= 200 && result.statusCode < 300;
   const expired = now.getTime() - Date.parse(claimed.createdAt) >= RETRY_WINDOW_MS;

@@ -220,6 +220,15 @@ export async function settleMessage(
   );
 }
 
+/** Gives up a pending message without an attempt (its endpoint was deleted or disabled); a message claimed meanwhile is left to its claimant. */
+export async function dropMessage(message: Pick<StoredMessage, 'orgId' | 'endpointId' | 'eventId' | 'attempts'>): Promise<void> {
+  try {
+    await settleMessage(message, message.attempts, { status: 'dead' });
+  } catch (error) {
+    if (!isConditionalCheckFailure(error)) throw error;
+  }
+}
+
 export async function getMessage(key: Pick<StoredMessage, 'orgId' | 'endpointId' | 'eventId'>): Promise<StoredMessage | undefined> {
   const { Item: item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: messageKey(key), ConsistentRead: true }));
   return item && isLive(item) ? messageSchema.parse(item) : undefined;

