@@ -63,10 +63,11 @@ afterAll(async () => {
 });
 
 describe('access and portability', () => {
-  it('exports the organisation: integrations, consents, sync logs, records, subscriptions, and no secret', async () => {
+  it('exports the organisation: integrations, consents, sync logs, records, subscriptions, webhook logs, and no secret', async () => {
     const items = await exportAll('/api/integrations/export', admin);
     const types = new Set(items.map((item) => item.type));
-    expect([...types].sort()).toEqual(['consent', 'integration', 'record', 'subscription', 'syncLog']);
+    // Webhook logs: the Google channels' handshake deliveries.
+    expect([...types].sort()).toEqual(['consent', 'integration', 'record', 'subscription', 'syncLog', 'webhookLog']);
     expect(items.filter((item) => item.type === 'integration').map((item) => item.data.id).sort()).toEqual([slackId, googleId].sort());
     const text = JSON.stringify(items);
     for (const forbidden of ['xoxe', 'ya29.', '1//', 'secretHash', 'codeVerifier', 'clientState', 'ciphertext', 'refreshToken', 'accessToken']) {
