@@ -1,12 +1,14 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHttpRoutes, type HttpRoute } from '../../infra/openapi/document';
 import { renderOpenApiDocument } from '../../infra/openapi/render';
 import { handler as openApiHandler } from '../../functions/api/openapi';
 import { call } from '../support/api';
-import { contractViolation, type Answer } from '../support/contract';
+import { checkAnswersOf, contractViolation, type Answer } from '../support/contract';
 
 /**
  * The OpenAPI document: committed, current, valid, complete, served; and the
@@ -86,5 +88,28 @@ describe('the contract check on answers', () => {
     const redirect = (headers: Record<string, string>): Answer => ({ method: 'GET', path: '/api/integrations/callback/slack', status: 302, headers: new Headers(headers), body: '' });
     expect(contractViolation(redirect({ location: 'https://app.test/settings/integrations?pending=x' }))).toBeUndefined();
     expect(contractViolation(redirect({}))).toMatch(/Location/);
+  });
+});
+
+describe('the contract check on fetch', () => {
+  let origin: Server;
+  let baseUrl = '';
+
+  beforeAll(async () => {
+    // A stand-in API on loopback whose answer drifts: an integration without its fields.
+    origin = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ success: true, data: { id: 'int_01JD3X8Q9W7T5V4N2M1K0H8G6F' } }));
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    checkAnswersOf(baseUrl);
+  });
+
+  afterAll(() => new Promise<void>((resolve) => origin.close(() => resolve())));
+
+  it('rejects the fetch that received a drifting answer, and leaves other paths alone', async () => {
+    await expect(fetch(`${baseUrl}/api/integrations/int_01JD3X8Q9W7T5V4N2M1K0H8G6F`)).rejects.toThrow(/Contract violation: GET \/api\/integrations\/int_01JD3X8Q9W7T5V4N2M1K0H8G6F → 200: .*providerName/);
+    expect((await fetch(`${baseUrl}/_local/health`)).status).toBe(200);
   });
 });
