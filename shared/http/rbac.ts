@@ -12,6 +12,12 @@
  * endpoints, read their delivery logs) is admin only, reads included: an
  * endpoint decides where the organisation's events go and its URL may carry
  * the receiver's own credentials; that is configuration, not HR work.
+ *
+ * `integrations:sync` also covers the troubleshooting actions, a webhook test
+ * event and a live health check: like a manual sync they make the service act
+ * (a delivery through the webhook, a provider call that may change health or
+ * disconnect a dead grant), so they are admin and HR only; the troubleshooting
+ * reads (webhooks, webhook logs, alerts) are `integrations:read`.
  */
 export const roles = ['admin', 'hr', 'manager', 'employee'] as const;
 export type Role = (typeof roles)[number];
