@@ -756,7 +756,7 @@ describe('control API', () => {
     for (const [method, path, body] of [
       ['POST', '/faults', { provider: 'slack', path: 'no-slash', status: 429, times: 1 }],
       ['POST', '/faults', { provider: 'slack', path: '', status: 418, times: 1 }],
-      ['POST', '/faults', { provider: 'asana', path: '', status: 429, times: 1 }],
+      ['POST', '/faults', { provider: 'dropbox', path: '', status: 429, times: 1 }],
       ['POST', '/clock', { advanceSeconds: -5 }],
       ['POST', '/revoke', { provider: 'slack' }],
       ['GET', '/requests?since=abc', undefined],

@@ -55,6 +55,8 @@ export interface AuthorizeSpec {
   /** Slack's separate `user_scope`. */
   userScopes: boolean;
   requireResponseType: boolean;
+  /** Notion: no scopes at all (the user picks pages on the consent screen). */
+  scopesOptional?: boolean;
   accountLabel: string;
   defaultAccount(params: AuthorizeParams): string;
   parseAccount(raw: string): { account: string } | { problem: string };
@@ -119,7 +121,7 @@ export function handleAuthorize(store: SandboxStore, spec: AuthorizeSpec, reques
   }
   const scopes = splitScopes(params.scope, spec.scopeSeparator);
   const userScopes = spec.userScopes ? splitScopes(params.user_scope, spec.scopeSeparator) : [];
-  if (scopes.length === 0 && userScopes.length === 0) return fail(spec.problem('scope', ''));
+  if (scopes.length === 0 && userScopes.length === 0 && !spec.scopesOptional) return fail(spec.problem('scope', ''));
 
   let pkce: CodeRecord['pkce'];
   if (params.code_challenge !== undefined) {

@@ -16,6 +16,8 @@ export const SANDBOX_PROVIDERS = {
     defaultAccount: 'admin@sandbox-google.test',
   },
   microsoft: { hosts: { login: 'https://login.microsoftonline.com', graph: 'https://graph.microsoft.com' }, defaultAccount: 'admin@sandbox-contoso.test' },
+  asana: { hosts: { app: 'https://app.asana.com' }, defaultAccount: 'admin@sandbox-asana.test' },
+  notion: { hosts: { api: 'https://api.notion.com' }, defaultAccount: 'admin@sandbox-notion.test' },
 } as const;
 
 type SandboxProviderId = keyof typeof SANDBOX_PROVIDERS;

@@ -1,6 +1,8 @@
 /**
- * Sandbox providers: faithful fakes of the Slack, Google and Microsoft OAuth
- * servers and of the API calls the app makes, with a control API for tests.
+ * Sandbox providers: faithful fakes of the Slack, Google, Microsoft, Asana
+ * and Notion OAuth servers and of the API calls the app makes, with a
+ * control API for tests (the newer fakes' own under `/_control/<provider>/`:
+ * see asana.ts and notion.ts).
  * Host `<key>` of provider `<p>` is served at `<mount>/<p>/<key>` with the
  * real API's path after it (see `sandboxHosts`).
  *
@@ -52,6 +54,9 @@ export type { ActiveFault, FaultSpec, FaultStatus } from './faults';
 export { DATA_RESOURCES, DEFAULT_DATA_RETENTION_SECONDS, type DataResource } from './data';
 export type { DataItemInfo, DataOp, DataOpResult } from './data-ops';
 export { SLACK_LIST_LIMITS } from './slack';
+export { ASANA_PAGE_LIMITS } from './asana-api';
+export { NOTION_PAGE_SIZE } from './notion-api';
+export { NOTION_VERSIONS } from './notion';
 export { GOOGLE_PAGE_LIMITS } from './google-sync';
 export { GRAPH_DELTA_PAGE_SIZES, GRAPH_SYNC_RESET_CODES } from './microsoft-sync';
 export { signSlackRequest, type SlackEventInput, type SlackEventResult, type SlackUrlVerificationInput, type SlackUrlVerificationResult } from './slack-events';

@@ -30,7 +30,9 @@ import { Delays, FaultQueue, faultSpecSchema, type ActiveFault, type FaultSpec }
 import { createGoogle } from './google';
 import { createGooglePush, type GmailPushResult, type GoogleNotifyResult, type GooglePush } from './google-push';
 import { loggableBody, paramsRecord, parseBody, textResponse, type SandboxRequest, type SandboxResponse } from './http';
+import { createAsana } from './asana';
 import { createMicrosoft } from './microsoft';
+import { createNotion } from './notion';
 import { createMicrosoftPush, type GraphLifecycleResult, type GraphNotifyResult, type MicrosoftPush } from './microsoft-push';
 import {
   clonePushConfig,
@@ -130,6 +132,8 @@ export class Sandbox implements ControlTarget {
       slack: createSlack(this.store, this.data, this.slackSender),
       google: createGoogle(this.store, this.googlePush, this.data),
       microsoft: createMicrosoft(this.store, this.microsoftPush, this.data, () => publicUrl),
+      asana: createAsana(this.store, this.deliverer),
+      notion: createNotion(this.store, this.deliverer),
     };
   }
 
