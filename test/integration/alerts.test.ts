@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listOpenAlerts, raiseAlert, resolveIntegrationAlerts } from '../../shared/domain/alerts';
+import { changeHealth } from '../../shared/domain/health';
+import { createIntegration, updateLatestIntegration } from '../../shared/store/integrations';
+import { integrationRecord, uniqueOrg } from '../support/api';
+import { startTestEventBus } from '../support/event-bus';
+
+/**
+ * raiseAlert's contract on the table: one open alert and one event per
+ * organisation, integration and kind while it is open; organisation-level
+ * alerts; none for an integration that is no longer connected; resolution
+ * when health returns to healthy.
+ */
+let events: Awaited<ReturnType<typeof startTestEventBus>>;
+beforeAll(async () => {
+  events = await startTestEventBus('hr-integrations-test');
+});
+afterAll(() => events.close());
+
+const alertEvents = (orgId: string) => events.eventsOfType('integration.alert').filter((event) => (event.detail as { orgId?: string }).orgId === orgId);
+
+describe('raiseAlert', () => {
+  it('is idempotent while open, per integration and kind; organisation-level alerts have no integration', async () => {
+    const orgId = uniqueOrg('alerts');
+    const integration = integrationRecord(orgId);
+    await createIntegration(integration);
+    const syncFailing = { orgId, integrationId: integration.id, kind: 'sync_failing', reason: 'sync_failing', message: 'Syncing keeps failing.' };
+    await Promise.all([raiseAlert(syncFailing), raiseAlert(syncFailing)]);
+    await raiseAlert({ ...syncFailing, kind: 'webhook_lapsed', reason: 'webhook_lapsed', detail: { resource: 'calendar' } });
+    await raiseAlert({ orgId, kind: 'endpoint_disabled', reason: 'endpoint_failing', message: 'An endpoint was disabled.', detail: { endpointId: 'ep_1' } });
+    await raiseAlert({ orgId, kind: 'endpoint_disabled', reason: 'endpoint_failing', message: 'An endpoint was disabled.' });
+
+    const { alerts } = await listOpenAlerts(orgId);
+    expect(alerts.map((alert) => [alert.integrationId, alert.kind]).sort()).toEqual([
+      [integration.id, 'sync_failing'],
+      [integration.id, 'webhook_lapsed'],
+      [null, 'endpoint_disabled'],
+    ].sort());
+    expect(alerts.find((alert) => alert.kind === 'sync_failing')).toMatchObject({ providerId: integration.providerId, reason: 'sync_failing', message: 'Syncing keeps failing.' });
+    expect(alertEvents(orgId)).toHaveLength(3);
+    expect(alertEvents(orgId).find((event) => (event.detail as { kind?: string }).kind === 'webhook_lapsed')?.detail).toMatchObject({
+      integrationId: integration.id,
+      providerId: integration.providerId,
+      reason: 'webhook_lapsed',
+      resource: 'calendar',
+    });
+
+    // Back to healthy resolves the integration's alerts, not the organisation's.
+    await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: 'sync_failed:http_503' });
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'synced' });
+    expect((await listOpenAlerts(orgId)).alerts.map((alert) => alert.kind)).toEqual(['endpoint_disabled']);
+    // Resolved, the same problem alerts again.
+    await raiseAlert(syncFailing);
+    expect(alertEvents(orgId)).toHaveLength(4);
+    expect(await resolveIntegrationAlerts(orgId, integration.id)).toBe(1);
+  });
+
+  it('raises nothing for a disconnected integration', async () => {
+    const orgId = uniqueOrg('alerts');
+    const integration = integrationRecord(orgId);
+    await createIntegration(integration);
+    await updateLatestIntegration(orgId, integration.id, { status: 'disconnected', healthStatus: 'disconnected' });
+    await raiseAlert({ orgId, integrationId: integration.id, kind: 'sync_failing', reason: 'sync_failing', message: 'Syncing keeps failing.' });
+    expect((await listOpenAlerts(orgId)).alerts).toEqual([]);
+    expect(alertEvents(orgId)).toEqual([]);
+  });
+});
