@@ -36,7 +36,7 @@ import {
 } from './model';
 import { styles } from './styles';
 import { absoluteTime, relativeTime } from './time';
-import { troubleshootingItems, TroubleshootingViews, type TroubleshootingDialog } from './troubleshooting';
+import { AlertBanner, isTroubleshooting, TroubleshootingDialog, troubleshootingItems } from './troubleshooting';
 
 /** What the page remembers across the trip to the provider's consent page (this tab only). */
 interface Flow {
@@ -92,7 +92,7 @@ export class HrIntegrations extends LitElement {
   declare syncing: ReadonlyMap<string, string>;
 
   private api = new IntegrationsApi('', () => undefined);
-  private readonly troubleshooting = new TroubleshootingViews(() => this.api, () => this.requestUpdate());
+  private readonly alerts = new AlertBanner(() => this.api, (providerId) => this.providerName(providerId));
   private landingHandled = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private returnFocus: HTMLElement | undefined;
@@ -153,7 +153,7 @@ export class HrIntegrations extends LitElement {
       this.providers = providers;
       this.access = 'ready';
       await this.handleLanding();
-      await this.troubleshooting.loadAlerts();
+      await this.loadAlerts();
     } catch (error) {
       this.access = this.accessAfter(error);
     }
@@ -170,6 +170,10 @@ export class HrIntegrations extends LitElement {
     this.integrations = await this.api.get<Integration[]>('/api/integrations?limit=100');
     this.now = Date.now();
     await this.checkManualSyncs();
+  }
+
+  private async loadAlerts(): Promise<void> {
+    if (await this.alerts.load()) this.requestUpdate();
   }
 
   /** A manual sync is done once a log names it (its own, or a run that covered it). */
@@ -200,7 +204,7 @@ export class HrIntegrations extends LitElement {
     try {
       if (this.access === 'ready' && document.visibilityState === 'visible') {
         await this.refreshList();
-        await this.troubleshooting.loadAlerts();
+        await this.loadAlerts();
       }
     } catch (error) {
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) this.access = this.accessAfter(error);
@@ -307,7 +311,7 @@ export class HrIntegrations extends LitElement {
       manage && active && { id: 'sync', label: 'Sync now' },
       { id: 'settings', label: 'Sync settings' },
       { id: 'logs', label: 'Sync logs' },
-      ...troubleshootingItems(manage, active),
+      ...troubleshootingItems(),
       manage && { id: 'consents', label: 'Consent history' },
       manage && { id: 'export', label: 'Export data' },
       manage && { id: 'reconnect', label: 'Reconnect' },
@@ -345,7 +349,9 @@ export class HrIntegrations extends LitElement {
           consents: await this.api.all<Consent, 'consents'>(`/api/integrations/${integration.id}/consents`, 'consents'),
         }));
       default:
-        this.dialog = this.troubleshooting.open(id, integration);
+        if (isTroubleshooting(id)) {
+          this.dialog = new TroubleshootingDialog(integration, this.api, mayManage(this.userRole), () => this.requestUpdate(), () => this.now);
+        }
     }
   }
 
@@ -485,8 +491,8 @@ export class HrIntegrations extends LitElement {
   private renderDialog() {
     const state = this.dialog;
     if (!state) return nothing;
-    const content = 'render' in state ? state.render(() => this.closeDialog()) : this.dialogContent(state);
-    const title = 'render' in state ? state.title : dialogTitle(state);
+    const content = state instanceof TroubleshootingDialog ? state.render(() => this.closeDialog()) : this.dialogContent(state);
+    const title = state instanceof TroubleshootingDialog ? state.title : dialogTitle(state);
     return html`<dialog aria-labelledby="dialog-title" @close=${() => this.onDialogClosed()}>
       <div class="dialog-body"><h2 id="dialog-title">${title}</h2>${content.body}</div>
       <div class="dialog-actions">${content.actions}</div>
@@ -582,7 +588,7 @@ export class HrIntegrations extends LitElement {
       case 'failed':
         return html`<p class="empty" role="alert">Integrations could not be loaded. <button @click=${() => this.load()}>Try again</button></p>`;
       case 'ready':
-        return html`${this.troubleshooting.renderAlerts()}${this.renderOutcome()}${announce}
+        return html`${this.alerts.render()}${this.renderOutcome()}${announce}
           ${mayManage(this.userRole) ? nothing : html`<p class="muted">You can view integrations; only admins and HR can change them.</p>`}
           <section aria-labelledby="hr-connected"><h2 id="hr-connected">Connected</h2>${this.renderConnected()}</section>
           <section aria-labelledby="hr-available"><h2 id="hr-available">Available</h2>${this.renderCatalog()}</section>

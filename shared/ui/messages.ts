@@ -120,6 +120,7 @@ const REASONS: Record<string, string> = {
   synced: 'The last sync succeeded.',
   sync_running: 'A sync is running now.',
   token_refreshed: 'Access was renewed.',
+  health_check_passed: 'The last health check passed.',
   token_refresh_failed: 'Renewing access failed; it will be retried. Reconnect if it persists.',
   sync_failing: 'Syncs keep failing. Check the sync logs, then try Sync now or Reconnect.',
   degraded_for_an_hour: 'Degraded for more than an hour. Try Reconnect.',
@@ -142,6 +143,7 @@ export function describeReason(reason: string): string {
   if (known) return known;
   const [head, cause] = reason.split(':', 2);
   if (head === 'sync_failed') return `The last sync failed (${humanise(cause ?? 'unknown error')}). It will be retried.`;
+  if (head === 'health_check_failed') return `The last health check failed (${humanise(cause ?? 'unknown error')}). Try again later, or Reconnect.`;
   const prefixed = head ? REASONS[head] : undefined;
   if (prefixed) return prefixed;
   return `${humanise(reason)}.`.replace(/^./, (first) => first.toUpperCase());

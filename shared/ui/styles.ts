@@ -93,6 +93,8 @@ export const styles = css`
   fieldset { border: 1px solid var(--hr-border); border-radius: 8px; margin: 0.5rem 0; }
   .confirm-input { width: 100%; padding: 0.4rem 0.5rem; border: 1px solid #6e7781; border-radius: 6px; margin-top: 0.25rem; }
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+  code.url { overflow-wrap: anywhere; font-size: 0.85rem; }
+  .dialog-body section { margin-top: 1rem; }
   .empty { padding: 0.75rem; border: 1px dashed var(--hr-border); border-radius: 8px; color: var(--hr-muted); }
   @media (max-width: 640px) {
     table.integrations thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }

@@ -1,62 +1,235 @@
 import { html, nothing, type TemplateResult } from 'lit';
+import type { AlertView } from '../domain/alerts';
+import type { HealthCheckResult } from '../domain/health-check';
+import type { WebhookChannel, WebhookTestResult } from '../domain/webhook-status';
+import type { WebhookLog } from '../store/webhook-logs';
 import { ApiError, type IntegrationsApi } from './api';
 import type { MenuItem } from './action-menu';
-import type { Integration } from './model';
+import { describeReason, humanise } from './messages';
+import { resourceLabel, type Integration } from './model';
+import { absoluteTime, relativeTime } from './time';
 
 /**
- * The troubleshooting side of the page: the banner of open alerts, and the
- * views the ⋮ menu offers for one integration's webhooks and health. Each
- * view is offered only while the API answers its route: a deployment
- * without it (a 404) hides the view instead of breaking the page.
+ * The troubleshooting side of the page, as the user guide's checklist asks
+ * for it: the banner of open alerts, and one dialog per integration with a
+ * live health check, the state of its real-time updates (webhook channels,
+ * expiry, renewal, last delivery), a test event sent through the real
+ * webhook, and the recent deliveries. A part whose route the API does not
+ * have (a 404 for the route, or a 400 where the path reads as an id) is
+ * left out instead of breaking the page.
  */
-export interface TroubleshootingDialog {
-  title: string;
-  integration: Integration;
-  render(close: () => void): { body: TemplateResult; actions: TemplateResult };
+const TROUBLESHOOT = 'troubleshoot';
+
+export const troubleshootingItems = (): MenuItem[] => [{ id: TROUBLESHOOT, label: 'Troubleshoot' }];
+
+/**
+ * The route is not there (an older deployment): API Gateway's bare 404, or the local runtime's
+ * "No route"; not the API's own 404 for an integration. Under `/api/integrations/` a missing
+ * one-segment route reads as an integration id: a 400 there means the same.
+ */
+const routeMissing = (error: unknown, oneSegment = false) =>
+  error instanceof ApiError &&
+  ((error.status === 404 && (error.code !== 'not_found' || error.message.startsWith('No route'))) || (oneSegment && error.status === 400));
+
+const CHANNEL_KINDS: Record<WebhookChannel['kind'], string> = {
+  events_api: 'Event subscription (all events)',
+  push_channel: 'Push channel',
+  gmail_watch: 'Gmail watch',
+  graph_subscription: 'Graph subscription',
+  webhook: 'Webhook',
+};
+const CHANNEL_STATUS: Record<WebhookChannel['status'], string> = { active: 'Active', renewal_failing: 'Renewal failing', lapsed: 'Lapsed', off: 'Off' };
+const DELIVERY_OUTCOMES: Record<WebhookLog['outcome'], string> = {
+  accepted: 'Accepted',
+  duplicate: 'Duplicate (already processed)',
+  rejected: 'Rejected',
+  dropped: 'Dropped (integration not connected)',
+  test: 'Test event, verified',
+};
+
+function healthSentence(result: HealthCheckResult, providerName: string): string {
+  if (result.result === 'healthy') return `Working: ${providerName} accepted this connection’s access.`;
+  if (result.result === 'degraded') return `${providerName} did not answer properly (${humanise(result.errorCode ?? 'error')}); it may be a passing problem. Try again later.`;
+  return `${providerName} no longer accepts this connection (${humanise(result.errorCode ?? 'revoked')}). Reconnect it.`;
 }
 
-interface Alert {
-  integrationId?: string;
-  providerId?: string;
-  kind: string;
-  message: string;
-  raisedAt?: string;
+function testSentence(result: WebhookTestResult): string {
+  if (result.outcome === 'test') return `The test event arrived and was verified (HTTP ${result.status}).`;
+  if (result.outcome === 'rejected') return `The webhook refused the test event (HTTP ${result.status}${result.reason ? `: ${humanise(result.reason)}` : ''}).`;
+  if (result.outcome === 'unreachable') return 'The webhook could not be reached. Check that the webhook URL is public and configured at the provider.';
+  return `The webhook answered something unexpected (HTTP ${result.status}).`;
 }
 
-export const troubleshootingItems = (_manage: boolean, _active: boolean): MenuItem[] => [];
-
-export class TroubleshootingViews {
-  private alerts: Alert[] = [];
-  private alertsOffered = true;
+/** One integration's troubleshooting dialog: loads its parts when opened, runs the checks on demand. */
+export class TroubleshootingDialog {
+  readonly title: string;
+  private status: { webhookUrl: string | null; channels: WebhookChannel[] } | 'missing' | 'failed' | undefined;
+  private logs: WebhookLog[] | 'missing' | 'failed' | undefined;
+  private health: HealthCheckResult | undefined;
+  private test: WebhookTestResult | undefined;
+  private problem: string | undefined;
+  private running: 'health' | 'test' | undefined;
+  /** Checks whose route the API lacks. */
+  private readonly missing = new Set<'health' | 'test'>();
 
   constructor(
-    private readonly api: () => IntegrationsApi,
+    readonly integration: Integration,
+    private readonly api: IntegrationsApi,
+    private readonly manage: boolean,
     private readonly changed: () => void,
-  ) {}
+    private readonly now: () => number,
+  ) {
+    this.title = `Troubleshoot ${integration.providerName}`;
+    void this.load();
+  }
 
-  /** Open alerts (`GET /api/integrations/alerts`), when the API has them. */
-  async loadAlerts(): Promise<void> {
-    if (!this.alertsOffered) return;
-    try {
-      const answer = await this.api().get<Alert[] | { alerts: Alert[] }>('/api/integrations/alerts');
-      this.alerts = Array.isArray(answer) ? answer : answer.alerts;
-    } catch (error) {
-      // No such route here: a 404, or a 400 where the path reads as an integration id.
-      if (error instanceof ApiError && (error.status === 400 || error.status === 404)) this.alertsOffered = false;
-      this.alerts = [];
-    }
+  private async load() {
+    const base = `/api/integrations/${this.integration.id}`;
+    await Promise.all([
+      this.api.get<{ webhookUrl: string | null; channels: WebhookChannel[] }>(`${base}/webhooks`).then(
+        (status) => (this.status = status),
+        (error: unknown) => (this.status = routeMissing(error) ? 'missing' : 'failed'),
+      ),
+      this.api.get<{ logs: WebhookLog[] }>(`${base}/webhook-logs?limit=20`).then(
+        (page) => (this.logs = page.logs),
+        (error: unknown) => (this.logs = routeMissing(error) ? 'missing' : 'failed'),
+      ),
+    ]);
     this.changed();
   }
 
-  renderAlerts(): TemplateResult | typeof nothing {
+  private async run(check: 'health' | 'test') {
+    this.running = check;
+    this.problem = undefined;
+    this.changed();
+    const path = `/api/integrations/${this.integration.id}/${check === 'health' ? 'health-check' : 'webhooks/test'}`;
+    try {
+      if (check === 'health') this.health = await this.api.request<HealthCheckResult>('POST', path);
+      else this.test = await this.api.request<WebhookTestResult>('POST', path);
+      if (check === 'test') await this.load();
+    } catch (error) {
+      if (routeMissing(error)) this.missing.add(check);
+      else this.problem = error instanceof ApiError && error.status === 409 ? 'Only a connected integration can be checked; reconnect it first.' : 'The check could not run. Try again in a moment.';
+    } finally {
+      this.running = undefined;
+      this.changed();
+    }
+  }
+
+  private renderChecks(): TemplateResult | typeof nothing {
+    if (!this.manage || this.integration.status !== 'active') return nothing;
+    const button = (check: 'health' | 'test', label: string) =>
+      this.missing.has(check) ? nothing : html`<button ?disabled=${this.running !== undefined} @click=${() => this.run(check)}>${this.running === check ? 'Checking…' : label}</button>`;
+    return html`<section aria-labelledby="ts-checks">
+      <h3 id="ts-checks">Checks</h3>
+      <p>${button('health', 'Run health check')} ${this.status === 'missing' ? nothing : button('test', 'Send test event')}</p>
+      <div role="status">
+        ${this.health ? html`<p class="check-result">${healthSentence(this.health, this.integration.providerName)}</p>` : nothing}
+        ${this.test ? html`<p class="check-result">${testSentence(this.test)}</p>` : nothing}
+        ${this.problem ? html`<p>${this.problem}</p>` : nothing}
+      </div>
+    </section>`;
+  }
+
+  private renderChannels(): TemplateResult | typeof nothing {
+    const status = this.status;
+    if (status === 'missing') return nothing;
+    const body =
+      status === undefined
+        ? html`<p role="status">Loading…</p>`
+        : status === 'failed'
+          ? html`<p>Could not load the webhook status.</p>`
+          : status.channels.length === 0
+            ? html`<p class="empty">No real-time channel is open${status.webhookUrl ? '' : ' (webhooks are not configured on this platform)'}; scheduled syncs still run.</p>`
+            : html`<table>
+                <thead><tr><th scope="col">Channel</th><th scope="col">Status</th><th scope="col">Renewal</th><th scope="col">Last delivery</th></tr></thead>
+                <tbody>
+                  ${status.channels.map(
+                    (channel) => html`<tr>
+                      <td>${CHANNEL_KINDS[channel.kind]}${channel.kind === 'events_api' ? nothing : `: ${resourceLabel(channel.resource)}`}</td>
+                      <td>${CHANNEL_STATUS[channel.status]}${channel.lastRenewalError ? html` <span class="muted">(${humanise(channel.lastRenewalError)})</span>` : nothing}</td>
+                      <td>${channel.expiresAt ? html`expires ${this.when(channel.expiresAt)}` : 'does not expire'}${channel.nextRenewalAt ? html`, renewed ${this.when(channel.nextRenewalAt)}` : nothing}</td>
+                      <td>${channel.lastDeliveryAt ? html`${this.when(channel.lastDeliveryAt)} (${DELIVERY_OUTCOMES[channel.lastOutcome ?? 'accepted']})` : 'none yet'}${channel.recentRejections > 0 ? html`; ${channel.recentRejections} rejected recently` : nothing}</td>
+                    </tr>`,
+                  )}
+                </tbody>
+              </table>`;
+    const url = typeof status === 'object' && status.webhookUrl ? html`<p class="muted">The provider delivers to <code class="url">${status.webhookUrl}</code>.</p>` : nothing;
+    return html`<section aria-labelledby="ts-channels"><h3 id="ts-channels">Real-time updates (webhooks)</h3>${url}${body}</section>`;
+  }
+
+  private renderDeliveries(): TemplateResult | typeof nothing {
+    const logs = this.logs;
+    if (logs === 'missing') return nothing;
+    const body =
+      logs === undefined
+        ? html`<p role="status">Loading…</p>`
+        : logs === 'failed'
+          ? html`<p>Could not load the deliveries.</p>`
+          : logs.length === 0
+            ? html`<p class="empty">No delivery in the last 30 days.</p>`
+            : html`<table>
+                <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Outcome</th></tr></thead>
+                <tbody>
+                  ${logs.map(
+                    (log) => html`<tr>
+                      <td>${this.when(log.receivedAt)}</td>
+                      <td>${humanise(log.eventType)}${log.resource ? html` <span class="muted">(${resourceLabel(log.resource)})</span>` : nothing}</td>
+                      <td>${DELIVERY_OUTCOMES[log.outcome]}${log.reason ? html`: ${humanise(log.reason)}` : nothing}</td>
+                    </tr>`,
+                  )}
+                </tbody>
+              </table>`;
+    return html`<section aria-labelledby="ts-deliveries"><h3 id="ts-deliveries">Recent deliveries</h3>${body}</section>`;
+  }
+
+  private when(iso: string) {
+    return html`<time datetime=${iso} title=${absoluteTime(iso)}>${relativeTime(iso, this.now())}</time>`;
+  }
+
+  render(close: () => void): { body: TemplateResult; actions: TemplateResult } {
+    const offered = this.status !== 'missing' || this.logs !== 'missing';
+    return {
+      body: offered
+        ? html`<p>Status: ${describeReason(this.integration.healthReason)}</p>${this.renderChecks()}${this.renderChannels()}${this.renderDeliveries()}`
+        : html`<p>Troubleshooting is not available on this platform yet. Check the sync logs, or try Sync now and Reconnect.</p>`,
+      actions: html`<button @click=${close}>Close</button>`,
+    };
+  }
+}
+
+/** The banner of the organisation's open alerts (`GET /api/integrations/alerts`), when the API has them. */
+export class AlertBanner {
+  private alerts: AlertView[] = [];
+  private offered = true;
+
+  constructor(
+    private readonly api: () => IntegrationsApi,
+    private readonly providerName: (providerId: string) => string,
+  ) {}
+
+  /** Reads the open alerts; resolves whether what the banner shows changed. */
+  async load(): Promise<boolean> {
+    if (!this.offered) return false;
+    const before = JSON.stringify(this.alerts);
+    try {
+      this.alerts = (await this.api().get<{ alerts: AlertView[] }>('/api/integrations/alerts')).alerts;
+    } catch (error) {
+      if (routeMissing(error, true)) this.offered = false;
+      this.alerts = [];
+    }
+    return JSON.stringify(this.alerts) !== before;
+  }
+
+  render(): TemplateResult | typeof nothing {
     if (this.alerts.length === 0) return nothing;
     return html`<div class="banner alert" role="region" aria-label="Open alerts">
       <strong>Needs attention</strong>
-      <ul>${this.alerts.map((alert) => html`<li>${alert.message}</li>`)}</ul>
+      <ul>
+        ${this.alerts.map((alert) => html`<li>${alert.providerId ? html`<strong>${this.providerName(alert.providerId)}:</strong> ` : nothing}${alert.message}</li>`)}
+      </ul>
     </div>`;
   }
-
-  open(_id: string, _integration: Integration): TroubleshootingDialog | undefined {
-    return undefined;
-  }
 }
+
+export const isTroubleshooting = (id: string) => id === TROUBLESHOOT;

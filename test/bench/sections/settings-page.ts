@@ -7,7 +7,7 @@ import { chromiumPath, launchChromium } from '../../e2e/browser/chromium';
 import { startLocalProcess } from '../../support/local-process';
 import { runtimeClient } from '../../support/runtime-client';
 import { max, median, min } from '../lib/stats';
-import type { Row, Section } from '../lib/types';
+import type { Row, Section, SectionOutput } from '../lib/types';
 
 /**
  * The settings component: the module's size (raw and gzip), and the time
@@ -21,7 +21,7 @@ const LOADS = 6;
 export const settingsPageSection: Section = {
   id: 'settings-page',
   title: 'Settings page component',
-  async run(context) {
+  async run(context): Promise<SectionOutput> {
     const module = await buildSettingsModule(context.root);
     const sizeRows: Row[] = [{ file: 'dist/ui/hr-integrations.js', KiB: module.bytes / 1024, 'gzip KiB': module.gzipBytes / 1024 }];
     const sizes = { title: 'Component module (one ES module, Lit and CSS inside)', columns: [{ key: 'file', title: 'file' }, { key: 'KiB', title: 'KiB' }, { key: 'gzip KiB', title: 'gzip KiB' }], rows: sizeRows };
