@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
-import { catalog } from '../../shared/providers/registry';
+// The catalog module, not the registry: the registry loads every provider's code and with it the table client.
+import { providerCatalog } from '../../shared/providers/catalog';
 
 /** One provider as the catalog shows it. */
 const catalogEntrySchema = z.object({
@@ -20,7 +21,7 @@ export const handler = apiHandler({
   responses: { 200: z.array(catalogEntrySchema) },
   handle: async () =>
     success(
-      catalog().map((entry) => ({
+      providerCatalog.map((entry) => ({
         id: entry.id,
         name: entry.name,
         status: entry.status,

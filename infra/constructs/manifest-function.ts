@@ -5,13 +5,14 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, Policy, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { Access, FunctionSpec } from '../manifest';
 import { METRICS_NAMESPACE } from '../../shared/metric-names';
+import { lambdaBundling } from './bundling';
 
 /** Must match `PURPOSE` in shared/crypto/kms-branch-keys.ts: every KMS call carries it in its encryption context. */
 export const TOKEN_KEY_PURPOSE = 'hr-integrations-token-branch-key';
@@ -77,10 +78,6 @@ export function pascalCase(name: string): string {
     .join('');
 }
 
-/** Lets an ESM bundle load CommonJS dependencies that call `require` (aws-notes §4). */
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
-
 export interface ManifestFunctionProps {
   spec: FunctionSpec;
   repoRoot: string;
@@ -106,6 +103,8 @@ export interface ManifestFunctionProps {
  */
 export class ManifestFunction extends Construct {
   readonly fn: NodejsFunction;
+  /** How its code is bundled: the same for every entry (./bundling.ts). */
+  readonly bundling: BundlingOptions;
   readonly role: Role;
   readonly logGroup: LogGroup;
   /** The table grant, a policy of its own (see below); undefined without table access. */
@@ -198,6 +197,8 @@ export class ManifestFunction extends Construct {
       });
     }
     const reservedConcurrency = spec.reservedConcurrency ?? props.defaultReservedConcurrency;
+    // The same for every manifest entry, chosen by measurement (see ./bundling.ts).
+    this.bundling = lambdaBundling(props.repoRoot);
 
     this.fn = new NodejsFunction(this, 'Function', {
       entry: path.join(props.repoRoot, spec.entry),
@@ -215,15 +216,7 @@ export class ManifestFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       environment,
       ...(props.asyncDeadLetterQueue ? { deadLetterQueue: props.asyncDeadLetterQueue, retryAttempts: 2 } : {}),
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: CREATE_REQUIRE_BANNER,
-        // `@aws-sdk/*` stays external (the default for Node 18+ runtimes): the runtime provides it.
-      },
+      bundling: this.bundling,
     });
 
     // Lambda only depends on its role; without this it could be invoked before it may touch the table.

@@ -52,7 +52,7 @@ export const subscriptionSchema = z.object({
 
 export type SubscriptionRecord = z.infer<typeof subscriptionSchema>;
 
-export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+export { hashSecret } from './secret-hash';
 
 /** Constant-time check of a presented secret against the stored hash. */
 export function secretMatches(record: SubscriptionRecord, presented: string | undefined): boolean {

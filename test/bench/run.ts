@@ -20,7 +20,8 @@ import { sections } from './sections';
  * (10000,100000), BENCH_DISPATCH_BUDGET (s, 90), BENCH_SYNC_RECORDS (10000),
  * BENCH_SYNC_PAGE_SIZES (100,1000), BENCH_SYNC_CHANGES (100), BENCH_KMS_N
  * (1000), BENCH_KMS_CONTAINERS (1,4,16), BENCH_KMS_CYCLES (5), BENCH_SECTIONS
- * (comma-separated ids), BENCH_OUT (bench-results/latest.json).
+ * (comma-separated ids), BENCH_FUNCTIONS (comma-separated manifest names, for
+ * the bundle sections), BENCH_OUT (bench-results/latest.json).
  */
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -57,6 +58,15 @@ async function main(): Promise<number> {
   // The first directory mkdir created (node_modules/.cache or .../bench); removed again at the end if empty.
   const createdDir = mkdirSync(workDir, { recursive: true });
 
+  const cpuList = cpus();
+  const report: Report = {
+    generatedAt: new Date().toISOString(),
+    node: process.version,
+    platform: `${platform()} ${arch()}`,
+    cpus: { count: availableParallelism(), model: cpuList[0]?.model.trim() ?? 'unknown' },
+    options,
+    sections: {},
+  };
   const cleanups: (() => Promise<void> | void)[] = [];
   const memos = new Map<string, Promise<unknown>>();
   const context: BenchContext = {
@@ -74,6 +84,9 @@ async function main(): Promise<number> {
     },
     onCleanup(cleanup) {
       cleanups.push(cleanup);
+    },
+    earlier(sectionId) {
+      return report.sections[sectionId]?.data ?? undefined;
     },
   };
 
@@ -106,15 +119,6 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => interrupted('SIGINT'));
   process.once('SIGTERM', () => interrupted('SIGTERM'));
 
-  const cpuList = cpus();
-  const report: Report = {
-    generatedAt: new Date().toISOString(),
-    node: process.version,
-    platform: `${platform()} ${arch()}`,
-    cpus: { count: availableParallelism(), model: cpuList[0]?.model.trim() ?? 'unknown' },
-    options,
-    sections: {},
-  };
   process.stdout.write(
     `# hr-integrations benchmark\n\nnode ${report.node} on ${report.platform}, ${report.cpus.count} CPUs (${report.cpus.model}), ${report.generatedAt}\n`,
   );

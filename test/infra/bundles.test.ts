@@ -1,12 +1,13 @@
 import { build } from 'esbuild';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CREATE_REQUIRE_BANNER, ESBUILD_TARGET, LAZY_EXTERNALS, MAIN_FIELDS, bundleAliases } from '../../infra/constructs/bundling';
 import { manifest } from '../../infra/manifest';
 
 /**
  * Each Lambda bundles only what its handler imports: webhook functions must
  * carry no token vault (Encryption SDK, KMS) and no provider API client.
- * Bundled as the stack does (esbuild, @aws-sdk external), inspecting the inputs.
+ * Bundled as the stack does (infra/constructs/bundling.ts), inspecting the inputs.
  */
 const root = join(import.meta.dirname, '..', '..');
 
@@ -14,13 +15,17 @@ async function bundledInputs(entry: string): Promise<string[]> {
   const result = await build({
     entryPoints: [join(root, entry)],
     bundle: true,
+    absWorkingDir: root,
     platform: 'node',
     format: 'esm',
-    target: 'node22',
+    target: ESBUILD_TARGET,
+    mainFields: MAIN_FIELDS,
+    banner: { js: CREATE_REQUIRE_BANNER },
     write: false,
     metafile: true,
     logLevel: 'silent',
-    external: ['@aws-sdk/*', '@smithy/*'],
+    external: [...LAZY_EXTERNALS],
+    alias: bundleAliases(root),
     outdir: '/tmp/bundle-check',
   });
   return Object.keys(result.metafile.inputs);

@@ -4,7 +4,8 @@ import { parseEnv } from '../../config';
 import { MalformedProviderResponseError, ProviderError } from '../../oauth/errors';
 import { providerFetch } from '../../oauth/http';
 import type { OAuthClient } from '../../oauth/types';
-import { hashSecret, type SubscriptionRecord } from '../../store/subscriptions';
+import { hashSecret } from '../../store/secret-hash';
+import type { SubscriptionRecord } from '../../store/subscriptions';
 import type { ProviderSubscriptions, SubscriptionStore } from '../../webhooks/types';
 
 /**

@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { MalformedProviderResponseError, ProviderError } from '../../oauth/errors';
 import { providerFetch } from '../../oauth/http';
 import type { OAuthClient } from '../../oauth/types';
-import { hashSecret, type SubscriptionRecord } from '../../store/subscriptions';
+import { hashSecret } from '../../store/secret-hash';
+import type { SubscriptionRecord } from '../../store/subscriptions';
 import type { ProviderSubscriptions } from '../../webhooks/types';
 
 /**

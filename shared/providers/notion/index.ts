@@ -1,13 +1,6 @@
 import type { ProviderDefinition } from '../types';
+import { notionCatalog } from './catalog';
 
 export const notion: ProviderDefinition = {
-  catalog: {
-    id: 'notion',
-    name: 'Notion',
-    status: 'coming_soon',
-    description: 'Documentation and databases in Notion.',
-    features: ['documentation', 'databases'],
-    // Notion has no OAuth scopes: the user picks the pages to share on its consent screen.
-    scopes: [],
-  },
+  catalog: notionCatalog,
 };

@@ -2,20 +2,32 @@ import { build, type Metafile } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { CREATE_REQUIRE_BANNER, ESBUILD_TARGET, LAZY_EXTERNALS, MAIN_FIELDS, bundleAliases } from '../../../infra/constructs/bundling';
 import { manifest, type FunctionSpec } from '../../../infra/manifest';
 import { errorMessage } from './child';
 import type { BenchContext } from './types';
 
 /**
- * Each manifest function bundled the way the CDK stack bundles it
- * (infra/constructs/manifest-function.ts: NodejsFunction, ESM, minified,
- * node22, `@aws-sdk/*` and `@smithy/*` external under the
- * sdkV3ExcludeSmithyPackages flag, the createRequire banner). The stack also
- * emits a source map; it is a separate file and not counted here.
+ * Manifest functions bundled with esbuild the way the CDK stack bundles them
+ * (infra/constructs/bundling.ts: ESM, minified, node22, the createRequire
+ * banner, the AWS SDK bundled but for the lazy externals, the aliases), or in
+ * another configuration for comparison (section bundle-choice). The stack
+ * also emits a source map; it is a separate file and not counted here.
  */
-export const CREATE_REQUIRE_BANNER =
-  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
-export const EXTERNALS = ['@aws-sdk/*', '@smithy/*'];
+
+/** What differs between the configurations compared: externals and aliases (absolute paths). */
+export interface BundleConfig {
+  /** Short id, used in file names and tables. */
+  id: string;
+  external: readonly string[];
+  alias: Readonly<Record<string, string>>;
+}
+
+/** What the stack deploys. */
+export const deployedConfig = (root: string): BundleConfig => ({ id: 'deployed', external: LAZY_EXTERNALS, alias: bundleAliases(root) });
+
+/** The way every function was bundled before issue 14: the runtime's AWS SDK (`@aws-sdk/*` and `@smithy/*` external), nothing aliased. */
+export const REFERENCE_CONFIG: BundleConfig = { id: 'reference', external: ['@aws-sdk/*', '@smithy/*'], alias: {} };
 
 export interface BundleInput {
   /** Relative to the repository root, e.g. `shared/crypto/vault.ts` or `node_modules/zod/v4/...`. */
@@ -36,8 +48,8 @@ export type Bundle =
     }
   | { ok: false; spec: FunctionSpec; error: string };
 
-async function bundleOne(root: string, outDir: string, spec: FunctionSpec): Promise<Bundle> {
-  const outfile = join(outDir, `${spec.name}.mjs`);
+export async function bundleOne(root: string, outDir: string, spec: FunctionSpec, config: BundleConfig): Promise<Bundle> {
+  const outfile = join(outDir, config.id, `${spec.name}.mjs`);
   try {
     const result = await build({
       absWorkingDir: root,
@@ -46,10 +58,11 @@ async function bundleOne(root: string, outDir: string, spec: FunctionSpec): Prom
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node22',
+      target: ESBUILD_TARGET,
       minify: true,
-      mainFields: ['module', 'main'],
-      external: EXTERNALS,
+      mainFields: MAIN_FIELDS,
+      external: [...config.external],
+      alias: { ...config.alias },
       banner: { js: CREATE_REQUIRE_BANNER },
       metafile: true,
       logLevel: 'silent',
@@ -78,14 +91,16 @@ async function bundleOne(root: string, outDir: string, spec: FunctionSpec): Prom
   }
 }
 
-/** All manifest functions, bundled once per run into the work directory. */
-export function bundleAll(context: BenchContext): Promise<Bundle[]> {
-  return context.memo('bundles', async () => {
+/** All manifest functions, bundled once per run and configuration (default: as deployed) into the work directory. */
+export function bundleAll(context: BenchContext, config: BundleConfig = deployedConfig(context.root)): Promise<Bundle[]> {
+  return context.memo(`bundles ${config.id}`, async () => {
     const outDir = join(context.workDir, 'bundles');
-    context.log(`bundling ${manifest.length} functions with esbuild`);
+    const { functions } = context.options;
+    const specs = manifest.filter((spec) => !functions || functions.includes(spec.name));
+    context.log(`bundling ${specs.length} functions with esbuild (${config.id})`);
     const bundles: Bundle[] = [];
     // One at a time: esbuild already uses both cores per build.
-    for (const spec of manifest) bundles.push(await bundleOne(context.root, outDir, spec));
+    for (const spec of specs) bundles.push(await bundleOne(context.root, outDir, spec, config));
     return bundles;
   });
 }

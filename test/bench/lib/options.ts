@@ -33,6 +33,7 @@ const optionsSchema = z.object({
   BENCH_KMS_CONTAINERS: intList('1,4,16', 1000),
   BENCH_KMS_CYCLES: z.coerce.number().int().min(2).max(100).default(5),
   BENCH_SECTIONS: z.string().optional(),
+  BENCH_FUNCTIONS: z.string().optional(),
   BENCH_OUT: z.string().min(1).default('bench-results/latest.json'),
 });
 
@@ -46,6 +47,9 @@ export function readOptions(root: string, env: NodeJS.ProcessEnv = process.env):
   const options = parsed.data;
   const sections = options.BENCH_SECTIONS?.split(',')
     .map((id) => id.trim())
+    .filter(Boolean);
+  const functions = options.BENCH_FUNCTIONS?.split(',')
+    .map((name) => name.trim())
     .filter(Boolean);
   return {
     durationSeconds: options.BENCH_DURATION,
@@ -63,6 +67,7 @@ export function readOptions(root: string, env: NodeJS.ProcessEnv = process.env):
     kmsContainers: [...new Set(options.BENCH_KMS_CONTAINERS)].sort((a, b) => a - b),
     kmsCycles: options.BENCH_KMS_CYCLES,
     sections: sections && sections.length > 0 ? sections : undefined,
+    functions: functions && functions.length > 0 ? functions : undefined,
     outFile: resolve(root, options.BENCH_OUT),
   };
 }

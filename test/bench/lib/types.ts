@@ -70,6 +70,8 @@ export interface BenchOptions {
   kmsContainers: number[];
   /** 15-minute cycles simulated per container count (BENCH_KMS_CYCLES, 5: t = 0, 15, 30, 45, 60 min). */
   kmsCycles: number;
+  /** Only these manifest functions in the bundle sections, when set (BENCH_FUNCTIONS=list-providers,sync-worker). */
+  functions: string[] | undefined;
   /** Only these section ids, when set (BENCH_SECTIONS=bundles,vault). */
   sections: string[] | undefined;
   /** Where the JSON report goes (BENCH_OUT). */
@@ -88,6 +90,8 @@ export interface BenchContext {
   memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
   /** Runs at the end of the whole run (last registered first), also after a failure. */
   onCleanup(cleanup: () => Promise<void> | void): void;
+  /** The raw data of a section that already ran in this run (undefined when it did not run or failed). */
+  earlier(sectionId: string): Json | undefined;
 }
 
 export interface Section {

@@ -12,10 +12,12 @@ function flags(bundle: Extract<Bundle, { ok: true }>): string[] {
   const has = (path: string) => bundle.inputs.some((input) => input.path === path);
   const hasPackage = (prefix: string) => bundle.inputs.some((input) => input.path.includes(`node_modules/${prefix}`));
   if (access.tokenKey === 'none' && (has(VAULT_MODULE) || hasPackage('@aws-crypto/'))) out.push('vault bundled without tokenKey access');
-  if (access.table === 'none' && bundle.externals.some((name) => name.startsWith('@aws-sdk/client-dynamodb'))) {
+  if (access.table === 'none' && (hasPackage('@aws-sdk/client-dynamodb') || bundle.externals.some((name) => name.startsWith('@aws-sdk/client-dynamodb')))) {
     out.push('DynamoDB client without table access');
   }
-  if (!access.publishEvents && bundle.externals.includes('@aws-sdk/client-eventbridge')) out.push('EventBridge client without publishEvents');
+  if (!access.publishEvents && (hasPackage('@aws-sdk/client-eventbridge') || bundle.externals.includes('@aws-sdk/client-eventbridge'))) {
+    out.push('EventBridge client without publishEvents');
+  }
   return out;
 }
 
@@ -77,7 +79,7 @@ export const bundlesSection: Section = {
     return {
       tables: [
         {
-          title: 'Lambda bundles (esbuild as the CDK stack: esm, minify, node22, @aws-sdk/* + @smithy/* external)',
+          title: 'Lambda bundles as deployed (infra/constructs/bundling.ts: esm, minify, node22, AWS SDK bundled but for the lazy externals)',
           columns: [
             { key: 'function', title: 'function' },
             { key: 'trigger', title: 'trigger' },

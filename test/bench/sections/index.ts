@@ -1,4 +1,5 @@
 import type { Section } from '../lib/types';
+import { bundleChoiceSection } from './bundle-choice';
 import { bundlesSection } from './bundles';
 import { coldImportSection } from './cold-import';
 import { httpListIntegrationsSection } from './http-list-integrations';
@@ -21,6 +22,7 @@ import { webhookVerifySection } from './webhook-verify';
  * sections with BENCH_SECTIONS stays quick.
  */
 export const sections: readonly Section[] = [
+  bundleChoiceSection,
   bundlesSection,
   coldImportSection,
   httpListIntegrationsSection,

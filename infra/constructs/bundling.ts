@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+/**
+ * How every manifest function is bundled. The stack (ManifestFunction) deploys
+ * exactly this, and `npm run bench` (section `bundle-choice`) builds it side by
+ * side with the previous way (`@aws-sdk/*` external) and each step on its own,
+ * so every choice below is there because it measured faster to import:
+ *
+ * - The AWS SDK is bundled, minified and tree-shaken, rather than loaded from
+ *   the runtime's copy as hundreds of separate files. It also pins the SDK
+ *   version the tests ran with.
+ * - Except the credential providers the default chain only reaches through
+ *   dynamic imports when no credentials are in the environment: Lambda always
+ *   puts them there, so they (and the STS/SSO clients behind them) would only
+ *   be compiled, never run. They stay external: should one ever be needed it
+ *   still resolves to the runtime's copy.
+ * - Likewise the Secrets Manager client: `shared/secrets-manager.ts` imports it
+ *   on first use (once per container, only in functions that read a secret);
+ *   bundled inline it would be compiled at every cold start of every function.
+ * - The Encryption SDK comes from its ES module build, which esbuild can
+ *   tree-shake (the package's `main` is CommonJS and re-exports every keyring:
+ *   KMS, hierarchical with its DynamoDB client, RSA, caching), and asn1.js is
+ *   replaced by a stub: it only DER-encodes ECDSA signatures, which the vault's
+ *   signature-less suite never has (infra/constructs/shims/asn1-unused.ts).
+ */
+
+/** Lets an ESM bundle load CommonJS dependencies that call `require`. */
+export const CREATE_REQUIRE_BANNER =
+  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+/** Packages left out of every bundle (see above): reached only by dynamic imports that a Lambda never or rarely takes. */
+export const LAZY_EXTERNALS: readonly string[] = [
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+  '@smithy/credential-provider-imds',
+  '@aws-sdk/client-secrets-manager',
+];
+
+/** Import paths replaced at bundling time, by repository-relative files. */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-crypto/client-node': 'node_modules/@aws-crypto/client-node/build/module/src/index.js',
+  'asn1.js': 'infra/constructs/shims/asn1-unused.ts',
+};
+
+/** The esbuild settings shared by the stack and the bench (the bench's esbuild calls spread these). */
+export const ESBUILD_TARGET = 'node22';
+export const MAIN_FIELDS = ['module', 'main'];
+
+/** `BUNDLE_ALIASES` with absolute paths, as esbuild takes them. */
+export function bundleAliases(repoRoot: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [from, path.join(repoRoot, to)]));
+}
+
+/** The NodejsFunction `bundling` of every manifest function. */
+export function lambdaBundling(repoRoot: string): BundlingOptions {
+  return {
+    format: OutputFormat.ESM,
+    minify: true,
+    sourceMap: true,
+    target: ESBUILD_TARGET,
+    mainFields: MAIN_FIELDS,
+    banner: CREATE_REQUIRE_BANNER,
+    bundleAwsSDK: true,
+    externalModules: [...LAZY_EXTERNALS],
+    // `--alias:<from>=<to>`, one argument per alias (CDK passes `key=value` through).
+    esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(repoRoot)).map(([from, to]) => [`--alias:${from}`, to])),
+  };
+}

@@ -1,0 +1,99 @@
+import { build, type Metafile } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app';
+import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER, ESBUILD_TARGET, LAZY_EXTERNALS, MAIN_FIELDS, bundleAliases, lambdaBundling } from '../../infra/constructs/bundling';
+import { ManifestFunction } from '../../infra/constructs/manifest-function';
+import { manifest } from '../../infra/manifest';
+
+/**
+ * The bundling the benchmark chose (infra/constructs/bundling.ts) is what the
+ * stack deploys, for every manifest entry, and its aliases keep the code
+ * working: a bundle built with them seals and opens a token.
+ */
+const root = path.join(import.meta.dirname, '..', '..');
+const cdkContext = (JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+const scratch = mkdtempSync(path.join(tmpdir(), 'bundling-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** esbuild as NodejsFunction runs it with `lambdaBundling` (the bench builds the same way). */
+async function bundle(entry: { file: string } | { contents: string }, outfile: string) {
+  return build({
+    ...('file' in entry ? { entryPoints: [path.join(root, entry.file)] } : { stdin: { contents: entry.contents, resolveDir: root, loader: 'ts' as const } }),
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    minify: true,
+    mainFields: MAIN_FIELDS,
+    banner: { js: CREATE_REQUIRE_BANNER },
+    external: [...LAZY_EXTERNALS],
+    alias: bundleAliases(root),
+    outfile,
+    metafile: true,
+    logLevel: 'silent',
+  });
+}
+
+/** Modules that made it into the output (esbuild also lists modules it parsed and then shook out entirely). */
+const bundledInputs = (metafile: Metafile): string[] =>
+  Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([input]) => input));
+
+describe('Lambda bundling', () => {
+  it('bundles the AWS SDK, leaves out only the lazy externals, and aliases the Encryption SDK and asn1.js', () => {
+    const options = lambdaBundling(root);
+    expect(options).toMatchObject({ format: OutputFormat.ESM, minify: true, sourceMap: true, target: 'node22', bundleAwsSDK: true, banner: CREATE_REQUIRE_BANNER });
+    expect(options.externalModules).toEqual([...LAZY_EXTERNALS]);
+    expect(LAZY_EXTERNALS.some((name) => name.includes('client-dynamodb') || name === '@aws-sdk/*')).toBe(false);
+    expect(options.esbuildArgs).toEqual(
+      Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, path.join(root, to)])),
+    );
+    for (const target of Object.values(BUNDLE_ALIASES)) expect(existsSync(path.join(root, target))).toBe(true);
+  });
+
+  it('is what the stack gives every manifest function', () => {
+    const { stack } = buildApp({ context: { ...cdkContext, region: 'eu-west-1', 'aws:cdk:bundling-stacks': [] }, nag: false });
+    const functions = stack.node.findAll().filter((construct): construct is ManifestFunction => construct instanceof ManifestFunction);
+    expect(functions).toHaveLength(manifest.length);
+    for (const fn of functions) expect(fn.bundling).toEqual(lambdaBundling(root));
+  });
+
+  it('keeps the token vault working: a bundle seals and opens a token, without asn1.js or the KMS keyrings', async () => {
+    const outfile = path.join(scratch, 'vault.mjs');
+    const result = await bundle(
+      {
+        contents: `
+          import { TokenVault } from './shared/crypto/vault';
+          import { StaticWrappingKeys } from './shared/crypto/wrapping-keys';
+          const vault = new TokenVault(new StaticWrappingKeys('${'ab'.repeat(32)}'));
+          const context = { orgId: 'org', integrationId: 'int_1', provider: 'slack', kind: 'oauth' };
+          const sealed = await vault.seal('xoxb-secret', context);
+          process.stdout.write(String(await vault.open(sealed, context)));
+        `,
+      },
+      outfile,
+    );
+    const inputs = bundledInputs(result.metafile);
+    expect(inputs.filter((input) => /node_modules\/(asn1\.js|@aws-crypto\/(kms-keyring|branch-keystore|raw-rsa|caching))/.test(input))).toEqual([]);
+    expect(Object.keys(result.metafile.inputs)).toContain('infra/constructs/shims/asn1-unused.ts');
+    const { stdout } = await promisify(execFile)(process.execPath, [outfile], { cwd: scratch });
+    expect(stdout).toBe('xoxb-secret');
+  });
+
+  it('gives functions without table access no DynamoDB client (the catalog among them)', async () => {
+    const tableless = manifest.filter((spec) => spec.access.table === 'none');
+    expect(tableless.map((spec) => spec.name)).toContain('list-providers');
+    for (const spec of tableless) {
+      const result = await bundle({ file: spec.entry }, path.join(scratch, `${spec.name}.mjs`));
+      const inputs = bundledInputs(result.metafile);
+      expect(inputs.filter((input) => input.includes('@aws-sdk/client-dynamodb')), spec.name).toEqual([]);
+      expect(readFileSync(path.join(scratch, `${spec.name}.mjs`)).length).toBeGreaterThan(1000);
+    }
+  });
+});
