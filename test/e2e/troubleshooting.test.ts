@@ -166,6 +166,9 @@ describe('Slack', () => {
     expect(await sendTest(id)).toMatchObject({ status: 409, success: false, error: { code: 'conflict' } });
     expect(await healthCheck(id)).toMatchObject({ status: 409, success: false });
     expect((await webhooks(id)).channels[0]?.status).toBe('off');
+    // Slack keeps delivering for a while: acknowledged, dropped, and logged as such.
+    expect((await postSlack(slackEventCallback('T0SANDBOX1', { type: 'channel_created', channel: { id: 'C0LATE', name: 'late' } }))).status).toBe(200);
+    expect((await logs(id)).logs[0]).toMatchObject({ outcome: 'dropped', reason: 'integration_not_connected', eventType: 'channel_created' });
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOpenAlerts, raiseAlert, resolveIntegrationAlerts } from '../../shared/domain/alerts';
 import { changeHealth } from '../../shared/domain/health';
+import { recordDisconnect } from '../../shared/domain/lifecycle';
 import { createIntegration, updateLatestIntegration } from '../../shared/store/integrations';
 import { integrationRecord, uniqueOrg } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
@@ -53,6 +54,16 @@ describe('raiseAlert', () => {
     await raiseAlert(syncFailing);
     expect(alertEvents(orgId)).toHaveLength(4);
     expect(await resolveIntegrationAlerts(orgId, integration.id)).toBe(1);
+  });
+
+  it('a disconnect resolves the integration\'s alerts', async () => {
+    const orgId = uniqueOrg('alerts');
+    const integration = integrationRecord(orgId);
+    await createIntegration(integration);
+    await raiseAlert({ orgId, integrationId: integration.id, kind: 'degraded', reason: 'degraded_for_an_hour', message: 'Degraded for an hour.' });
+    expect((await listOpenAlerts(orgId)).alerts).toHaveLength(1);
+    await recordDisconnect(integration, { reason: 'invalid_grant' });
+    expect((await listOpenAlerts(orgId)).alerts).toEqual([]);
   });
 
   it('raises nothing for a disconnected integration', async () => {
