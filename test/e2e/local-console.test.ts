@@ -69,7 +69,8 @@ describe('the local console', () => {
     await until(() => structuredLines().filter((line) => line.job === 'sync-worker').length >= 2, 'the syncs to finish');
 
     const jobLines = structuredLines().filter((line) => line.job !== undefined);
-    expect(new Set(jobLines.map((line) => line.job))).toEqual(new Set(['dispatch-sync', 'refresh-tokens', 'renew-subscriptions', 'sync-worker']));
+    // deliver-event-webhooks: the outgoing webhooks' rule target runs on the connected and synced events too.
+    expect(new Set(jobLines.map((line) => line.job))).toEqual(new Set(['dispatch-sync', 'refresh-tokens', 'renew-subscriptions', 'sync-worker', 'deliver-event-webhooks']));
     expect(jobLines.filter((line) => line.function_name !== line.job)).toEqual([]);
   }, 60_000);
 
