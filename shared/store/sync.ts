@@ -165,34 +165,6 @@ export const syncedRecordSchema = z.object({
 });
 export type SyncedRecord = z.infer<typeof syncedRecordSchema>;
 
-/** Writes one record; returns whether it was new (for the created/updated counts). */
-export async function writeRecord(
-  orgId: string,
-  integrationId: string,
-  resource: string,
-  externalId: string,
-  change: { deleted: boolean; data?: Record<string, unknown> },
-  now: Date,
-): Promise<'created' | 'updated' | 'deleted'> {
-  const { Attributes } = await dynamo().send(
-    new PutCommand({
-      TableName: tableName(),
-      Item: {
-        pk: keys.org(orgId),
-        sk: syncKeys.record(integrationId, resource, externalId),
-        resource,
-        externalId,
-        deleted: change.deleted,
-        ...(change.data ? { data: change.data } : {}),
-        syncedAt: now.toISOString(),
-      },
-      ReturnValues: 'ALL_OLD',
-    }),
-  );
-  if (change.deleted) return 'deleted';
-  return Attributes ? 'updated' : 'created';
-}
-
 export async function listRecords(orgId: string, integrationId: string, resource: string, cursor?: string, limit = 100): Promise<Page<SyncedRecord>> {
   const page = await queryLivePage(
     {

@@ -11,7 +11,6 @@ import { ProviderError, errorCodeOf } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
 import { getIntegration, updateLatestIntegration } from '../store/integrations';
-import { inBatches } from '../concurrency';
 import {
   SYNC_INTERVAL_MS,
   acquireSyncLease,
@@ -23,10 +22,10 @@ import {
   scheduleSync,
   syncKeys,
   syncLogKey,
-  writeRecord,
   writeSyncLog,
   type SyncLog,
 } from '../store/sync';
+import { writeRecords } from '../store/record-writes';
 import { expireIfErased } from '../store/retention';
 import { CursorResetError, type ProviderSync } from './types';
 
@@ -255,20 +254,18 @@ async function syncResource(
       cursor = undefined;
       continue;
     }
-    const at = new Date();
-    // The last change of an item within a page wins; distinct items are written concurrently.
+    // The last change of an item within a page wins; the page is written in batches (shared/store/record-writes.ts).
     const latest = new Map(result.changes.map((change) => [change.externalId, change]));
-    await inBatches([...latest.values()], async (change) => {
-      const written = await writeRecord(
-        integration.orgId,
-        integration.id,
-        resource,
-        change.externalId,
-        { deleted: change.op === 'delete', ...(change.data ? { data: change.data } : {}) },
-        at,
-      );
-      counts[written] += 1;
-    });
+    const written = await writeRecords(
+      integration.orgId,
+      integration.id,
+      resource,
+      [...latest.values()].map((change) => ({ externalId: change.externalId, deleted: change.op === 'delete', ...(change.data ? { data: change.data } : {}) })),
+      new Date(),
+    );
+    counts.created += written.created;
+    counts.updated += written.updated;
+    counts.deleted += written.deleted;
     // Records first, cursor after: a crash here re-pulls this page (idempotent writes), never skips one.
     const next = result.complete && !resourceSync.keepCursorAfterPass ? undefined : result.cursor;
     await saveCursor(integration.orgId, integration.id, resource, next);

@@ -12,7 +12,8 @@ import { dynamo, tableName } from '../../shared/store/client';
 import { recordConsent } from '../../shared/store/consents';
 import { createIntegration } from '../../shared/store/integrations';
 import { keys } from '../../shared/store/keys';
-import { writeRecord, writeSyncLog } from '../../shared/store/sync';
+import { writeRecords } from '../../shared/store/record-writes';
+import { writeSyncLog } from '../../shared/store/sync';
 import { call, claimsFor, integrationRecord, uniqueOrg, type ParsedResponse } from '../support/api';
 
 /**
@@ -241,7 +242,7 @@ beforeAll(async () => {
       const id = integrations[org][which];
       await createIntegration(integrationRecord(orgs[org], { id }));
       for (const resource of ['users', 'channels']) {
-        for (let i = 0; i < 3; i += 1) await writeRecord(orgs[org], id, resource, `${resource}-${i}`, { deleted: false, data: { i } }, now);
+        await writeRecords(orgs[org], id, resource, [0, 1, 2].map((i) => ({ externalId: `${resource}-${i}`, deleted: false, data: { i } })), now);
       }
       for (let i = 0; i < 3; i += 1) {
         const startedAt = new Date(now.getTime() - (3 - i) * 60_000).toISOString();

@@ -7,6 +7,7 @@ import { kmsCycleSection } from './kms-cycle';
 import { settingsPageSection } from './settings-page';
 import { syncDispatchSection } from './sync-dispatch';
 import { syncRecordsSection } from './sync-records';
+import { syncWritesSection } from './sync-writes';
 import { tokenRefreshSection } from './token-refresh';
 import { tokenVaultSection } from './token-vault';
 import { webhookHttpSection } from './webhook-http';
@@ -31,6 +32,7 @@ export const sections: readonly Section[] = [
   webhookVerifySection,
   webhookHttpSection,
   syncRecordsSection,
+  syncWritesSection,
   kmsCycleSection,
   settingsPageSection,
   // Last: it leaves its (up to 100,000) seeded integrations in the shared in-memory table.
