@@ -7,7 +7,7 @@ import { absoluteTime, relativeTime } from './time';
  * The contents of the page's dialogs, one function each, as plain templates:
  * what Disconnect and Delete data will do (and the typed confirmation
  * erasure needs), the sync settings form, the sync logs and the consent
- * history. The element owns the `<dialog>`, its state and its buttons'
+ * history; other modules' dialogs render themselves (`ViewDialog`). The element owns the `<dialog>`, its state and its buttons'
  * effects; these only say what is shown.
  */
 export type DialogState =
@@ -16,6 +16,14 @@ export type DialogState =
   | { kind: 'settings'; integration: Integration; settings?: SyncSettings; readOnly: boolean; error?: string }
   | { kind: 'logs'; integration: Integration; logs?: SyncLog[]; error?: string }
   | { kind: 'consents'; integration: Integration; consents?: Consent[]; error?: string };
+
+/** A dialog that renders itself (troubleshooting, event webhooks): a title, a body and its buttons. */
+export interface ViewDialog {
+  title: string;
+  render(close: () => void): { body: TemplateResult; actions: TemplateResult };
+}
+
+export const isViewDialog = (dialog: object): dialog is ViewDialog => 'render' in dialog;
 
 export const dialogTitle = (state: DialogState): string => {
   const name = state.integration.providerName;

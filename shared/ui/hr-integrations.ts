@@ -19,7 +19,7 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import './action-menu';
 import type { ActionMenu, MenuItem } from './action-menu';
 import { ApiError, IntegrationsApi, SignedOutError, type TokenSource } from './api';
-import { consentsBody, dialogTitle, disconnectBody, eraseBody, logsBody, settingsBody, type DialogState } from './dialogs';
+import { consentsBody, dialogTitle, disconnectBody, eraseBody, isViewDialog, logsBody, settingsBody, type DialogState, type ViewDialog } from './dialogs';
 import { callbackOutcome, completionOutcome, describeReason, type Outcome } from './messages';
 import {
   accountLabel,
@@ -36,6 +36,7 @@ import {
 } from './model';
 import { styles } from './styles';
 import { absoluteTime, relativeTime } from './time';
+import { EventEndpoints } from './event-endpoints';
 import { AlertBanner, isTroubleshooting, TroubleshootingDialog, troubleshootingItems } from './troubleshooting';
 
 /** What the page remembers across the trip to the provider's consent page (this tab only). */
@@ -85,7 +86,7 @@ export class HrIntegrations extends LitElement {
   declare integrations: Integration[];
   declare outcome: Outcome | undefined;
   declare announcement: string;
-  declare dialog: DialogState | TroubleshootingDialog | undefined;
+  declare dialog: DialogState | ViewDialog | undefined;
   declare busy: boolean;
   declare now: number;
   /** Manual syncs asked for here and not yet logged: integration id → sync id. */
@@ -93,6 +94,15 @@ export class HrIntegrations extends LitElement {
 
   private api = new IntegrationsApi('', () => undefined);
   private readonly alerts = new AlertBanner(() => this.api, (providerId) => this.providerName(providerId));
+  private readonly eventEndpoints = new EventEndpoints(
+    () => this.api,
+    (dialog, opener) => {
+      this.returnFocus = opener;
+      this.dialog = dialog;
+    },
+    () => this.requestUpdate(),
+    () => this.now,
+  );
   private landingHandled = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private returnFocus: HTMLElement | undefined;
@@ -153,7 +163,8 @@ export class HrIntegrations extends LitElement {
       this.providers = providers;
       this.access = 'ready';
       await this.handleLanding();
-      await this.loadAlerts();
+      // Event webhooks are the organisation's admins' (the API refuses HR and managers).
+      await Promise.all([this.loadAlerts(), this.eventEndpoints.load(this.userRole === undefined || this.userRole === 'admin')]);
     } catch (error) {
       this.access = this.accessAfter(error);
     }
@@ -491,8 +502,8 @@ export class HrIntegrations extends LitElement {
   private renderDialog() {
     const state = this.dialog;
     if (!state) return nothing;
-    const content = state instanceof TroubleshootingDialog ? state.render(() => this.closeDialog()) : this.dialogContent(state);
-    const title = state instanceof TroubleshootingDialog ? state.title : dialogTitle(state);
+    const content = isViewDialog(state) ? state.render(() => this.closeDialog()) : this.dialogContent(state);
+    const title = isViewDialog(state) ? state.title : dialogTitle(state);
     return html`<dialog aria-labelledby="dialog-title" @close=${() => this.onDialogClosed()}>
       <div class="dialog-body"><h2 id="dialog-title">${title}</h2>${content.body}</div>
       <div class="dialog-actions">${content.actions}</div>
@@ -592,6 +603,7 @@ export class HrIntegrations extends LitElement {
           ${mayManage(this.userRole) ? nothing : html`<p class="muted">You can view integrations; only admins and HR can change them.</p>`}
           <section aria-labelledby="hr-connected"><h2 id="hr-connected">Connected</h2>${this.renderConnected()}</section>
           <section aria-labelledby="hr-available"><h2 id="hr-available">Available</h2>${this.renderCatalog()}</section>
+          ${this.eventEndpoints.render()}
           ${this.renderDialog()}`;
     }
   }

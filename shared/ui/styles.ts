@@ -95,6 +95,7 @@ export const styles = css`
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
   code.url { overflow-wrap: anywhere; font-size: 0.85rem; }
   .dialog-body section { margin-top: 1rem; }
+  .row-actions { white-space: nowrap; }
   .empty { padding: 0.75rem; border: 1px dashed var(--hr-border); border-radius: 8px; color: var(--hr-muted); }
   @media (max-width: 640px) {
     table.integrations thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
@@ -104,6 +105,9 @@ export const styles = css`
     table.integrations td.name { grid-column: 1; }
     table.integrations td.more { grid-column: 2; grid-row: 1; }
     table.integrations td.health, table.integrations td.when { grid-column: 1 / span 2; }
+    table.endpoints thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+    table.endpoints tr { display: block; padding: 0.6rem 0; border-bottom: 1px solid var(--hr-border); }
+    table.endpoints td { display: block; border: none; padding: 0.15rem 0; }
     .dialog-body table thead { display: none; }
     .dialog-body table tr { display: block; border-bottom: 1px solid var(--hr-border); padding: 0.4rem 0; }
     .dialog-body table td { display: block; border: none; padding: 0.1rem 0; }

@@ -5,6 +5,7 @@ import type { WebhookChannel, WebhookTestResult } from '../domain/webhook-status
 import type { WebhookLog } from '../store/webhook-logs';
 import { ApiError, type IntegrationsApi } from './api';
 import type { MenuItem } from './action-menu';
+import type { ViewDialog } from './dialogs';
 import { describeReason, humanise } from './messages';
 import { resourceLabel, type Integration } from './model';
 import { absoluteTime, relativeTime } from './time';
@@ -61,7 +62,7 @@ function testSentence(result: WebhookTestResult): string {
 }
 
 /** One integration's troubleshooting dialog: loads its parts when opened, runs the checks on demand. */
-export class TroubleshootingDialog {
+export class TroubleshootingDialog implements ViewDialog {
   readonly title: string;
   private status: { webhookUrl: string | null; channels: WebhookChannel[] } | 'missing' | 'failed' | undefined;
   private logs: WebhookLog[] | 'missing' | 'failed' | undefined;
