@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { summarizeIssues } from '../../shared/http/api-handler';
 import { orgIdSchema } from '../../shared/http/principal';
 import { roles } from '../../shared/http/rbac';
 import { stop as stopEsbuild } from 'esbuild';
@@ -73,10 +74,7 @@ export async function devSignIn(contentType: string | undefined, body: Buffer, j
     return json(400, { success: false, error: { code: 'bad_request', message: 'The body is not JSON' } });
   }
   const parsed = signInSchema.safeParse(input);
-  if (!parsed.success) {
-    const summary = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
-    return json(400, { success: false, error: { code: 'validation_failed', message: summary } });
-  }
+  if (!parsed.success) return json(400, { success: false, error: { code: 'validation_failed', message: summarizeIssues('body', parsed.error) } });
   const { orgId, role, userId } = parsed.data;
   const token = await mintLocalToken(jwtSecret, { orgId, role, sub: userId, ttlSeconds: DEV_TOKEN_TTL_SECONDS });
   return json(200, { success: true, data: { token } });
