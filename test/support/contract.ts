@@ -29,7 +29,7 @@ type Operations = Record<string, Record<string, { responses: Record<string, Resp
 const paths = document.paths as unknown as Operations;
 const componentResponses = document.components.responses as unknown as Record<string, ResponseDeclaration>;
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
+const ajv = new Ajv2020({ strict: false });
 addFormats(ajv);
 // The whole document under one id, so a response schema's `#/components/…` references resolve.
 ajv.addSchema(document, 'openapi');
@@ -68,35 +68,53 @@ export interface Answer {
 
 const notFoundEnvelope = /^\{"success":false,"error":\{"code":"not_found","message":"[^"]*"\}\}$/;
 
-/** Why the answer breaks the contract, or undefined when it keeps it. */
-export function contractViolation(answer: Answer): string | undefined {
-  const method = answer.method.toLowerCase();
-  if (webhookPaths.has(answer.path)) return undefined;
-  const route = routes.find(({ template, pattern }) => pattern.test(answer.path) && paths[template]?.[method] !== undefined);
-  if (!route) {
-    return answer.status === 404 && notFoundEnvelope.test(answer.body) ? undefined : `no route in the OpenAPI document serves it, yet it answered ${answer.status} ${answer.body.slice(0, 200)}`;
+/** The response the document declares for this route and status, and where it sits in the document (for its schema's pointer). */
+function declaredResponse(template: string, method: string, status: number): { response: ResponseDeclaration; at: string[] } | undefined {
+  const declared = paths[template]?.[method]?.responses[String(status)];
+  if (!declared) return undefined;
+  if (!('$ref' in declared)) return { response: declared, at: ['paths', template, method, 'responses', String(status)] };
+  const name = declared.$ref.split('/').pop() ?? '';
+  const response = componentResponses[name];
+  return response && { response, at: ['components', 'responses', name] };
+}
+
+function headerViolation(response: ResponseDeclaration, headers: Headers): string | undefined {
+  for (const [name, header] of Object.entries(response.headers ?? {})) {
+    if ('required' in header && header.required && !headers.has(name)) return `the ${name} header is missing`;
   }
-  const responses = paths[route.template]?.[method]?.responses ?? {};
-  const declared = responses[String(answer.status)];
-  if (!declared) return `status ${answer.status} is not declared for ${method.toUpperCase()} ${route.template} (declared: ${Object.keys(responses).join(', ')}); body ${answer.body.slice(0, 300)}`;
-  const response = '$ref' in declared ? componentResponses[declared.$ref.split('/').pop() ?? ''] : declared;
-  const responseAt = '$ref' in declared ? ['components', 'responses', declared.$ref.split('/').pop() ?? ''] : ['paths', route.template, method, 'responses', String(answer.status)];
-  for (const [name, header] of Object.entries(response?.headers ?? {})) {
-    if ('required' in header && header.required && !answer.headers.has(name)) return `the ${name} header is missing`;
-  }
-  const retryAfter = answer.headers.get('retry-after');
-  if (retryAfter !== null && !/^\d+$/.test(retryAfter)) return `Retry-After is not a number of seconds: ${retryAfter}`;
-  if (!response?.content) return answer.body === '' ? undefined : `a body-less answer carried a body: ${answer.body.slice(0, 200)}`;
-  if (!/^application\/json\b/.test(answer.headers.get('content-type') ?? '')) return `content-type ${answer.headers.get('content-type')} is not application/json`;
+  const retryAfter = headers.get('retry-after');
+  return retryAfter !== null && !/^\d+$/.test(retryAfter) ? `Retry-After is not a number of seconds: ${retryAfter}` : undefined;
+}
+
+function bodyViolation({ response, at }: { response: ResponseDeclaration; at: string[] }, answer: Answer): string | undefined {
+  if (!response.content) return answer.body === '' ? undefined : `a body-less answer carried a body: ${answer.body.slice(0, 200)}`;
+  const contentType = answer.headers.get('content-type') ?? '';
+  if (!/^application\/json\b/.test(contentType)) return `content-type ${contentType} is not application/json`;
   let json: unknown;
   try {
     json = JSON.parse(answer.body);
   } catch {
     return `the body is not JSON: ${answer.body.slice(0, 200)}`;
   }
-  const validate = validatorFor(pointer(...responseAt, 'content', 'application/json', 'schema'));
-  if (validate(json)) return undefined;
-  return `${ajv.errorsText(validate.errors, { dataVar: 'body' })}; body ${answer.body.slice(0, 500)}`;
+  const validate = validatorFor(pointer(...at, 'content', 'application/json', 'schema'));
+  return validate(json) ? undefined : `${ajv.errorsText(validate.errors, { dataVar: 'body' })}; body ${answer.body.slice(0, 500)}`;
+}
+
+/** Why the answer breaks the contract, or undefined when it keeps it. */
+export function contractViolation(answer: Answer): string | undefined {
+  if (webhookPaths.has(answer.path)) return undefined;
+  const method = answer.method.toLowerCase();
+  const route = routes.find(({ template, pattern }) => pattern.test(answer.path) && paths[template]?.[method] !== undefined);
+  if (!route) {
+    if (answer.status === 404 && notFoundEnvelope.test(answer.body)) return undefined;
+    return `no route in the OpenAPI document serves it (new route? run npm run openapi), yet it answered ${answer.status} ${answer.body.slice(0, 200)}`;
+  }
+  const declared = declaredResponse(route.template, method, answer.status);
+  if (!declared) {
+    const statuses = Object.keys(paths[route.template]?.[method]?.responses ?? {}).join(', ');
+    return `status ${answer.status} is not declared for ${method.toUpperCase()} ${route.template} (declared: ${statuses}); body ${answer.body.slice(0, 300)}`;
+  }
+  return headerViolation(declared.response, answer.headers) ?? bodyViolation(declared, answer);
 }
 
 const checkedOrigins = new Set<string>();
