@@ -1,9 +1,3 @@
-import * as z from 'zod';
-import { publishEvents } from '../events/publisher';
-import { logger } from '../logging/logger';
-import { deleteAlert, deleteAlertsOfIntegration, openAlert, openAlertsOf, type StoredAlert } from '../store/alerts';
-import { getIntegration } from '../store/integrations';
-
 /**
  * Alerts: problems that persist or need a person (a sync failing again and
  * again, a lapsed push channel, an outgoing endpoint disabled). Raising one
@@ -12,6 +6,12 @@ import { getIntegration } from '../store/integrations';
  * health returns to healthy, when it is disconnected and when it is erased.
  * The open ones are what a settings page shows as a banner.
  */
+import * as z from 'zod';
+import { publishEvents } from '../events/publisher';
+import { logger } from '../logging/logger';
+import { deleteAlert, deleteAlertsOfIntegration, openAlert, openAlertsOf, type StoredAlert } from '../store/alerts';
+import { getIntegration } from '../store/integrations';
+
 export interface AlertInput {
   orgId: string;
   integrationId?: string;

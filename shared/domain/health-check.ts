@@ -1,9 +1,9 @@
 /**
- * The guide's "check integration health status", made live: a cheap call
- * with the stored token (the provider's `probe`: Slack auth.test, Google
- * userinfo, Graph /me) through the token manager, so an expired token is
- * refreshed once and a dead grant disconnects the integration, exactly as
- * in a sync. Health then follows the real outcome (health.ts).
+ * A live health check: a cheap call with the stored token (the provider's
+ * `probe`: Slack auth.test, Google userinfo, Graph /me) through the token
+ * manager, so an expired token is refreshed once and a dead grant
+ * disconnects the integration, exactly as in a sync. Health then follows
+ * the real outcome (health.ts).
  */
 import * as z from 'zod';
 import { MalformedProviderResponseError, ProviderError, errorCodeOf } from '../oauth/errors';

@@ -1,12 +1,12 @@
 /**
- * The guide's webhook troubleshooting: which push channels an integration
- * has and the URL each provider calls, what became of recent deliveries,
- * and a test event sent through the provider's real public webhook.
+ * Webhook troubleshooting: which push channels an integration has and the
+ * URL each provider calls, what became of recent deliveries, and a test
+ * event sent through the provider's real public webhook.
  *
  * The test event is one code path everywhere: an HTTP POST to the URL the
  * provider itself calls (`WEBHOOK_URL_<PROVIDER>`: the Function URL in AWS,
  * the local runtime's route locally), authenticated the way the webhook
- * verifies real deliveries (README "Webhook test events").
+ * verifies real deliveries (README "Webhook logs and test events").
  */
 import * as z from 'zod';
 import { findProvider } from '../providers/registry';

@@ -1,3 +1,9 @@
+/**
+ * Open alerts: one item per organisation, integration (or none, for an
+ * organisation-level alert) and kind, kept while the problem is open and
+ * deleted when it is resolved. The conditional put is what makes raising
+ * idempotent: a second raise of an open alert writes nothing.
+ */
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { inBatches } from '../concurrency';
@@ -5,12 +11,6 @@ import { dynamo, tableName } from './client';
 import { isConditionalCheckFailure, queryAllLive } from './items';
 import { keys } from './keys';
 
-/**
- * Open alerts: one item per organisation, integration (or none, for an
- * organisation-level alert) and kind, kept while the problem is open and
- * deleted when it is resolved. The conditional put is what makes raising
- * idempotent: a second raise of an open alert writes nothing.
- */
 export const storedAlertSchema = z.object({
   orgId: z.string(),
   integrationId: z.string().optional(),

@@ -45,7 +45,7 @@ export const subscriptionSchema = z.object({
   /** Set while a step outside our control is pending (Notion: the webhook's verification token awaits the app owner). */
   awaiting: z.enum(['handshake', 'verification']).optional(),
   createdAt: z.iso.datetime(),
-  /** Renewals that failed since the last success, and the last one's error code (README "Webhooks"). */
+  /** Renewals that failed since the last success, and the last one's error code (README "Webhooks"; shown by GET …/webhooks). */
   renewalFailures: z.number().int().positive().optional(),
   lastRenewalError: z.string().optional(),
 });

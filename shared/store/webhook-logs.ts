@@ -1,3 +1,8 @@
+/**
+ * Webhook delivery logs: what each delivery attributed to an integration was
+ * and what became of it, newest first, for 30 days (TTL). They say what
+ * happened, never what was delivered (no message text, no payload).
+ */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import * as z from 'zod';
@@ -5,11 +10,6 @@ import { dynamo, tableName } from './client';
 import { nowEpochSeconds, queryLivePage, type Page } from './items';
 import { keys } from './keys';
 
-/**
- * Webhook delivery logs: what each delivery attributed to an integration was
- * and what became of it, newest first, for 30 days (TTL). They say what
- * happened, never what was delivered (no message text, no payload).
- */
 export const WEBHOOK_LOG_TTL_DAYS = 30;
 
 export const webhookOutcomes = ['accepted', 'duplicate', 'rejected', 'dropped', 'test'] as const;

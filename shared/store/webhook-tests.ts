@@ -1,11 +1,3 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createHash, randomBytes } from 'node:crypto';
-import { ulid } from 'ulid';
-import * as z from 'zod';
-import { dynamo, tableName } from './client';
-import { isConditionalCheckFailure, nowEpochSeconds } from './items';
-import { keys } from './keys';
-
 /**
  * One-time secrets for test deliveries. Google channel tokens and Graph
  * clientState are stored only as hashes, so the service cannot sign a
@@ -16,6 +8,14 @@ import { keys } from './keys';
  * and the delivery is a test by construction. Real secrets are base64url and
  * never contain a dot, so the two can never be taken for each other.
  */
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash, randomBytes } from 'node:crypto';
+import { ulid } from 'ulid';
+import * as z from 'zod';
+import { dynamo, tableName } from './client';
+import { isConditionalCheckFailure, nowEpochSeconds } from './items';
+import { keys } from './keys';
+
 export const WEBHOOK_TEST_TTL_SECONDS = 5 * 60;
 const TOKEN_PREFIX = 'hrtest';
 

@@ -1,12 +1,12 @@
-import { logger } from '../logging/logger';
-import { putWebhookLogs, type WebhookLogEntry } from '../store/webhook-logs';
-
 /**
  * Records what a webhook did with a delivery, for the integrations it could
- * be attributed to (README "Webhook logs"). One write per delivery; a failed
+ * be attributed to (README "Webhook logs and test events"). One write per delivery; a failed
  * write is logged and forgotten: the log must never fail a webhook or make a
  * provider retry.
  */
+import { logger } from '../logging/logger';
+import { putWebhookLogs, type WebhookLogEntry } from '../store/webhook-logs';
+
 export type { WebhookLogEntry } from '../store/webhook-logs';
 
 export async function recordDeliveries(entries: readonly WebhookLogEntry[]): Promise<void> {
