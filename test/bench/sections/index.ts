@@ -2,6 +2,7 @@ import type { Section } from '../lib/types';
 import { bundleChoiceSection } from './bundle-choice';
 import { bundlesSection } from './bundles';
 import { coldImportSection } from './cold-import';
+import { costModelSection } from './cost-model';
 import { httpListIntegrationsSection } from './http-list-integrations';
 import { kmsCycleSection } from './kms-cycle';
 import { settingsPageSection } from './settings-page';
@@ -33,6 +34,7 @@ export const sections: readonly Section[] = [
   webhookHttpSection,
   syncRecordsSection,
   syncWritesSection,
+  costModelSection,
   kmsCycleSection,
   settingsPageSection,
   // Last: it leaves its (up to 100,000) seeded integrations in the shared in-memory table.

@@ -19,7 +19,7 @@ import type { Json, Row, Section } from '../lib/types';
 const RESOURCE = 'users';
 const WARM_UP_RECORDS = 500;
 
-interface ScriptedSource {
+export interface ScriptedSource {
   provider: ProviderSync;
   pulls(): number;
   /** Applies `count` changes (updates, creates, deletes) after what was served so far; returns the mix. */
@@ -30,7 +30,7 @@ interface ScriptedSource {
  * A delta-style resource: `full:<offset>:<seq>` pages through a snapshot, the
  * last page returns `delta:<seq>`; `delta:<seq>` returns the changes after seq.
  */
-function scriptedSource(total: number, pageSize: number): ScriptedSource {
+export function scriptedSource(total: number, pageSize: number): ScriptedSource {
   const live = new Map<string, Record<string, unknown>>();
   const log: { seq: number; id: string }[] = [];
   let seq = 0;
