@@ -110,11 +110,17 @@ export class TroubleshootingDialog implements ViewDialog {
       if (check === 'test') await this.load();
     } catch (error) {
       if (routeMissing(error)) this.missing.add(check);
-      else this.problem = error instanceof ApiError && error.status === 409 ? 'Only a connected integration can be checked; reconnect it first.' : 'The check could not run. Try again in a moment.';
+      else this.problem = this.refusal(error);
     } finally {
       this.running = undefined;
       this.changed();
     }
+  }
+
+  private refusal(error: unknown): string {
+    if (!(error instanceof ApiError) || error.status !== 409) return 'The check could not run. Try again in a moment.';
+    if (error.code === 'no_webhook_channel') return `${this.integration.providerName} has no real-time channel that can carry a test event; scheduled syncs still run.`;
+    return 'Only a connected integration can be checked; reconnect it first.';
   }
 
   private renderChecks(): TemplateResult | typeof nothing {
@@ -123,7 +129,7 @@ export class TroubleshootingDialog implements ViewDialog {
       this.missing.has(check) ? nothing : html`<button ?disabled=${this.running !== undefined} @click=${() => this.run(check)}>${this.running === check ? 'Checking…' : label}</button>`;
     return html`<section aria-labelledby="ts-checks">
       <h3 id="ts-checks">Checks</h3>
-      <p>${button('health', 'Run health check')} ${this.status === 'missing' ? nothing : button('test', 'Send test event')}</p>
+      <p>${button('health', 'Run health check')} ${typeof this.status === 'object' && this.status.channels.length > 0 ? button('test', 'Send test event') : nothing}</p>
       <div role="status">
         ${this.health ? html`<p class="check-result">${healthSentence(this.health, this.integration.providerName)}</p>` : nothing}
         ${this.test ? html`<p class="check-result">${testSentence(this.test)}</p>` : nothing}

@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { mintLocalToken } from '../../../infra/local/jwt';
 import { startLocalProcess, type LocalProcess } from '../../support/local-process';
 import { startHttpReceiver } from '../../support/http-receiver';
@@ -61,6 +61,11 @@ describeInBrowser('Settings → Integrations in Chromium', (executablePath) => {
     mkdirSync(shots, { recursive: true });
   });
 
+  // A test that failed with a dialog open would leave it blocking the next one.
+  beforeEach(async () => {
+    if (page && (await component().getByRole('dialog').count()) > 0) await page.keyboard.press('Escape');
+  });
+
   afterAll(async () => {
     await browser?.close();
     await server?.stop('SIGKILL');
@@ -106,7 +111,8 @@ describeInBrowser('Settings → Integrations in Chromium', (executablePath) => {
     expect(page.url()).not.toMatch(/pending=|error=/);
   }
 
-  const otherAccount = (current: string) => (current.includes('@') ? `other.${current}` : `${current}X`);
+  /** Another account than the consent page offers: another domain for an e-mail (a domain can name a workspace), another Slack team. */
+  const otherAccount = (current: string) => (current.includes('@') ? current.replace('@', '@other-') : `${current}X`);
 
   it('signs in locally and shows the catalog: Connect for active providers, Coming soon for the rest', async () => {
     await signIn('admin', 'alice');
@@ -243,8 +249,12 @@ describeInBrowser('Settings → Integrations in Chromium', (executablePath) => {
       await dialog.getByRole('button', { name: 'Run health check' }).click();
       await eventually(() => dialog.locator('.check-result').first().textContent()).toContain('Working:');
       await dialog.getByRole('button', { name: 'Send test event' }).click();
-      await eventually(() => dialog.getByText('The test event arrived and was verified').isVisible()).toBe(true);
-      await eventually(() => dialog.locator('section[aria-labelledby="ts-deliveries"]').textContent()).toContain('Test event, verified');
+      const outcome = dialog.locator('section[aria-labelledby="ts-checks"] [role="status"]');
+      await eventually(() => outcome.textContent()).toMatch(/test event arrived and was verified|no real-time channel that can carry a test event/);
+      if (['slack', 'google', 'microsoft'].includes(provider.id) || (await outcome.textContent())?.includes('verified')) {
+        expect(await outcome.textContent()).toContain('The test event arrived and was verified');
+        await eventually(() => dialog.locator('section[aria-labelledby="ts-deliveries"]').textContent()).toContain('Test event, verified');
+      }
       await expectNoRawIds();
       await dialog.getByRole('button', { name: 'Close' }).click();
     }
