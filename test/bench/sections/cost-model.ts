@@ -117,7 +117,7 @@ export const costModelSection: Section = {
       await runSync(request, () => source.provider);
       const runs = 5;
       const durations: number[] = [];
-      const before = { byCommand: counter.byCommand(), bus: bus.counts(), pulls: source.pulls() };
+      const before = { byCommand: counter.byCommand(), byItemKind: counter.byItemKind(), bus: bus.counts(), pulls: source.pulls() };
       for (let run = 0; run < runs; run += 1) {
         source.change(PROFILE.changesPerSync);
         const started = performance.now();
@@ -125,6 +125,10 @@ export const costModelSection: Section = {
         durations.push(performance.now() - started);
       }
       const byCommand = countsDelta(before.byCommand, counter.byCommand());
+      const syncWrites = Object.entries(countsDelta(before.byItemKind, counter.byItemKind()))
+        .filter(([name]) => /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/.test(name))
+        .map(([name, count]) => `${name.replace('Command', '')} ${(count / runs).toFixed(1)}`)
+        .join(', ');
       const perRun = Object.fromEntries(Object.entries(byCommand).map(([name, count]) => [name, count / runs]));
       const upserts = PROFILE.changesPerSync - Math.floor(PROFILE.changesPerSync / 10);
       const syncUnits = units(perRun, PROFILE.changesPerSync, (perRun.BatchGetItemCommand ?? 0) > 0 ? upserts : 0);
@@ -175,6 +179,19 @@ export const costModelSection: Section = {
           logBytes: syncLogBytes,
           apiRequests: 0,
           source: 'as the scheduled sync, fewer records written',
+        },
+        {
+          name: 'outgoing-webhook run per synced event',
+          perMonth: perDay(PROFILE.syncsPerDay + PROFILE.syncingWebhooksPerDay),
+          fn: 'deliver-event-webhooks',
+          durationMs: 15,
+          wru: 0,
+          rru: 1,
+          events: 0,
+          kms: 0,
+          logBytes: 300 + PROFILE.platformLogBytes,
+          apiRequests: 0,
+          source: "assumed: the rule invokes it on every integration.synced; one endpoints Query, none configured (the organisation's own endpoints cost more)",
         },
         {
           name: 'token refresh',
@@ -233,7 +250,7 @@ export const costModelSection: Section = {
       const storageGb = (PROFILE.records * 400) / 1024 ** 3;
 
       // Fixed per month, whatever the number of integrations.
-      const scheduleInvocations = perDay(96 + 96 + 24 + 288); // dispatch, refresh, renewal, abandoned grants
+      const scheduleInvocations = perDay(96 + 96 + 24 + 288 + 1440); // dispatch, refresh, renewal, abandoned grants, outgoing-webhook retries
       const kmsBranchKeyCalls = 50 * 24 * PROFILE.days; // one Decrypt per warm container and hour; 50 sync workers at most
       const fixed = {
         keys: 2 * prices.kmsKeyMonth.usd,
@@ -298,6 +315,7 @@ export const costModelSection: Section = {
               `profile: ${PROFILE.records} records, a sync every 15 minutes with ${PROFILE.changesPerSync} changes, ${PROFILE.webhooksPerDay} webhooks a day (${PROFILE.syncingWebhooksPerDay} asking for a sync), ${PROFILE.tokenRefreshesPerDay} token refreshes a day (1-hour access tokens), ${PROFILE.renewalsPerDay} subscription renewal a day, ${PROFILE.apiReadsPerDay} API reads a day`,
               `per integration and month: ${month.invocations.toFixed(0)} Lambda invocations, ${month.gbSeconds.toFixed(1)} GB-s, ${month.wru.toFixed(0)} WRU, ${month.rru.toFixed(0)} RRU, ${month.events.toFixed(0)} EventBridge events, ${(month.logBytes / 1024 ** 2).toFixed(1)} MiB of logs, ${month.apiRequests} HTTP API requests; KMS: none per integration (branch keys: one Decrypt per container and hour, below)`,
               `provider latency is assumed at ${PROFILE.providerLatencyMs} ms per call: Lambda bills the wait`,
+              `write requests of one scheduled sync (by kind of item): ${syncWrites}`,
             ],
           },
           {
