@@ -741,6 +741,6 @@ describe('pacing', () => {
     const { stack } = buildApp({ context, nag: false });
     const template = Template.fromStack(stack);
     const worker = template.toJSON().Resources[logicalId(stack, stack.functions.get('sync-worker')!.fn)] as Resource;
-    expect(worker.Properties.ReservedConcurrentExecutions).toBe(50);
+    expect(worker.Properties.ReservedConcurrentExecutions).toBe(150);
   });
 });
