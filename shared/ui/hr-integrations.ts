@@ -418,6 +418,25 @@ export class HrIntegrations extends LitElement {
     this.returnFocus?.focus();
   }
 
+  /** Tab and Shift+Tab cycle within the dialog (a modal dialog alone lets focus reach the browser's own controls). */
+  private readonly keepFocusInside = (event: KeyboardEvent) => {
+    if (event.key !== 'Tab') return;
+    const dialog = event.currentTarget as HTMLDialogElement;
+    const focusable = [...dialog.querySelectorAll<HTMLElement>('button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')].filter(
+      (element) => !element.matches(':disabled') && element.offsetParent !== null,
+    );
+    const first = focusable[0];
+    const last = focusable.at(-1);
+    const active = this.renderRoot instanceof ShadowRoot ? this.renderRoot.activeElement : null;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last?.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first?.focus();
+    }
+  };
+
   private async confirm(run: () => Promise<Outcome>, failure: string) {
     this.busy = true;
     try {
@@ -504,7 +523,7 @@ export class HrIntegrations extends LitElement {
     if (!state) return nothing;
     const content = isViewDialog(state) ? state.render(() => this.closeDialog()) : this.dialogContent(state);
     const title = isViewDialog(state) ? state.title : dialogTitle(state);
-    return html`<dialog aria-labelledby="dialog-title" @close=${() => this.onDialogClosed()}>
+    return html`<dialog aria-labelledby="dialog-title" @close=${() => this.onDialogClosed()} @keydown=${this.keepFocusInside}>
       <div class="dialog-body"><h2 id="dialog-title">${title}</h2>${content.body}</div>
       <div class="dialog-actions">${content.actions}</div>
     </dialog>`;

@@ -340,6 +340,11 @@ describeInBrowser('Settings → Integrations in Chromium', (executablePath) => {
     await page.keyboard.press('Enter');
     const dialog = component().getByRole('dialog');
     await eventually(() => dialog.getByRole('heading').textContent()).toBe(`${provider.name} sync settings`);
+    // Focus stays in the dialog, however often Tab is pressed.
+    for (let press = 0; press < 12; press += 1) {
+      await page.keyboard.press(press % 3 === 2 ? 'Shift+Tab' : 'Tab');
+      expect(await dialog.evaluate((element) => element.matches(':focus-within'))).toBe(true);
+    }
     await page.keyboard.press('Escape');
     await eventually(() => dialog.count()).toBe(0);
     expect(await menuButton.evaluate((element) => element.matches(':focus'))).toBe(true);
