@@ -304,6 +304,25 @@ export const manifest: readonly FunctionSpec[] = [
     memoryMb: 512,
   },
   {
+    name: 'asana-webhook',
+    entry: 'functions/webhooks/asana.ts',
+    description: "Asana webhooks: keep the handshake's X-Hook-Secret, verify X-Hook-Signature, deduplicate, publish",
+    trigger: { kind: 'webhook', provider: 'asana', path: '/api/webhooks/asana' },
+    access: { table: 'write', tokenKey: 'none', publishEvents: true },
+    // Asana wants an answer within 10 seconds.
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
+    name: 'notion-webhook',
+    entry: 'functions/webhooks/notion.ts',
+    description: 'Notion webhooks: keep the verification token, verify X-Notion-Signature, deduplicate, route by workspace, publish',
+    trigger: { kind: 'webhook', provider: 'notion', path: '/api/webhooks/notion' },
+    access: { table: 'write', tokenKey: 'none', publishEvents: true },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  {
     name: 'dispatch-sync',
     entry: 'functions/jobs/dispatch-sync.ts',
     description: 'Every 15 minutes: publish SyncRequested for integrations that are due',

@@ -132,6 +132,8 @@ export interface ApiRequest<T> {
   rateLimitCode?: string;
   /** The call does something at the provider (sends, creates): never retried when its outcome is unknown. */
   acts?: boolean;
+  /** Headers a provider wants on every call (Notion-Version). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 function encodeBody(body: ApiBody | undefined): { headers: Record<string, string>; body?: string } {
@@ -147,7 +149,7 @@ export function apiCall<T>(request: ApiRequest<T>, options: RetryOptions = {}): 
   const encoded = encodeBody(request.body);
   const init: RequestInit = {
     method: request.method,
-    headers: { accept: 'application/json', authorization: `Bearer ${request.accessToken}`, ...encoded.headers },
+    headers: { accept: 'application/json', authorization: `Bearer ${request.accessToken}`, ...request.headers, ...encoded.headers },
     ...(encoded.body !== undefined ? { body: encoded.body } : {}),
   };
   return withRetries(async () => {

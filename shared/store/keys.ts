@@ -26,6 +26,9 @@ export const keys = {
   /** Webhook deliveries already accepted, by provider and the provider's event id. */
   webhookEvent: (providerId: string, eventId: string) => `EVT#${providerId}#${eventId}`,
   webhookEventSk: 'EVT',
+  /** A provider's app-level webhook signing keys (Notion's verification tokens): one item per provider. */
+  providerWebhookKeys: (providerId: string) => `WEBHOOKKEY#${providerId}`,
+  providerWebhookKeysSk: 'KEYS',
   /** One integration per organisation, provider and external account: the claim names the integration that holds it. */
   accountClaim: (providerId: string, accountId: string) => `ACCOUNT#${providerId}#${accountId}`,
   /** Connect, reconnect, disconnect and erasure of one integration run one at a time under this lease. */

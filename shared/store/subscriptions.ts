@@ -125,6 +125,29 @@ export async function recordRenewalFailure(record: SubscriptionRecord, errorCode
   }
 }
 
+/**
+ * Keeps the key a provider chose for a subscription during its handshake
+ * (Asana's X-Hook-Secret), once: only while the subscription still awaits
+ * it. False when it no longer does (a second handshake for it is refused).
+ */
+export async function completeHandshake(record: Pick<SubscriptionRecord, 'orgId' | 'integrationId' | 'subscriptionId'>, signingKey: string): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: keys.org(record.orgId), sk: keys.subscription(record.integrationId, record.subscriptionId) },
+        UpdateExpression: 'SET signingKey = :key REMOVE awaiting',
+        ConditionExpression: 'awaiting = :handshake',
+        ExpressionAttributeValues: { ':key': signingKey, ':handshake': 'handshake' },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return false;
+    throw error;
+  }
+}
+
 /** The subscription a notification names, through the routing index. */
 export async function findSubscription(channel: string, subscriptionId: string): Promise<SubscriptionRecord | undefined> {
   const items = await queryAllLive({

@@ -148,7 +148,6 @@ describe('the callback refuses what it did not start', () => {
 
 describe('connect refuses bad requests with the envelope', () => {
   it.each([
-    [{ providerId: 'asana' }, 400],
     [{ providerId: 'nope' }, 400],
     [{ providerId: 'slack', scopes: ['admin:everything'] }, 400],
     [{ providerId: 'slack', redirectTo: 'https://evil.example/steal' }, 400],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLocalToken } from '../../infra/local/jwt';
 import { startLocalProcess, type LocalProcess } from '../support/local-process';
 import { runtimeClient } from '../support/runtime-client';
+import { waitForSyncLog, type SyncLogView } from '../support/sync-logs';
 
 /**
  * Sync end to end against the sandbox's data, through the local runtime:
@@ -16,14 +17,6 @@ let server: LocalProcess;
 let jwtSecret = '';
 let admin = '';
 
-interface SyncLogView {
-  syncId: string;
-  trigger: string;
-  outcome: string;
-  counts: Record<string, { created: number; updated: number; deleted: number }>;
-  errorCode?: string;
-  attempts?: number;
-}
 interface RecordView {
   externalId: string;
   deleted: boolean;
@@ -47,16 +40,8 @@ const api = <T>(method: string, path: string, body?: unknown, token = admin) => 
 const sandbox = (path: string, body?: unknown) => client.sandbox(path, body);
 const connect = (providerId: string) => client.connect(providerId, admin);
 
-async function waitForLog(integrationId: string, match: (log: SyncLogView) => boolean, timeoutMs = 20_000): Promise<SyncLogView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const logs = (await api<{ logs: SyncLogView[] }>('GET', `/api/integrations/${integrationId}/sync-logs`)).data.logs;
-    const found = logs.find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching sync log; have ${JSON.stringify(logs)}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
+const waitForLog = (integrationId: string, match: (log: SyncLogView) => boolean, timeoutMs?: number) =>
+  waitForSyncLog((path) => api<{ logs: SyncLogView[] }>('GET', path), integrationId, match, timeoutMs);
 
 async function syncNow(integrationId: string): Promise<SyncLogView> {
   const queued = await api<{ syncId: string; status: string }>('POST', `/api/integrations/${integrationId}/sync`);

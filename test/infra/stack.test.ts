@@ -591,8 +591,10 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
       'EventBusName',
       'TableName',
       'TokenKeyArn',
+      'WebhookUrlAsana',
       'WebhookUrlGoogle',
       'WebhookUrlMicrosoft',
+      'WebhookUrlNotion',
       'WebhookUrlSlack',
     ]);
     expect(outputs.AlarmTopicArn!.Value).toEqual({ Ref: ids.topic });

@@ -14,7 +14,7 @@ const getRoute = (id: string) => ({
 });
 
 describe('GET /api/integrations/providers', () => {
-  it('lists the catalog: three active providers, two coming soon, with default scopes', async () => {
+  it('lists the catalog: five active providers, with default scopes', async () => {
     const response = await call(listProvidersHandler, { path: '/api/integrations/providers', claims: claimsFor('o', 'manager') });
     expect(response.statusCode).toBe(200);
     const providers = response.json.data as Array<{ id: string; name: string; status: string; defaultScopes: string[]; features: string[] }>;
@@ -22,8 +22,8 @@ describe('GET /api/integrations/providers', () => {
       ['slack', 'active'],
       ['google', 'active'],
       ['microsoft', 'active'],
-      ['asana', 'coming_soon'],
-      ['notion', 'coming_soon'],
+      ['asana', 'active'],
+      ['notion', 'active'],
     ]);
     const slack = providers.find((p) => p.id === 'slack');
     expect(slack?.name).toBe('Slack');

@@ -11,7 +11,8 @@ import type { GrantRecord, SandboxStore } from './state';
  * secret in the form body (not Basic), access tokens for an hour, refresh
  * tokens that are never rotated (a refresh answer has none), and
  * `/-/oauth_revoke`, which takes only a refresh token (a bearer token is a
- * 400) and answers 200 whether it found the token or not.
+ * 400) and answers 200 whether it found the token or not; `/-/token_info`
+ * tells a token's type and scopes.
  */
 export const ASANA_ACCESS_TTL_SECONDS = 3_600;
 
@@ -142,9 +143,25 @@ export function createAsanaOAuth(store: SandboxStore) {
     return jsonResponse(200, {});
   }
 
+  /** `/-/token_info`: what a token is and the scopes it carries. */
+  function tokenInfo(request: SandboxRequest): SandboxResponse {
+    const form = formOf(request);
+    const raw = form ? tokenForm.parse(form).token : undefined;
+    const found = raw ? store.lookupToken('asana', raw) : { status: 'unknown' as const };
+    if (found.status !== 'active') return jsonResponse(200, { active: false });
+    const exp = found.token.expiresAt === undefined ? undefined : Math.floor(found.token.expiresAt / 1000);
+    return jsonResponse(200, {
+      active: true,
+      token_type: found.token.kind === 'access' ? 'bearer' : 'refresh',
+      scope: found.grant.scopes.join(' '),
+      ...(exp !== undefined ? { exp, expires_in: Math.max(0, exp - Math.floor(store.now() / 1000)) } : {}),
+    });
+  }
+
   return {
     authorize: (request: SandboxRequest) => handleAuthorize(store, spec, request),
     token,
     revoke,
+    tokenInfo,
   };
 }

@@ -113,6 +113,7 @@ export function createAsana(store: SandboxStore, deliverer: Deliverer): Provider
       if (path === '/app/-/oauth_authorize') return oauth.authorize(request);
       if (path === '/app/-/oauth_token' && request.method === 'POST') return oauth.token(request);
       if (path === '/app/-/oauth_revoke' && request.method === 'POST') return oauth.revoke(request);
+      if (path === '/app/-/token_info' && request.method === 'POST') return oauth.tokenInfo(request);
       const apiPath = /^\/app\/api\/1\.0(\/.*)$/.exec(path)?.[1];
       if (apiPath) {
         const webhooks = await push.handle(request, apiPath, () => {

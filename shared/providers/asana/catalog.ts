@@ -4,11 +4,15 @@ import type { ProviderCatalogEntry } from '../types';
 export const asanaCatalog: ProviderCatalogEntry = {
   id: 'asana',
   name: 'Asana',
-  status: 'coming_soon',
+  status: 'active',
   description: 'Task management and projects in Asana.',
   features: ['tasks', 'projects'],
   scopes: [
-    { scope: 'tasks:read', description: 'Read tasks', default: true },
+    { scope: 'users:read', description: 'Identify your Asana account', default: true, required: true },
+    { scope: 'workspaces:read', description: 'See your workspaces', default: true, required: true },
     { scope: 'projects:read', description: 'Read projects', default: true },
+    { scope: 'tasks:read', description: 'Read tasks', default: true },
+    { scope: 'tasks:write', description: 'Create onboarding tasks', default: true },
+    { scope: 'webhooks:write', description: 'Be notified when tasks change', default: true },
   ],
 };

@@ -4,7 +4,7 @@ import type { ProviderCatalogEntry } from '../types';
 export const notionCatalog: ProviderCatalogEntry = {
   id: 'notion',
   name: 'Notion',
-  status: 'coming_soon',
+  status: 'active',
   description: 'Documentation and databases in Notion.',
   features: ['documentation', 'databases'],
   // Notion has no OAuth scopes: the user picks the pages to share on its consent screen.

@@ -1,0 +1,17 @@
+import { logger } from '../../shared/logging/logger';
+import { countWebhookOutcome } from '../../shared/metrics';
+import { handleAsanaEvents, handleAsanaHandshake } from '../../shared/providers/asana/webhook';
+import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
+
+/**
+ * POST /api/webhooks/asana?subscription=<id> — Asana's handshake (an
+ * `X-Hook-Secret` to echo) and its signed event deliveries.
+ */
+export const handler = webhookHandler('asana', async ({ rawBody, headers, query }) => {
+  const secret = headers['x-hook-secret'];
+  const outcome = secret !== undefined ? await handleAsanaHandshake(query.subscription, secret) : await handleAsanaEvents(query.subscription, headers['x-hook-signature'], rawBody);
+  countWebhookOutcome(outcome.outcome);
+  logger.info('Asana delivery handled', { outcome: outcome.outcome });
+  const answer = webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : '');
+  return outcome.echo ? { ...answer, headers: { ...answer.headers, 'x-hook-secret': outcome.echo } } : answer;
+});

@@ -1,0 +1,93 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import * as z from 'zod';
+import { publishEvents } from '../../events/publisher';
+import { completeHandshake, findSubscription, type SubscriptionRecord } from '../../store/subscriptions';
+import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
+import { recordDeliveries } from '../../webhooks/delivery-log';
+import { changeEvents, deliversTo } from '../../webhooks/sync-request';
+
+/**
+ * Asana deliveries to `/api/webhooks/asana?subscription=<id>`.
+ *
+ * - The handshake (`X-Hook-Secret`, during the create call): kept on the
+ *   named subscription if it is still awaiting one, and echoed; otherwise
+ *   refused, so nobody can replace a subscription's key later.
+ * - Events: `X-Hook-Signature` must be the hex HMAC-SHA256 of the raw body
+ *   under that key (constant time), or 401. An empty `events` array is a
+ *   heartbeat: 200, nothing else. Otherwise one sync request for the
+ *   project's tasks, once per delivery (Asana resends the same body for up
+ *   to a day until it gets a 2xx: the body's hash is the dedupe key).
+ */
+export const ASANA_CHANNEL = 'asana';
+const MAX_ID = 200;
+
+export const asanaEventsBody = z.object({
+  events: z.array(z.looseObject({ action: z.string().max(64), resource: z.looseObject({ gid: z.string().max(64), resource_type: z.string().max(64) }) })).max(1000),
+});
+
+export interface AsanaOutcome {
+  status: number;
+  outcome: string;
+  /** The X-Hook-Secret to echo (handshake only). */
+  echo?: string;
+}
+
+/** Hex HMAC-SHA256 of `rawBody` under `key`, compared in constant time with `signature`. */
+export function asanaSignatureMatches(rawBody: Buffer, key: string, signature: string | undefined): boolean {
+  if (!signature || !/^[0-9a-f]{64}$/i.test(signature)) return false;
+  const expected = createHmac('sha256', key).update(rawBody).digest();
+  return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+}
+
+async function subscriptionNamed(id: string | undefined): Promise<SubscriptionRecord | undefined> {
+  return id && id.length <= MAX_ID ? findSubscription(ASANA_CHANNEL, id) : undefined;
+}
+
+export async function handleAsanaHandshake(subscriptionId: string | undefined, secret: string): Promise<AsanaOutcome> {
+  const subscription = await subscriptionNamed(subscriptionId);
+  if (!subscription || secret.length > 256 || !(await completeHandshake(subscription, secret))) return { status: 401, outcome: 'unauthorized' };
+  return { status: 200, outcome: 'handshake', echo: secret };
+}
+
+export async function handleAsanaEvents(subscriptionId: string | undefined, signature: string | undefined, rawBody: Buffer): Promise<AsanaOutcome> {
+  const subscription = await subscriptionNamed(subscriptionId);
+  if (!subscription?.signingKey || !asanaSignatureMatches(rawBody, subscription.signingKey, signature)) {
+    if (subscription) await recordDeliveries([{ ...logBase(subscription), eventType: 'events', outcome: 'rejected', reason: 'invalid_signature' }]);
+    return { status: 401, outcome: 'unauthorized' };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    return { status: 400, outcome: 'bad_request' };
+  }
+  const body = asanaEventsBody.safeParse(json);
+  if (!body.success) return { status: 400, outcome: 'validation_failed' };
+  if (body.data.events.length === 0) return { status: 200, outcome: 'heartbeat' };
+  const log = { ...logBase(subscription), eventType: body.data.events[0]?.action ?? 'events', count: body.data.events.length };
+  if (!(await deliversTo(subscription))) {
+    await recordDeliveries([{ ...log, outcome: 'dropped', reason: 'integration_not_connected' }]);
+    return { status: 200, outcome: 'dropped' };
+  }
+  const deliveryId = createHash('sha256').update(rawBody).digest('hex');
+  if (!(await claimDelivery('asana', deliveryId))) {
+    await recordDeliveries([{ ...log, outcome: 'duplicate' }]);
+    return { status: 200, outcome: 'duplicate' };
+  }
+  try {
+    await publishEvents(changeEvents(subscription, { events: body.data.events.length, actions: [...new Set(body.data.events.map((event) => event.action))] }));
+  } catch (error) {
+    await releaseDelivery('asana', deliveryId);
+    throw error;
+  }
+  await recordDeliveries([{ ...log, outcome: 'accepted' }]);
+  return { status: 200, outcome: 'processed' };
+}
+
+const logBase = (subscription: SubscriptionRecord) => ({
+  orgId: subscription.orgId,
+  integrationId: subscription.integrationId,
+  providerId: 'asana',
+  subscriptionId: subscription.subscriptionId,
+  resource: subscription.resource,
+});
