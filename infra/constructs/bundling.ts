@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
 
 /**
  * How every manifest function is bundled. The stack (ManifestFunction) deploys
@@ -68,5 +69,28 @@ export function lambdaBundling(repoRoot: string): BundlingOptions {
     externalModules: [...LAZY_EXTERNALS],
     // `--alias:<from>=<to>`, one argument per alias (CDK passes `key=value` through).
     esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(repoRoot)).map(([from, to]) => [`--alias:${from}`, to])),
+  };
+}
+
+/**
+ * The same bundling as esbuild build options, so the bench and the tests build
+ * what the stack deploys (the stack emits a source map besides; nothing here
+ * depends on it). `differs` swaps the externals and aliases, for comparisons.
+ */
+export function esbuildOptions(
+  repoRoot: string,
+  differs: { external?: readonly string[]; alias?: Readonly<Record<string, string>> } = {},
+): BuildOptions {
+  return {
+    absWorkingDir: repoRoot,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    minify: true,
+    mainFields: [...MAIN_FIELDS],
+    banner: { js: CREATE_REQUIRE_BANNER },
+    external: [...(differs.external ?? LAZY_EXTERNALS)],
+    alias: { ...(differs.alias ?? bundleAliases(repoRoot)) },
   };
 }

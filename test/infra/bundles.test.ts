@@ -1,7 +1,7 @@
 import { build } from 'esbuild';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CREATE_REQUIRE_BANNER, ESBUILD_TARGET, LAZY_EXTERNALS, MAIN_FIELDS, bundleAliases } from '../../infra/constructs/bundling';
+import { esbuildOptions } from '../../infra/constructs/bundling';
 import { manifest } from '../../infra/manifest';
 
 /**
@@ -13,19 +13,11 @@ const root = join(import.meta.dirname, '..', '..');
 
 async function bundledInputs(entry: string): Promise<string[]> {
   const result = await build({
+    ...esbuildOptions(root),
     entryPoints: [join(root, entry)],
-    bundle: true,
-    absWorkingDir: root,
-    platform: 'node',
-    format: 'esm',
-    target: ESBUILD_TARGET,
-    mainFields: MAIN_FIELDS,
-    banner: { js: CREATE_REQUIRE_BANNER },
     write: false,
     metafile: true,
     logLevel: 'silent',
-    external: [...LAZY_EXTERNALS],
-    alias: bundleAliases(root),
     outdir: '/tmp/bundle-check',
   });
   return Object.keys(result.metafile.inputs);

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
-import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER, ESBUILD_TARGET, LAZY_EXTERNALS, MAIN_FIELDS, bundleAliases, lambdaBundling } from '../../infra/constructs/bundling';
+import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER, LAZY_EXTERNALS, esbuildOptions, lambdaBundling } from '../../infra/constructs/bundling';
 import { ManifestFunction } from '../../infra/constructs/manifest-function';
 import { manifest } from '../../infra/manifest';
 
@@ -21,20 +21,11 @@ const cdkContext = (JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')
 const scratch = mkdtempSync(path.join(tmpdir(), 'bundling-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** esbuild as NodejsFunction runs it with `lambdaBundling` (the bench builds the same way). */
+/** esbuild as NodejsFunction runs it with `lambdaBundling`. */
 async function bundle(entry: { file: string } | { contents: string }, outfile: string) {
   return build({
+    ...esbuildOptions(root),
     ...('file' in entry ? { entryPoints: [path.join(root, entry.file)] } : { stdin: { contents: entry.contents, resolveDir: root, loader: 'ts' as const } }),
-    absWorkingDir: root,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: ESBUILD_TARGET,
-    minify: true,
-    mainFields: MAIN_FIELDS,
-    banner: { js: CREATE_REQUIRE_BANNER },
-    external: [...LAZY_EXTERNALS],
-    alias: bundleAliases(root),
     outfile,
     metafile: true,
     logLevel: 'silent',

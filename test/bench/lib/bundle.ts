@@ -2,7 +2,7 @@ import { build, type Metafile } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CREATE_REQUIRE_BANNER, ESBUILD_TARGET, LAZY_EXTERNALS, MAIN_FIELDS, bundleAliases } from '../../../infra/constructs/bundling';
+import { LAZY_EXTERNALS, bundleAliases, esbuildOptions } from '../../../infra/constructs/bundling';
 import { manifest, type FunctionSpec } from '../../../infra/manifest';
 import { errorMessage } from './child';
 import type { BenchContext } from './types';
@@ -52,18 +52,9 @@ export async function bundleOne(root: string, outDir: string, spec: FunctionSpec
   const outfile = join(outDir, config.id, `${spec.name}.mjs`);
   try {
     const result = await build({
-      absWorkingDir: root,
+      ...esbuildOptions(root, config),
       entryPoints: [resolve(root, spec.entry)],
       outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: ESBUILD_TARGET,
-      minify: true,
-      mainFields: MAIN_FIELDS,
-      external: [...config.external],
-      alias: { ...config.alias },
-      banner: { js: CREATE_REQUIRE_BANNER },
       metafile: true,
       logLevel: 'silent',
     });

@@ -1,7 +1,7 @@
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER, ESBUILD_TARGET, LAZY_EXTERNALS, MAIN_FIELDS, bundleAliases } from '../../../infra/constructs/bundling';
+import { BUNDLE_ALIASES, LAZY_EXTERNALS, bundleAliases, esbuildOptions } from '../../../infra/constructs/bundling';
 import { manifest } from '../../../infra/manifest';
 import { REFERENCE_CONFIG, bundleAll, bundleOne, deployedConfig, type Bundle, type BundleConfig } from '../lib/bundle';
 import { coldImports, importTimes } from '../lib/cold';
@@ -81,18 +81,8 @@ export const parsed = [query.safeParse({ limit: '10' }).success, envelope.safePa
 `;
 
 async function bundleSource(root: string, outfile: string, contents: string): Promise<number> {
-  await build({
-    stdin: { contents, resolveDir: root, loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: ESBUILD_TARGET,
-    minify: true,
-    mainFields: MAIN_FIELDS,
-    banner: { js: CREATE_REQUIRE_BANNER },
-    outfile,
-    logLevel: 'silent',
-  });
+  // As the reference bundles (the SDK plays no part in these).
+  await build({ ...esbuildOptions(root, REFERENCE_CONFIG), stdin: { contents, resolveDir: root, loader: 'ts' }, outfile, logLevel: 'silent' });
   return readFileSync(outfile).length;
 }
 
