@@ -126,6 +126,18 @@ describe('Asana', () => {
     expect((await api('POST', `/api/integrations/${id}/actions/asana.createTask`, { name: '' })).status).toBe(400);
   });
 
+  it('export lists the webhooks as subscription metadata, never their signing keys', async () => {
+    const items: Array<{ type: string }> = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: { items: Array<{ type: string }>; nextCursor: string | null }; raw: string } = await api('GET', `/api/integrations/${id}/export${cursor ? `?cursor=${cursor}` : ''}`);
+      expect(page.raw).not.toMatch(/signingKey|[0-9a-f]{64}/);
+      items.push(...page.data.items);
+      cursor = page.data.nextCursor;
+    } while (cursor);
+    expect(items.filter((item) => item.type === 'subscription')).toHaveLength(2);
+  });
+
   it('reconnect keeps the id; disconnect revokes the grant (by refresh token) and deletes the webhooks', async () => {
     const started = await api<{ url: string }>('POST', `/api/integrations/${id}/reconnect`, {});
     expect(started.status).toBe(200);

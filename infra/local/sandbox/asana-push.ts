@@ -5,6 +5,7 @@ import type { AsanaData, AsanaEvent, AsanaWebhook } from './asana-data';
 import { jsonResponse, parseBody, type SandboxRequest, type SandboxResponse } from './http';
 import { randomHex } from './ids';
 import type { Deliverer } from './push';
+import { recordIssuedSecret } from './secrets-ledger';
 import type { GrantRecord, SandboxStore } from './state';
 
 /**
@@ -41,6 +42,7 @@ export function createAsanaPush(store: SandboxStore, data: AsanaData, deliverer:
     const { resource, target } = parsed.data.data;
     if (!data.state.projects[resource] && !data.state.tasks[resource]) return asanaError(404, `resource: Not a recognized ID: ${resource}`);
     const secret = randomHex(32);
+    recordIssuedSecret(secret);
     const handshake = await deliverer.send(target, { headers: { 'x-hook-secret': secret, 'content-type': 'application/json' }, body: '' });
     if ((handshake.status !== 200 && handshake.status !== 204) || handshake.headers['x-hook-secret'] !== secret) {
       return asanaError(400, 'Could not complete activation handshake with target URL. Please ensure that the receiving server is accepting connections and supports SSL.');

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { randomChars, randomId, stableUuid } from './ids';
 import { notionWorkspaceName, type NotionData, type NotionObject } from './notion-data';
 import type { Deliverer } from './push';
+import { recordIssuedSecret } from './secrets-ledger';
 import type { SandboxStore } from './state';
 
 /**
@@ -36,6 +37,7 @@ export function createNotionPush(store: SandboxStore, data: NotionData, delivere
     async subscribe(url = data.state.webhookUrl): Promise<{ subscriptionId: string; status: number | null }> {
       if (!url) throw new RangeError('no webhook URL: connect the webhook or give a url');
       const token = `secret_${randomChars(43, ALNUM)}`;
+      recordIssuedSecret(token);
       const subscription = { id: randomId(), url, verificationToken: token, verified: false, deliveries: [] };
       data.state.subscription = subscription;
       store.touch();
