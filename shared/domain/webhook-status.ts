@@ -131,7 +131,8 @@ export async function sendTestDelivery(orgId: string, integrationId: string): Pr
   if (integration.status !== 'active') throw conflict('The integration is not connected; reconnect it before testing its webhook');
   const webhookTest = findProvider(integration.providerId)?.webhookTest;
   const url = webhookUrl(integration.providerId);
-  if (!webhookTest || !url) throw noChannel(`${integration.providerId} has no webhook URL configured: real-time updates are off`);
+  if (!webhookTest) throw noChannel(`Test events are not available for ${integration.providerId}`);
+  if (!url) throw noChannel(`${integration.providerId} has no webhook URL configured: real-time updates are off`);
   const subscriptions = (await subscriptionsWithRenewalOf(orgId, integration.id)).map(({ record }) => record);
   const delivery = await webhookTest.build({
     integration,
