@@ -22,6 +22,7 @@ import { raiseAlert } from '../domain/alerts';
 import type { EventType } from '../events/catalog';
 import { logger } from '../logging/logger';
 import { forEachDuePage } from '../store/due';
+import { DUE_SHARDS } from '../store/table';
 import { keys } from '../store/keys';
 import { endpointDisabledAlertKind, signingSecretContext } from './endpoints';
 import { signedHeaders } from './signing';
@@ -100,7 +101,10 @@ const busEventSchema = z.object({
   detail: z.object({ orgId: z.string().min(1) }).loose(),
 });
 
-/** The rule target: one message per subscribed, enabled endpoint, each attempted once now. */
+/**
+ * The rule target: one message per subscribed, enabled endpoint, each
+ * attempted once now, except for an endpoint that is failing (see below).
+ */
 export async function deliverEvent(event: unknown, now: Date = new Date()): Promise<{ endpoints: number }> {
   const clock = clockFrom(now);
   const parsed = busEventSchema.safeParse(event);
@@ -133,46 +137,138 @@ export async function deliverEvent(event: unknown, now: Date = new Date()): Prom
       };
       // EventBridge retried us: the message exists, and only its first attempt is ours to make.
       const stored = (await createMessage(message, now)) ? message : await getMessage(message);
-      if (stored?.attempts === 0) await attemptMessage(stored, clock);
+      // A failing endpoint's first attempt is the sweep's (the message is due now): there it waits its
+      // turn behind the endpoint's other messages, instead of holding one of this function's few
+      // concurrent invocations for a whole attempt timeout on every event.
+      if (stored?.attempts === 0 && endpoint.failingSince === undefined) await attemptMessage(stored, clock);
     },
     CONCURRENT_ATTEMPTS,
   );
   return { endpoints: endpoints.length };
 }
 
-/** The sweep: every message whose next attempt is due by `now`. */
-export async function retryDueDeliveries(now: Date = new Date()): Promise<{ attempted: number; deferred: number }> {
+/** At most this many attempts per endpoint in one sweep: one endpoint's backlog never takes a whole run. */
+export const MAX_ATTEMPTS_PER_ENDPOINT_PER_SWEEP = 20;
+/** The sweep reads further pages only while fewer than this many attempts wait for a free slot. */
+const MAX_WAITING_ATTEMPTS = 2 * CONCURRENT_ATTEMPTS;
+
+/** An endpoint's share of one sweep: its attempts run one after another, and its first failure ends them. */
+interface EndpointTurn {
+  taken: number;
+  over: boolean;
+  last: Promise<void>;
+}
+
+/**
+ * The sweep: every message whose next attempt is due by `now`, served
+ * fairly. It starts at a random shard of the due index, so what a run has no
+ * time for is not always the same shards' work; attempts run
+ * `CONCURRENT_ATTEMPTS` at a time while further pages are read, so a slow
+ * attempt holds up nobody else's; and an endpoint's attempts run one after
+ * another, at most `MAX_ATTEMPTS_PER_ENDPOINT_PER_SWEEP` of them, its first
+ * failure ending its turn. A hanging endpoint thus costs one attempt timeout
+ * per sweep whatever its backlog; its other messages stay due for the next.
+ */
+export async function retryDueDeliveries(now: Date = new Date(), random: () => number = Math.random): Promise<{ attempted: number; deferred: number }> {
   const clock = clockFrom(now);
+  const slots = new Slots(CONCURRENT_ATTEMPTS);
+  const turns = new Map<string, EndpointTurn>();
   let attempted = 0;
   let deferred = 0;
-  await forEachDuePage(keys.outgoingDuePrefix, now, async (items) => {
-    const due = items.flatMap((item) => {
-      const parsed = messageSchema.safeParse(item);
-      return parsed.success && parsed.data.status === 'pending' ? [parsed.data] : [];
-    });
-    await inBatches(
-      due,
-      async (message) => {
-        // Out of time: leave it due, the next run takes it.
-        if ((remainingMs() ?? Number.POSITIVE_INFINITY) < ATTEMPT_TIMEOUT_MS + 5_000) deferred += 1;
-        else if (await attemptMessage(message, clock)) attempted += 1;
-      },
-      CONCURRENT_ATTEMPTS,
-    );
-  });
+  let storageFailure: unknown;
+  const attemptInTurn = async (message: StoredMessage, turn: EndpointTurn) => {
+    if (turn.over) {
+      deferred += 1;
+      return;
+    }
+    await slots.acquire();
+    try {
+      // Out of time: leave it due, the next run takes it.
+      if ((remainingMs() ?? Number.POSITIVE_INFINITY) < ATTEMPT_TIMEOUT_MS + 5_000) {
+        deferred += 1;
+        return;
+      }
+      const outcome = await attemptMessage(message, clock);
+      if (outcome !== 'not-attempted') attempted += 1;
+      if (outcome === 'failed') turn.over = true;
+    } finally {
+      slots.release();
+    }
+  };
+  await forEachDuePage(
+    keys.outgoingDuePrefix,
+    now,
+    async (items) => {
+      for (const item of items) {
+        const parsed = messageSchema.safeParse(item);
+        if (!parsed.success || parsed.data.status !== 'pending') continue;
+        const message = parsed.data;
+        const endpointKey = `${message.orgId}#${message.endpointId}`;
+        const turn = turns.get(endpointKey) ?? { taken: 0, over: false, last: Promise.resolve() };
+        turns.set(endpointKey, turn);
+        if (turn.taken >= MAX_ATTEMPTS_PER_ENDPOINT_PER_SWEEP) {
+          deferred += 1;
+          continue;
+        }
+        turn.taken += 1;
+        // A storage failure ends the endpoint's turn and, once every attempt under way is settled, the sweep.
+        turn.last = turn.last
+          .then(() => attemptInTurn(message, turn))
+          .catch((error: unknown) => {
+            storageFailure ??= error;
+            turn.over = true;
+          });
+        await slots.fewerWaitingThan(MAX_WAITING_ATTEMPTS);
+      }
+    },
+    Math.floor(random() * DUE_SHARDS),
+  );
+  await Promise.all([...turns.values()].map((turn) => turn.last));
+  if (storageFailure !== undefined) throw storageFailure;
   return { attempted, deferred };
 }
 
-/** One attempt of a message, if it is still ours to make; true when it was made. */
-async function attemptMessage(message: StoredMessage, clock: Clock): Promise<boolean> {
+/** A counting semaphore: at most `size` holders at once, the others wait in turn. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  private readonly onRelease: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free += 1;
+    for (const listener of this.onRelease.splice(0)) listener();
+  }
+
+  /** Resolves once fewer than `limit` wait for a slot (back-pressure on whoever queues work). */
+  async fewerWaitingThan(limit: number): Promise<void> {
+    while (this.waiting.length >= limit) await new Promise<void>((resolve) => this.onRelease.push(resolve));
+  }
+}
+
+/** One attempt of a message, if it is still ours to make, and how it went. */
+async function attemptMessage(message: StoredMessage, clock: Clock): Promise<'succeeded' | 'failed' | 'not-attempted'> {
   const found = await getEndpointWithSecret(message.orgId, message.endpointId);
   if (found?.endpoint.status !== 'enabled' || message.body === undefined) {
     // Deleted or disabled since: nothing more is sent to it.
     await dropMessage(message);
-    return false;
+    return 'not-attempted';
   }
   const claimed = await claimAttempt(message, new Date(clock().getTime() + ATTEMPT_LEASE_MS));
-  if (!claimed?.body) return false;
+  if (!claimed?.body) return 'not-attempted';
   const attempt = claimed.attempts;
   const secret = (await tokenVault().open(found.secret, signingSecretContext(message.orgId, message.endpointId))).toString('utf8');
   const now = clock();
@@ -202,7 +298,7 @@ async function attemptMessage(message: StoredMessage, clock: Clock): Promise<boo
   if (succeeded) logger.info('Event webhook delivered', outcome);
   else logger.warn(next.status === 'dead' ? 'Event webhook dead-lettered' : 'Event webhook attempt failed', outcome);
   if (next.status === 'dead') await disableIfFailing(message.orgId, message.endpointId, now);
-  return true;
+  return succeeded ? 'succeeded' : 'failed';
 }
 
 /** After a dead letter: an endpoint that accepted nothing for a day is disabled, and the organisation is alerted once. */

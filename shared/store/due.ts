@@ -13,9 +13,13 @@ export const dueShardOf = (workId: string): string =>
  * items whose `dueAt` lies between `<prefix>` and `<prefix><until>` (the
  * prefix names the kind of work: `REFRESH#`, `RENEW#`, `SYNC#`). Never a Scan.
  * Pages are handed over as they arrive, so nothing holds all of them at once.
+ * Every shard is visited once, from `firstShard` round to the one before it:
+ * a sweep that may run out of time before the last shard starts at a random
+ * one, so the work in high shards is not always the work left for next time.
  */
-export async function forEachDuePage(prefix: string, until: Date, onPage: (items: Item[]) => Promise<void>): Promise<void> {
-  for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
+export async function forEachDuePage(prefix: string, until: Date, onPage: (items: Item[]) => Promise<void>, firstShard = 0): Promise<void> {
+  for (let visited = 0; visited < DUE_SHARDS; visited += 1) {
+    const shard = (firstShard + visited) % DUE_SHARDS;
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await dynamo().send(

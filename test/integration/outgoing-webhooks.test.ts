@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordIssuedSecret } from '../../infra/local/sandbox/secrets-ledger';
+import { runWithDeadline } from '../../shared/deadline';
 import { listOpenAlerts } from '../../shared/domain/alerts';
 import { RETRY_WINDOW_MS, deliverEvent, retryDueDeliveries, retryDelayMs } from '../../shared/outgoing/delivery';
 import { MAX_ENDPOINTS_PER_ORG, deliveriesOf, endpointsOf, registerEndpoint, removeEndpoint } from '../../shared/outgoing/endpoints';
-import { disableEndpoint, type OutgoingEventType } from '../../shared/outgoing/store';
+import { createMessage, disableEndpoint, noteEndpointOutcome, type OutgoingEventType } from '../../shared/outgoing/store';
+import { dueShardOf } from '../../shared/store/due';
+import { DUE_SHARDS } from '../../shared/store/table';
 import { uniqueOrg } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/http-receiver';
@@ -22,14 +25,17 @@ process.env.OUTGOING_WEBHOOKS_NETWORK = 'loopback-only';
 
 let events: Awaited<ReturnType<typeof startTestEventBus>>;
 let receiver: HttpReceiver;
-/** What the receiver answers, by path: a status, or a list consumed one per request (then 200). */
-const answers = new Map<string, number | number[]>();
+/** What the receiver answers, by path: a status, a list consumed one per request (then 200), or a status per request. */
+const answers = new Map<string, number | number[] | ((request: ReceivedRequest) => number)>();
+/** Paths the receiver never answers (a hanging endpoint: each attempt runs into its timeout). */
+const hanging = new Set<string>();
 
 beforeAll(async () => {
   events = await startTestEventBus('hr-integrations-test');
   receiver = await startHttpReceiver((request, response) => {
+    if (hanging.has(request.path)) return;
     const planned = answers.get(request.path) ?? 200;
-    const status = Array.isArray(planned) ? (planned.shift() ?? 200) : planned;
+    const status = Array.isArray(planned) ? (planned.shift() ?? 200) : typeof planned === 'function' ? planned(request) : planned;
     response.writeHead(status).end();
   });
 });
@@ -213,11 +219,15 @@ describe('dead letters and disabling', () => {
     answers.set('/mostly-down', 503);
     const t0 = new Date();
     await deliverEvent(synced(orgId, t0), t0);
-    // Another event gets through 20 hours later; the first message still dies at 24 hours.
-    answers.set('/mostly-down', [200]);
+    // Another event gets through 20 hours later (the endpoint is failing, so through the sweep, which
+    // may take the first message first: that one fails and ends the endpoint's turn until the next
+    // minute's sweep); the first message still dies at 24 hours.
     const later = new Date(t0.getTime() + 20 * 3600 * 1000);
+    answers.set('/mostly-down', (request) => (request.body.includes(later.toISOString()) ? 200 : 503));
     await deliverEvent(synced(orgId, later), later);
-    answers.set('/mostly-down', 503);
+    await retryDueDeliveries(later);
+    await retryDueDeliveries(new Date(later.getTime() + 60_000));
+    expect((await attemptsOf(orgId, registered.id)).filter((attempt) => attempt.outcome === 'succeeded')).toHaveLength(1);
     await retryDueDeliveries(new Date(t0.getTime() + 30 * 3600 * 1000));
     const log = await attemptsOf(orgId, registered.id);
     expect(log.some((attempt) => attempt.deadLettered)).toBe(true);
@@ -247,4 +257,42 @@ describe('dead letters and disabling', () => {
     await retryDueDeliveries(new Date(t0.getTime() + 3600 * 1000));
     expect(receivedAt('/deleted')).toHaveLength(1);
   });
+});
+
+describe('fairness', () => {
+  it("a failing endpoint's first attempts go to the sweep, so a hanging receiver never holds the delivery function", async () => {
+    const orgId = uniqueOrg('outgoing');
+    const registered = await endpoint(orgId, '/failing-first');
+    const t0 = new Date();
+    await noteEndpointOutcome(orgId, registered.id, false, t0);
+    expect(await deliverEvent(synced(orgId, t0), t0)).toEqual({ endpoints: 1 });
+    expect(receivedAt('/failing-first')).toEqual([]);
+    await retryDueDeliveries(t0);
+    expect(await attemptsOf(orgId, registered.id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'succeeded' })]);
+  });
+
+  it("one hanging endpoint's many due messages in the first shards cost one attempt per sweep; another organisation's message in the last shard is attempted in the same sweep", async () => {
+    const noisyOrg = uniqueOrg('outgoing');
+    const victimOrg = uniqueOrg('outgoing');
+    hanging.add('/hang');
+    const hang = await endpoint(noisyOrg, '/hang');
+    const victim = await endpoint(victimOrg, '/victim');
+    const t0 = new Date();
+    /** A pending message of `endpointId` whose event id puts it in one of `shards`. */
+    const messageIn = async (orgId: string, endpointId: string, shards: number[]) => {
+      let eventId = randomUUID();
+      while (!shards.map((shard) => `DUE#${shard}`).includes(dueShardOf(`${endpointId}#${eventId}`))) eventId = randomUUID();
+      const body = JSON.stringify({ type: 'alert', timestamp: t0.toISOString(), data: { orgId } });
+      await createMessage({ orgId, endpointId, eventId, messageId: `msg_${eventId.replace(/-/g, '')}`, eventType: 'alert', body, createdAt: t0.toISOString(), attempts: 0, status: 'pending' }, t0);
+    };
+    for (let index = 0; index < 12; index += 1) await messageIn(noisyOrg, hang.id, [0, 1, 2, 3]);
+    await messageIn(victimOrg, victim.id, [DUE_SHARDS - 1]);
+    // A sweep with time for one attempt's timeout, and not for two in a row.
+    await runWithDeadline(16_000, () => retryDueDeliveries(t0));
+    expect(receivedAt('/victim')).toHaveLength(1);
+    expect(receivedAt('/hang')).toHaveLength(1);
+    expect(await attemptsOf(noisyOrg, hang.id)).toEqual([expect.objectContaining({ attempt: 1, errorClass: 'timeout' })]);
+    // Nothing more goes to it from later tests' sweeps.
+    await removeEndpoint(noisyOrg, hang.id);
+  }, 30_000);
 });
