@@ -14,6 +14,7 @@ export const handler = apiHandler({
     limit: z.coerce.number().int().min(1).max(100).default(100),
   }),
   responses: { 200: z.array(integrationViewSchema) },
+  headers: { response: { 'X-Next-Cursor': z.string().optional() } },
   handle: async ({ principal, query }) => {
     const page = await integrationsPage(principal.orgId, query.cursor, query.limit);
     const response = success(page.items.map((record) => toIntegrationView(record, providerName(record.providerId))));

@@ -21,6 +21,7 @@ export const handler = apiHandler({
   body: z.record(z.string(), z.unknown()),
   responses: { 200: actionOutcomeSchema },
   errors: [404, 409, 429, 503],
+  headers: { request: { 'Idempotency-Key': idempotencyKeySchema }, response: { 'Idempotent-Replayed': z.literal('true').optional() } },
   handle: async ({ principal, params, body, event }) => {
     const key = idempotencyKeySchema.safeParse(event.headers['idempotency-key']);
     if (!key.success) throw validationFailed(summarizeIssues('Idempotency-Key header', key.error));

@@ -103,21 +103,32 @@ function errorResponseComponent(status: ErrorStatus): JsonObject {
   };
 }
 
-function successResponse(status: number, declared: SuccessResponse): JsonObject {
+function successResponse(status: number, declared: SuccessResponse, headers: ApiRouteDescription['headers']): JsonObject {
   if (declared === 'redirect') {
     return { description: 'Redirects the browser', headers: { Location: { required: true, schema: { type: 'string', format: 'uri' } } } };
   }
   const schema = 'unwrapped' in declared ? declared.unwrapped : successEnvelopeSchema(declared);
-  return { description: status === 202 ? 'Accepted' : 'Success', content: { 'application/json': { schema: toJsonSchema(schema, 'output') } } };
+  const set = Object.entries(headers?.response ?? {}).map(([name, header]) => [name, { schema: toJsonSchema(header, 'output') }]);
+  return {
+    description: status === 202 ? 'Accepted' : 'Success',
+    ...(set.length > 0 ? { headers: Object.fromEntries(set) } : {}),
+    content: { 'application/json': { schema: toJsonSchema(schema, 'output') } },
+  };
 }
 
-/** Path and query schemas become one parameter per property. */
+/** Path and query schemas become one parameter per property; declared request headers one each. */
 function parameters(route: ApiRouteDescription): JsonObject[] {
   const parts = [
     ['path', route.params],
     ['query', route.query],
   ] as const;
-  return parts.flatMap(([location, schema]) => {
+  const headers = Object.entries(route.headers?.request ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'header',
+    required: !schema.safeParse(undefined).success,
+    schema: toJsonSchema(schema, 'input'),
+  }));
+  const fromSchemas = parts.flatMap(([location, schema]) => {
     if (!schema) return [];
     const object = toJsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
     return Object.entries(object.properties ?? {}).map(([name, property]) => ({
@@ -127,6 +138,7 @@ function parameters(route: ApiRouteDescription): JsonObject[] {
       schema: property,
     }));
   });
+  return [...fromSchemas, ...headers];
 }
 
 const sentenceCase = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
@@ -135,7 +147,7 @@ function operation(http: HttpRoute & { route: ApiRouteDescription }): JsonObject
   const { spec, route } = http;
   const responses: JsonObject = {};
   for (const [status, declared] of Object.entries(route.responses ?? {})) {
-    if (declared !== undefined) responses[status] = successResponse(Number(status), declared);
+    if (declared !== undefined) responses[status] = successResponse(Number(status), declared, route.headers);
   }
   for (const status of errorStatusesOf(route)) responses[String(status)] = ref('responses', errorStatuses[status].name);
   const params = parameters(route);

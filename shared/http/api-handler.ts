@@ -77,6 +77,12 @@ interface ApiRouteSpec<P, Q, B> {
   /** Success answers by status, e.g. `{ 200: viewSchema }` or `{ 202: receiptSchema }`. */
   responses?: Readonly<Partial<Record<200 | 201 | 202 | 204 | 302, SuccessResponse>>>;
   errors?: readonly DomainErrorStatus[];
+  /**
+   * Headers beyond the envelope's that the handler itself reads (`request`,
+   * e.g. Idempotency-Key) or sets on success (`response`, e.g. X-Next-Cursor):
+   * documented, not parsed here; the handler keeps parsing what it reads.
+   */
+  headers?: { request?: Readonly<Record<string, z.ZodType>>; response?: Readonly<Record<string, z.ZodType>> };
 }
 
 interface AuthenticatedRoute<P, Q, B> extends ApiRouteSpec<P, Q, B> {
