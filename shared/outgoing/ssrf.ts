@@ -12,14 +12,20 @@
  * The network policy (`OUTGOING_WEBHOOKS_NETWORK`):
  * - `public` (the default, and AWS): https only, public addresses only.
  * - `local` (the local runtime): http or https, and loopback allowed too.
- * - `loopback-only` (tests): loopback addresses only, and a name is never
- *   looked up unless it is `localhost`, so no request (not even a DNS query)
- *   can leave the machine.
+ * - `loopback-only` (tests): loopback addresses only, and no name is ever
+ *   looked up, so no request (not even a DNS query) can leave the machine.
+ *
+ * `localhost` and every `*.localhost` name mean 127.0.0.1 under every policy,
+ * without a lookup (names under .localhost are loopback by definition, and a
+ * resolver would otherwise send them out as DNS queries). Any other name's
+ * lookup is bounded by the call budget: a name whose DNS never answers is
+ * "does not resolve in time", never a request held past its deadline.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
 import { parseEnv } from '../config';
+import { callBudgetMs } from '../deadline';
 
 export type NetworkPolicy = 'public' | 'local' | 'loopback-only';
 
@@ -140,7 +146,14 @@ export function addressRefusal(address: string, policy: NetworkPolicy = networkP
 }
 
 const MAX_URL_CHARS = 2048;
-const isLocalhostName = (hostname: string) => hostname === 'localhost' || hostname.endsWith('.localhost');
+/** `localhost` or a name under it, a final dot (the absolute spelling) included. */
+const isLocalhostName = (hostname: string) => /(^|\.)localhost\.?$/.test(hostname);
+const LOCALHOST_ADDRESSES: LookupAddress[] = [{ address: '127.0.0.1', family: 4 }];
+/** The longest a name's lookup may take (less near the invocation's end). */
+const LOOKUP_LIMIT_MS = 3_000;
+
+/** How names are resolved: `dns.lookup`'s `all: true` form (a parameter, so tests never need a resolver). */
+export type HostLookup = (hostname: string, options: { all: true; verbatim: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 
 /** The URL's host as an IP literal (brackets dropped), or `undefined` for a name. */
 export function ipLiteralOf(url: URL): string | undefined {
@@ -174,12 +187,37 @@ export function checkUrlShape(raw: string, policy: NetworkPolicy = networkPolicy
   return url;
 }
 
+class LookupTimeoutError extends Error {
+  readonly code = 'ETIMEOUT';
+}
+
+/** A name with no address (now, or in time): the endpoint's DNS failure rather than our refusal. */
+class UnresolvedNameError extends ForbiddenTargetError {}
+
+/** Every address `hostname` has now, within the call budget; a localhost name without any lookup. */
+function addressesOf(hostname: string, lookup: HostLookup): Promise<LookupAddress[]> {
+  if (isLocalhostName(hostname)) return Promise.resolve(LOCALHOST_ADDRESSES);
+  const timeoutMs = callBudgetMs(LOOKUP_LIMIT_MS);
+  return new Promise<LookupAddress[]>((resolve, reject) => {
+    // The lookup itself cannot be cancelled; its late answer is ignored.
+    const timer = setTimeout(() => reject(new LookupTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    lookup(hostname, { all: true, verbatim: true }, (error, found) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(found);
+    });
+  });
+}
+
 /** Resolves a name to every address it has now; each must pass the policy. */
-async function resolveAllowed(hostname: string, policy: NetworkPolicy): Promise<LookupAddress[]> {
-  const addresses = await new Promise<LookupAddress[]>((resolve, reject) =>
-    dnsLookup(hostname, { all: true, verbatim: true }, (error, found) => (error ? reject(error) : resolve(found))),
-  );
-  if (addresses.length === 0) throw new ForbiddenTargetError(`${hostname} does not resolve`);
+async function resolveAllowed(hostname: string, policy: NetworkPolicy, lookup: HostLookup): Promise<LookupAddress[]> {
+  let addresses: LookupAddress[];
+  try {
+    addresses = await addressesOf(hostname, lookup);
+  } catch (error) {
+    throw new UnresolvedNameError(`${hostname} does not resolve${error instanceof LookupTimeoutError ? ' in time' : ''}`);
+  }
+  if (addresses.length === 0) throw new UnresolvedNameError(`${hostname} does not resolve`);
   for (const { address } of addresses) {
     const refusal = addressRefusal(address, policy);
     // One bad address refuses the name: an attacker's name may list a public address next to a private one.
@@ -189,16 +227,9 @@ async function resolveAllowed(hostname: string, policy: NetworkPolicy): Promise<
 }
 
 /** Registration: the URL's shape and every address its host resolves to now. */
-export async function validateEndpointUrl(raw: string, policy: NetworkPolicy = networkPolicy()): Promise<URL> {
+export async function validateEndpointUrl(raw: string, policy: NetworkPolicy = networkPolicy(), lookup: HostLookup = dnsLookup): Promise<URL> {
   const url = checkUrlShape(raw, policy);
-  if (ipLiteralOf(url) === undefined) {
-    try {
-      await resolveAllowed(url.hostname, policy);
-    } catch (error) {
-      if (error instanceof ForbiddenTargetError) throw error;
-      throw new ForbiddenTargetError(`${url.hostname} does not resolve`);
-    }
-  }
+  if (ipLiteralOf(url) === undefined) await resolveAllowed(url.hostname, policy, lookup);
   return url;
 }
 
@@ -209,18 +240,21 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  * policy, and hands the socket only addresses it checked. (Node never calls
  * it for an IP literal: the transport checks those with `checkUrlShape`.)
  */
-export function guardedLookup(policy: NetworkPolicy = networkPolicy()) {
+export function guardedLookup(policy: NetworkPolicy = networkPolicy(), lookup: HostLookup = dnsLookup) {
   return (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
     if (policy === 'loopback-only' && !isLocalhostName(hostname)) {
       callback(Object.assign(new ForbiddenTargetError(`${hostname} is not looked up here`), { code: 'ERR_FORBIDDEN_TARGET' }), []);
       return;
     }
-    resolveAllowed(hostname, policy).then(
+    resolveAllowed(hostname, policy, lookup).then(
       (addresses) => {
         if (options.all) callback(null, addresses);
         else callback(null, addresses[0]?.address ?? '', addresses[0]?.family);
       },
-      (error: unknown) => callback(Object.assign(error instanceof Error ? error : new Error(String(error)), { code: error instanceof ForbiddenTargetError ? 'ERR_FORBIDDEN_TARGET' : 'ENOTFOUND' }), []),
+      (error: unknown) => {
+        const code = error instanceof UnresolvedNameError ? 'ENOTFOUND' : 'ERR_FORBIDDEN_TARGET';
+        callback(Object.assign(error instanceof Error ? error : new Error(String(error)), { code }), []);
+      },
     );
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWithDeadline } from '../../shared/deadline';
-import { ForbiddenTargetError, checkUrlShape, classifyAddress, guardedLookup, validateEndpointUrl } from '../../shared/outgoing/ssrf';
+import { ForbiddenTargetError, checkUrlShape, classifyAddress, guardedLookup, validateEndpointUrl, type HostLookup } from '../../shared/outgoing/ssrf';
 import { postWebhook } from '../../shared/outgoing/transport';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver';
 
@@ -112,6 +112,45 @@ describe('URL policy', () => {
     expect(allowedLocal.error).toBeNull();
     for (const { address } of allowedLocal.addresses as Array<{ address: string }>) expect(classifyAddress(address)).toBe('loopback');
     expect((await lookup('loopback-only', 'example.com')).error?.code).toBe('ERR_FORBIDDEN_TARGET');
+  });
+});
+
+describe('name lookups', () => {
+  /** A lookup that records the names it is asked and answers with a public address (so using it would show). */
+  const recordingLookup = () => {
+    const asked: string[] = [];
+    const lookup: HostLookup = (hostname, _options, callback) => {
+      asked.push(hostname);
+      callback(null, [{ address: '93.184.216.34', family: 4 }]);
+    };
+    return { asked, lookup };
+  };
+  const connectionLookup = (policy: 'public' | 'local' | 'loopback-only', host: string, lookup: HostLookup) =>
+    new Promise<{ error: NodeJS.ErrnoException | null; addresses: unknown }>((resolve) =>
+      guardedLookup(policy, lookup)(host, { all: true }, (error, addresses) => resolve({ error, addresses })),
+    );
+
+  it('a name whose lookup never answers is refused within the call budget ("does not resolve in time"), never waited on', async () => {
+    const neverAnswers: HostLookup = () => undefined;
+    await expect(runWithDeadline(1_100, () => validateEndpointUrl('https://never-answers.example/', 'public', neverAnswers))).rejects.toThrow(
+      'The endpoint URL is not allowed: never-answers.example does not resolve in time',
+    );
+    const connection = await runWithDeadline(1_100, () => connectionLookup('public', 'never-answers.example', neverAnswers));
+    expect(connection.error?.code).toBe('ENOTFOUND');
+  });
+
+  it('localhost and *.localhost are loopback without any lookup, so no DNS query can leave', async () => {
+    const { asked, lookup } = recordingLookup();
+    await expect(validateEndpointUrl('http://probe-dns-leak.localhost:8080/', 'loopback-only', lookup)).resolves.toBeInstanceOf(URL);
+    await expect(validateEndpointUrl('http://localhost:8080/', 'loopback-only', lookup)).resolves.toBeInstanceOf(URL);
+    await expect(validateEndpointUrl('https://probe.localhost./', 'local', lookup)).resolves.toBeInstanceOf(URL);
+    await expect(validateEndpointUrl('https://probe.localhost/', 'public', lookup)).rejects.toThrow(/probe.localhost resolves to 127.0.0.1, a loopback address/);
+    expect(await connectionLookup('loopback-only', 'probe.localhost', lookup)).toEqual({ error: null, addresses: [{ address: '127.0.0.1', family: 4 }] });
+    expect(asked).toEqual([]);
+    // Any other name is looked up (through the lookup given), except under loopback-only.
+    await expect(validateEndpointUrl('https://hooks.example/', 'public', lookup)).resolves.toBeInstanceOf(URL);
+    expect((await connectionLookup('loopback-only', 'hooks.example', lookup)).error?.code).toBe('ERR_FORBIDDEN_TARGET');
+    expect(asked).toEqual(['hooks.example']);
   });
 });
 
