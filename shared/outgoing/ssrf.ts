@@ -2,16 +2,23 @@
  * Where outgoing webhooks may go. An endpoint URL comes from a customer, so
  * it must never reach into our network: no private, loopback, link-local,
  * carrier-grade NAT, unique-local, multicast, unspecified, reserved or cloud
- * metadata address, in any spelling (IPv4-mapped, IPv4-compatible, NAT64 and
- * 6to4 IPv6 forms are unwrapped to the IPv4 address they carry). The check
+ * metadata address, in any spelling (IPv4-mapped, IPv4-translated, NAT64
+ * well-known prefix and 6to4 IPv6 forms are unwrapped to the IPv4 address
+ * they carry). IPv6 follows the IANA special-purpose registry, and anything
+ * outside global unicast (2000::/3) is reserved: that takes in the
+ * deprecated IPv4-compatible form (::/96) and local-use NAT64
+ * (64:ff9b:1::/48, an operator's own translator) whatever they carry. The check
  * runs at registration and again at every connection, on the addresses the
  * name resolves to then; the transport connects to the address it checked,
  * so a name that resolves differently the second time (DNS rebinding) gains
  * nothing.
  *
  * The network policy (`OUTGOING_WEBHOOKS_NETWORK`):
- * - `public` (the default, and AWS): https only, public addresses only.
- * - `local` (the local runtime): http or https, and loopback allowed too.
+ * - `public` (the default, and AWS): https only, public addresses only, on
+ *   port 443 or 1024–65535, so nobody can point us at another host's
+ *   well-known services (mail, ssh…) to probe them.
+ * - `local` (the local runtime): http or https, and loopback allowed too (any
+ *   port but 0: the developer's own receivers).
  * - `loopback-only` (tests): loopback addresses only, and no name is ever
  *   looked up, so no request (not even a DNS query) can leave the machine.
  *
@@ -70,9 +77,11 @@ const ranges: ReadonlyArray<readonly [AddressClass, 'ipv4' | 'ipv6', string, num
   ['reserved', 'ipv4', '240.0.0.0', 4],
   ['unspecified', 'ipv6', '::', 128],
   ['loopback', 'ipv6', '::1', 128],
-  ['reserved', 'ipv6', '100::', 64],
-  ['reserved', 'ipv6', '2001::', 32],
+  // Inside global unicast, per the IANA IPv6 special-purpose registry: the IETF protocol
+  // assignments (Teredo, benchmarking, AMT, AS112, ORCHID, DETs…), and documentation twice.
+  ['reserved', 'ipv6', '2001::', 23],
   ['reserved', 'ipv6', '2001:db8::', 32],
+  ['reserved', 'ipv6', '3fff::', 20],
   ['unique-local', 'ipv6', 'fc00::', 7],
   ['link-local', 'ipv6', 'fe80::', 10],
   ['link-local', 'ipv6', 'fec0::', 10],
@@ -85,6 +94,9 @@ for (const [addressClass, family, network, prefix] of ranges) {
   if (!list) blockLists.set(addressClass, (list = new BlockList()));
   list.addSubnet(network, prefix, family);
 }
+/** IPv6 global unicast: all IANA assigns for the public Internet (the rest is reserved, SRv6 SIDs and discard prefixes included). */
+const globalUnicast = new BlockList();
+globalUnicast.addSubnet('2000::', 3, 'ipv6');
 
 /** The 16 bytes of an IPv6 address (any spelling, a dotted IPv4 tail included). */
 function ipv6Bytes(address: string): number[] {
@@ -104,13 +116,13 @@ function ipv6Bytes(address: string): number[] {
   });
 }
 
-/** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4), if any. */
+/** The IPv4 address an IPv6 address carries (mapped, translated, NAT64 well-known prefix, 6to4), if any. */
 function embeddedIpv4(address: string): string | undefined {
   const bytes = ipv6Bytes(address);
   const isZero = (from: number, to: number) => bytes.slice(from, to).every((byte) => byte === 0);
   const v4 = (from: number) => bytes.slice(from, from + 4).join('.');
-  if (isZero(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return v4(12); // ::ffff:a.b.c.d
-  if (isZero(0, 12) && !isZero(12, 14)) return v4(12); // ::a.b.c.d (deprecated IPv4-compatible; :: and ::1 excluded)
+  if (isZero(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return v4(12); // ::ffff:a.b.c.d (mapped)
+  if (isZero(0, 8) && bytes[8] === 0xff && bytes[9] === 0xff && isZero(10, 12)) return v4(12); // ::ffff:0:a.b.c.d (translated)
   if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && isZero(4, 12)) return v4(12); // 64:ff9b::/96
   if (bytes[0] === 0x20 && bytes[1] === 0x02) return v4(2); // 2002::/16
   return undefined;
@@ -125,7 +137,9 @@ export function classifyAddress(address: string): AddressClass | undefined {
     if (carried !== undefined) return classifyAddress(carried);
   }
   const type = family === 4 ? 'ipv4' : 'ipv6';
-  for (const [addressClass, list] of blockLists) if (list.check(address.split('%')[0] ?? '', type)) return addressClass;
+  const bare = address.split('%')[0] ?? '';
+  for (const [addressClass, list] of blockLists) if (list.check(bare, type)) return addressClass;
+  if (type === 'ipv6' && !globalUnicast.check(bare, 'ipv6')) return 'reserved';
   return undefined;
 }
 
@@ -177,6 +191,11 @@ export function checkUrlShape(raw: string, policy: NetworkPolicy = networkPolicy
   if (!schemes.includes(url.protocol)) throw new ForbiddenTargetError(policy === 'public' ? 'https is required' : 'the scheme must be http or https');
   if (url.username !== '' || url.password !== '') throw new ForbiddenTargetError('credentials in the URL are not allowed');
   if (url.hash !== '') throw new ForbiddenTargetError('a fragment is not allowed');
+  // An empty port is the scheme's own (443, or 80 for local http).
+  if (url.port === '0') throw new ForbiddenTargetError('port 0 is not allowed');
+  if (policy === 'public' && url.port !== '' && url.port !== '443' && Number(url.port) < 1024) {
+    throw new ForbiddenTargetError(`port ${url.port} is not allowed (443, or 1024 to 65535)`);
+  }
   const literal = ipLiteralOf(url);
   if (literal !== undefined) {
     const refusal = addressRefusal(literal, policy);

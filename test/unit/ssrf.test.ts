@@ -41,14 +41,42 @@ describe('address classes', () => {
     ['::ffff:7f00:1', 'loopback'],
     ['::ffff:10.0.0.1', 'private'],
     ['::ffff:a9fe:a9fe', 'metadata'],
-    ['::10.0.0.1', 'private'],
+    // IPv4-compatible (::/96, deprecated): refused whatever it carries.
+    ['::10.0.0.1', 'reserved'],
+    ['::8.8.8.8', 'reserved'],
+    ['::102', 'reserved'],
+    // IPv4-translated (::ffff:0:0/96, SIIT) carries an IPv4 address.
+    ['::ffff:0:a9fe:a9fe', 'metadata'],
+    ['::ffff:0:a00:1', 'private'],
+    // Local-use NAT64 (64:ff9b:1::/48): an operator's own translator, whatever the layout.
+    ['64:ff9b:1::a00:1', 'reserved'],
+    ['64:ff9b:1:a9fe:a9:fe00::', 'reserved'],
+    ['64:ff9b:1::808:808', 'reserved'],
+    // The IANA IPv6 special-purpose registry (2025): IETF protocol assignments 2001::/23 (Teredo,
+    // benchmarking, AMT, AS112, ORCHID, ORCHIDv2, DETs), documentation, SRv6 SIDs, discard and dummy prefixes.
+    ['2001::1', 'reserved'],
+    ['2001:2::1', 'reserved'],
+    ['2001:3::1', 'reserved'],
+    ['2001:10::1', 'reserved'],
+    ['2001:20::1', 'reserved'],
+    ['2001:30::1', 'reserved'],
+    ['2001:1ff::1', 'reserved'],
+    ['2001:db8::1', 'reserved'],
+    ['3fff::1', 'reserved'],
+    ['3fff:fff::1', 'reserved'],
+    ['5f00::1', 'reserved'],
+    ['100::1', 'reserved'],
+    ['100:0:0:1::1', 'reserved'],
+    // Outside global unicast (2000::/3) nothing is assigned for the public Internet.
+    ['4000::1', 'reserved'],
+    ['1::1', 'reserved'],
     ['64:ff9b::a9fe:a9fe', 'metadata'],
     ['2002:c0a8:0101::1', 'private'],
   ])('%s is %s', (address, expected) => {
     expect(classifyAddress(address)).toBe(expected);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808'])('%s is public', (address) => {
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '::ffff:0:808:808', '2001:200::1', '3fff:1000::1', '2a00:1450::1'])('%s is public', (address) => {
     expect(classifyAddress(address)).toBeUndefined();
   });
 });
@@ -80,6 +108,25 @@ describe('URL policy', () => {
     // WHATWG URL parsing turns the odd spellings into the address they mean.
     expect(refused('https://2130706433/', 'public')).toMatch(/loopback/);
     expect(refused('https://0x7f.1/', 'public')).toMatch(/loopback/);
+  });
+
+  it.each([
+    ['https://93.184.216.34/', 'public', undefined],
+    ['https://93.184.216.34:443/', 'public', undefined],
+    ['https://93.184.216.34:8443/', 'public', undefined],
+    ['https://93.184.216.34:1024/', 'public', undefined],
+    ['https://93.184.216.34:65535/', 'public', undefined],
+    ['https://93.184.216.34:0/', 'public', 'port 0 is not allowed'],
+    ['https://93.184.216.34:22/', 'public', 'port 22 is not allowed (443, or 1024 to 65535)'],
+    ['https://93.184.216.34:25/', 'public', 'port 25 is not allowed (443, or 1024 to 65535)'],
+    ['https://93.184.216.34:80/', 'public', 'port 80 is not allowed (443, or 1024 to 65535)'],
+    ['https://93.184.216.34:1023/', 'public', 'port 1023 is not allowed (443, or 1024 to 65535)'],
+    ['http://127.0.0.1:0/', 'local', 'port 0 is not allowed'],
+    ['http://127.0.0.1:0/', 'loopback-only', 'port 0 is not allowed'],
+    ['http://127.0.0.1/', 'local', undefined],
+    ['http://127.0.0.1:9/', 'loopback-only', undefined],
+  ] as const)('port of %s under %s: %s', (url, policy, refusal) => {
+    expect(refused(url, policy)).toBe(refusal);
   });
 
   it('local runtime: http allowed and loopback too, private ranges still refused', () => {
