@@ -1,12 +1,3 @@
-import { resolve } from 'node:path';
-import * as z from 'zod';
-import { summarizeIssues } from '../../shared/http/api-handler';
-import { orgIdSchema } from '../../shared/http/principal';
-import { roles } from '../../shared/http/rbac';
-import { stop as stopEsbuild } from 'esbuild';
-import { buildSettingsModule, SETTINGS_MODULE_FILE, type SettingsModule } from '../../shared/ui/build';
-import { mintLocalToken } from './jwt';
-
 /**
  * The HR app's Settings → Integrations page, as the local runtime serves it
  * at `/settings/integrations` (where the OAuth callback sends the browser
@@ -17,6 +8,15 @@ import { mintLocalToken } from './jwt';
  * the component as its `getToken`. It exists only in the local runtime:
  * nothing of it is in the manifest, so AWS never has it.
  */
+import { resolve } from 'node:path';
+import * as z from 'zod';
+import { summarizeIssues } from '../../shared/http/api-handler';
+import { orgIdSchema } from '../../shared/http/principal';
+import { roles } from '../../shared/http/rbac';
+import { stop as stopEsbuild } from 'esbuild';
+import { buildSettingsModule, SETTINGS_MODULE_FILE, type SettingsModule } from '../../shared/ui/build';
+import { mintLocalToken } from './jwt';
+
 export const SETTINGS_PATH = '/settings/integrations';
 export const SETTINGS_MODULE_PATH = `${SETTINGS_PATH}/${SETTINGS_MODULE_FILE}`;
 export const DEV_SIGN_IN_PATH = '/_local/dev-sign-in';

@@ -1,7 +1,4 @@
 /// <reference lib="dom" />
-import { LitElement, html, nothing } from 'lit';
-import { styles } from './styles';
-
 /**
  * The ⋮ menu of one integration, following the WAI-ARIA menu button
  * pattern: the button says it opens a menu and whether it is open; Enter,
@@ -10,6 +7,9 @@ import { styles } from './styles';
  * Tab or a click elsewhere closes it. Choosing fires `menu-select` with the
  * item's id.
  */
+import { LitElement, html, nothing } from 'lit';
+import { styles } from './styles';
+
 export interface MenuItem {
   id: string;
   label: string;

@@ -1,8 +1,3 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-
 /**
  * Builds the settings component into one self-contained ES module (Lit and
  * the CSS inside, nothing fetched at run time) with esbuild: the file an HR
@@ -10,6 +5,11 @@ import { build } from 'esbuild';
  * local runtime builds it at start and serves it under
  * `/settings/integrations/`.
  */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
 export const SETTINGS_MODULE_FILE = 'hr-integrations.js';
 
 export interface SettingsModule {

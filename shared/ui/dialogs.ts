@@ -1,15 +1,16 @@
+/**
+ * The contents of the page's dialogs, one function each, as plain templates:
+ * what Disconnect and Delete data will do (and the typed confirmation
+ * erasure needs), the sync settings form, the sync logs and the consent
+ * history; other modules' dialogs render themselves (`ViewDialog`). The
+ * element owns the `<dialog>`, its state and its buttons' effects; these
+ * only say what is shown.
+ */
 import { html, type TemplateResult } from 'lit';
 import { describeReason, humanise } from './messages';
 import { accountLabel, resourceLabel, type Consent, type Integration, type SyncLog, type SyncSettings } from './model';
 import { absoluteTime, relativeTime } from './time';
 
-/**
- * The contents of the page's dialogs, one function each, as plain templates:
- * what Disconnect and Delete data will do (and the typed confirmation
- * erasure needs), the sync settings form, the sync logs and the consent
- * history; other modules' dialogs render themselves (`ViewDialog`). The element owns the `<dialog>`, its state and its buttons'
- * effects; these only say what is shown.
- */
 export type DialogState =
   | { kind: 'disconnect'; integration: Integration }
   | { kind: 'erase'; integration: Integration; typed: string }

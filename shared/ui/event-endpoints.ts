@@ -1,3 +1,10 @@
+/**
+ * The organisation's event webhooks (outgoing): the endpoints an admin
+ * registered to receive integration events, each with its status, the
+ * registration (whose signing secret is shown once, right then), its
+ * delivery attempts and its removal. Admins only, as the API; hidden when
+ * the API has no such routes.
+ */
 import { html, nothing, type TemplateResult } from 'lit';
 import type * as z from 'zod';
 import type { attemptViewSchema, EndpointView } from '../outgoing/endpoints';
@@ -6,13 +13,6 @@ import type { ViewDialog } from './dialogs';
 import { humanise } from './messages';
 import { absoluteTime, relativeTime } from './time';
 
-/**
- * The organisation's event webhooks (outgoing): the endpoints an admin
- * registered to receive integration events, each with its status, the
- * registration (whose signing secret is shown once, right then), its
- * delivery attempts and its removal. Admins only, as the API; hidden when
- * the API has no such routes.
- */
 type EventType = EndpointView['eventTypes'][number];
 type Attempt = z.infer<typeof attemptViewSchema>;
 

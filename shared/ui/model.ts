@@ -1,11 +1,11 @@
-import type { IntegrationView } from '../domain/integration';
-import type { SyncLog } from '../store/sync';
-
 /**
  * The API's answers as the page reads them. Integration and sync-log shapes
  * are the API's own types (type-only imports: nothing of the server is
  * bundled); the rest mirrors the handlers' responses.
  */
+import type { IntegrationView } from '../domain/integration';
+import type { SyncLog } from '../store/sync';
+
 export type Integration = IntegrationView;
 export type { SyncLog };
 

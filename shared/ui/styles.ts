@@ -1,11 +1,11 @@
-import { css } from 'lit';
-
 /**
  * The component's stylesheet, inside its shadow root so the host app's CSS
  * and ours never collide. System fonts only (nothing is loaded); colours
  * meet WCAG AA contrast; below 640 px the list becomes stacked cards.
  * Host apps can theme it through the custom properties on `:host`.
  */
+import { css } from 'lit';
+
 export const styles = css`
   :host {
     --hr-accent: #1a56c4;

@@ -1,3 +1,12 @@
+/**
+ * The troubleshooting side of the page, as the user guide's checklist asks
+ * for it: the banner of open alerts, and one dialog per integration with a
+ * live health check, the state of its real-time updates (webhook channels,
+ * expiry, renewal, last delivery), a test event sent through the real
+ * webhook, and the recent deliveries. A part whose route the API does not
+ * have (a 404 for the route, or a 400 where the path reads as an id) is
+ * left out instead of breaking the page.
+ */
 import { html, nothing, type TemplateResult } from 'lit';
 import type { AlertView } from '../domain/alerts';
 import type { HealthCheckResult } from '../domain/health-check';
@@ -10,15 +19,6 @@ import { describeReason, humanise } from './messages';
 import { resourceLabel, type Integration } from './model';
 import { absoluteTime, relativeTime } from './time';
 
-/**
- * The troubleshooting side of the page, as the user guide's checklist asks
- * for it: the banner of open alerts, and one dialog per integration with a
- * live health check, the state of its real-time updates (webhook channels,
- * expiry, renewal, last delivery), a test event sent through the real
- * webhook, and the recent deliveries. A part whose route the API does not
- * have (a 404 for the route, or a 400 where the path reads as an id) is
- * left out instead of breaking the page.
- */
 const TROUBLESHOOT = 'troubleshoot';
 
 export const troubleshootingItems = (): MenuItem[] => [{ id: TROUBLESHOOT, label: 'Troubleshoot' }];

@@ -1,3 +1,10 @@
+/**
+ * The settings component: the module's size (raw and gzip), and the time
+ * from navigating to `/settings/integrations` to the list rendered (the
+ * module fetched and run, the catalog and the list read from the API), in
+ * Chromium through the local runtime with three connected integrations.
+ * The first load is a fresh browser's; the module is revalidated every time (no-cache).
+ */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,13 +16,6 @@ import { runtimeClient } from '../../support/runtime-client';
 import { max, median, min } from '../lib/stats';
 import type { Row, Section, SectionOutput } from '../lib/types';
 
-/**
- * The settings component: the module's size (raw and gzip), and the time
- * from navigating to `/settings/integrations` to the list rendered (the
- * module fetched and run, the catalog and the list read from the API), in
- * Chromium through the local runtime with three connected integrations.
- * The first load is a fresh browser's; the module is revalidated every time (no-cache).
- */
 const LOADS = 6;
 
 export const settingsPageSection: Section = {

@@ -1,15 +1,15 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
-import { describe, it } from 'vitest';
-
 /**
  * Chromium for the browser tests: Debian's `chromium` package (or
  * CHROMIUM_PATH), never a download. Without one, the browser tests are
  * skipped with one loud line saying how to run them, unless
  * BROWSER_TESTS=required (CI sets it), where a missing browser fails.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { describe, it } from 'vitest';
+
 export const chromiumPath = (): string | undefined => {
   const candidate = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   return existsSync(candidate) ? candidate : undefined;

@@ -1,14 +1,3 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { mintLocalToken } from '../../../infra/local/jwt';
-import { startLocalProcess, type LocalProcess } from '../../support/local-process';
-import { startHttpReceiver } from '../../support/http-receiver';
-import { runtimeClient } from '../../support/runtime-client';
-import { describeInBrowser, launchChromium, type LaunchedBrowser } from './chromium';
-
 /**
  * The guide's whole journey in a real browser: Chromium drives
  * `/settings/integrations` on the local runtime, signs in through the local
@@ -20,6 +9,17 @@ import { describeInBrowser, launchChromium, type LaunchedBrowser } from './chrom
  * Screenshots go to reports/screenshots/ (UPDATE_SCREENSHOTS=1 also refreshes
  * the two the README shows).
  */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { mintLocalToken } from '../../../infra/local/jwt';
+import { startLocalProcess, type LocalProcess } from '../../support/local-process';
+import { startHttpReceiver } from '../../support/http-receiver';
+import { runtimeClient } from '../../support/runtime-client';
+import { describeInBrowser, launchChromium, type LaunchedBrowser } from './chromium';
+
 /** Waits for what the page shows to settle; generous, as the machine may be busy (never a timing assertion). */
 const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
 
