@@ -62,6 +62,8 @@ const MAX_RETRY_DELAY_MS = 6 * 3600 * 1000;
 /** A claimed attempt that never settles (the function died) is due again after this. */
 const ATTEMPT_LEASE_MS = 2 * 60_000;
 const CONCURRENT_ATTEMPTS = 10;
+/** An endpoint failing for this long gets its first attempts from the sweep, not from the delivery function. */
+export const FIRST_ATTEMPTS_TO_SWEEP_AFTER_MS = 5 * 60_000;
 
 /**
  * The time of an attempt: the caller's `now` (the sweep's clock, which tests
@@ -137,10 +139,11 @@ export async function deliverEvent(event: unknown, now: Date = new Date()): Prom
       };
       // EventBridge retried us: the message exists, and only its first attempt is ours to make.
       const stored = (await createMessage(message, now)) ? message : await getMessage(message);
-      // A failing endpoint's first attempt is the sweep's (the message is due now): there it waits its
-      // turn behind the endpoint's other messages, instead of holding one of this function's few
-      // concurrent invocations for a whole attempt timeout on every event.
-      if (stored?.attempts === 0 && endpoint.failingSince === undefined) await attemptMessage(stored, clock);
+      // An endpoint failing for a while gets its first attempt from the sweep (the message is due now):
+      // there it waits its turn behind its other messages, instead of holding one of this function's
+      // few concurrent invocations for a whole attempt timeout on every event. A passing blip does not count.
+      const persistentlyFailing = endpoint.failingSince !== undefined && now.getTime() - Date.parse(endpoint.failingSince) >= FIRST_ATTEMPTS_TO_SWEEP_AFTER_MS;
+      if (stored?.attempts === 0 && !persistentlyFailing) await attemptMessage(stored, clock);
     },
     CONCURRENT_ATTEMPTS,
   );

@@ -22,6 +22,8 @@ import {
   listEndpoints,
   outgoingEventTypes,
   putEndpoint,
+  releaseEndpointPlace,
+  reserveEndpointPlace,
   type StoredEndpoint,
 } from './store';
 
@@ -103,8 +105,7 @@ export async function registerEndpoint(orgId: string, input: RegisterEndpointInp
     if (error instanceof ForbiddenTargetError) throw validationFailed(`url: ${error.reason}`);
     throw error;
   }
-  // A count, then a put: two admins registering at the same moment may pass the cap by one, which is harmless.
-  if ((await listEndpoints(orgId)).length >= MAX_ENDPOINTS_PER_ORG) {
+  if (!(await reserveEndpointPlace(orgId, MAX_ENDPOINTS_PER_ORG))) {
     throw conflict(`An organisation may register at most ${MAX_ENDPOINTS_PER_ORG} endpoints; delete one first`);
   }
   const endpointId = `ep_${ulid(now.getTime())}`;
@@ -118,7 +119,12 @@ export async function registerEndpoint(orgId: string, input: RegisterEndpointInp
     status: 'enabled',
     createdAt: now.toISOString(),
   };
-  await putEndpoint(endpoint, await tokenVault().seal(secret, signingSecretContext(orgId, endpointId)));
+  try {
+    await putEndpoint(endpoint, await tokenVault().seal(secret, signingSecretContext(orgId, endpointId)));
+  } catch (error) {
+    await releaseEndpointPlace(orgId);
+    throw error;
+  }
   logger.info('Event endpoint registered', { endpointId, eventTypes: input.eventTypes });
   return { ...toView(endpoint), secret };
 }

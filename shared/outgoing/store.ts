@@ -79,10 +79,69 @@ export async function getEndpointWithSecret(orgId: string, endpointId: string): 
   return { endpoint: endpointSchema.parse(item), secret: sealedSecretSchema.parse(item.secret) };
 }
 
-/** Deletes the endpoint; false when there was none. */
+/** Deletes the endpoint and frees its place; false when there was none. */
 export async function deleteEndpoint(orgId: string, endpointId: string): Promise<boolean> {
   const { Attributes } = await dynamo().send(new DeleteCommand({ TableName: tableName(), Key: endpointKey(orgId, endpointId), ReturnValues: 'ALL_OLD' }));
-  return Attributes !== undefined;
+  if (Attributes === undefined) return false;
+  await releaseEndpointPlace(orgId);
+  return true;
+}
+
+/**
+ * The organisation's endpoint count, the cap's source of truth: a place is
+ * taken by a conditional increment before the endpoint is stored, so
+ * parallel registrations can never pass the cap. (One TransactWriteItems
+ * with the put would be atomic, but the local store, dynalite, has no
+ * transactions; instead a failed put gives its place back, and only a
+ * function dying between the two writes leaves a place taken.)
+ */
+const endpointCountKey = (orgId: string) => ({ pk: keys.org(orgId), sk: 'EVENTENDPOINTCOUNT' });
+
+/** Takes one of the organisation's `max` endpoint places; false when all are taken. */
+export async function reserveEndpointPlace(orgId: string, max: number): Promise<boolean> {
+  const { Item: counter } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: endpointCountKey(orgId), ConsistentRead: true }));
+  if (!counter) {
+    // The first registration since the count existed starts it at what is stored (one writer wins).
+    const stored = (await listEndpoints(orgId)).length;
+    try {
+      await dynamo().send(new PutCommand({ TableName: tableName(), Item: { ...endpointCountKey(orgId), endpointCount: stored }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+    }
+  }
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: endpointCountKey(orgId),
+        UpdateExpression: 'SET endpointCount = endpointCount + :one',
+        ConditionExpression: 'endpointCount < :max',
+        ExpressionAttributeValues: { ':one': 1, ':max': max },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Gives a place back (the endpoint was deleted, or never stored). */
+export async function releaseEndpointPlace(orgId: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: endpointCountKey(orgId),
+        UpdateExpression: 'SET endpointCount = endpointCount - :one',
+        ConditionExpression: 'endpointCount > :zero',
+        ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+      }),
+    );
+  } catch (error) {
+    // No count (endpoints from before it) or already zero: nothing to give back.
+    if (!isConditionalCheckFailure(error)) throw error;
+  }
 }
 
 /** An attempt's effect on its endpoint: a success clears the failing streak, a failure starts one if none runs. */

@@ -187,6 +187,23 @@ describe('outgoing webhooks', () => {
     expect((await api<{ endpoints: unknown[] }>('GET', '/api/integrations/event-endpoints', undefined, stranger)).data.endpoints).toEqual([]);
   });
 
+  it('the cap of 10 endpoints holds against 30 parallel registrations, every time, and a deletion frees one place', async () => {
+    for (const orgId of ['cap-race-1', 'cap-race-2', 'cap-race-3']) {
+      const bearer = await token('admin', orgId);
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, index) => api<EndpointView>('POST', '/api/integrations/event-endpoints', { url: `http://127.0.0.1:9/race-${index}`, eventTypes: ['alert'] }, bearer)),
+      );
+      for (const answer of answers) if (answer.data?.secret) recordIssuedSecret(answer.data.secret);
+      expect(answers.map((answer) => answer.status).sort(), orgId).toEqual([...Array<number>(10).fill(201), ...Array<number>(20).fill(409)]);
+      const listed = (await api<{ endpoints: EndpointView[] }>('GET', '/api/integrations/event-endpoints', undefined, bearer)).data.endpoints;
+      expect(listed).toHaveLength(10);
+      expect((await api('DELETE', `/api/integrations/event-endpoints/${listed[0]?.id}`, undefined, bearer)).status).toBe(200);
+      const again = await Promise.all(Array.from({ length: 3 }, () => api<EndpointView>('POST', '/api/integrations/event-endpoints', { url: 'http://127.0.0.1:9/again', eventTypes: ['alert'] }, bearer)));
+      for (const answer of again) if (answer.data?.secret) recordIssuedSecret(answer.data.secret);
+      expect(again.map((answer) => answer.status).sort()).toEqual([201, 409, 409]);
+    }
+  });
+
   it('deleting stops deliveries; deleting again is a 404; the secret never reached a log line', async () => {
     expect(await api('DELETE', `/api/integrations/event-endpoints/${endpoint.id}`)).toMatchObject({ status: 200, success: true, data: null });
     expect((await api('DELETE', `/api/integrations/event-endpoints/${endpoint.id}`)).status).toBe(404);

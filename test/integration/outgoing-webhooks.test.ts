@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordIssuedSecret } from '../../infra/local/sandbox/secrets-ledger';
 import { runWithDeadline } from '../../shared/deadline';
 import { listOpenAlerts } from '../../shared/domain/alerts';
-import { RETRY_WINDOW_MS, deliverEvent, retryDueDeliveries, retryDelayMs } from '../../shared/outgoing/delivery';
+import { FIRST_ATTEMPTS_TO_SWEEP_AFTER_MS, RETRY_WINDOW_MS, deliverEvent, retryDueDeliveries, retryDelayMs } from '../../shared/outgoing/delivery';
 import { MAX_ENDPOINTS_PER_ORG, deliveriesOf, endpointsOf, registerEndpoint, removeEndpoint } from '../../shared/outgoing/endpoints';
 import { createMessage, disableEndpoint, noteEndpointOutcome, type OutgoingEventType } from '../../shared/outgoing/store';
 import { dueShardOf } from '../../shared/store/due';
@@ -260,11 +260,11 @@ describe('dead letters and disabling', () => {
 });
 
 describe('fairness', () => {
-  it("a failing endpoint's first attempts go to the sweep, so a hanging receiver never holds the delivery function", async () => {
+  it("an endpoint failing for a while gets its first attempts from the sweep, so a hanging receiver never holds the delivery function", async () => {
     const orgId = uniqueOrg('outgoing');
     const registered = await endpoint(orgId, '/failing-first');
     const t0 = new Date();
-    await noteEndpointOutcome(orgId, registered.id, false, t0);
+    await noteEndpointOutcome(orgId, registered.id, false, new Date(t0.getTime() - FIRST_ATTEMPTS_TO_SWEEP_AFTER_MS));
     expect(await deliverEvent(synced(orgId, t0), t0)).toEqual({ endpoints: 1 });
     expect(receivedAt('/failing-first')).toEqual([]);
     await retryDueDeliveries(t0);
