@@ -91,14 +91,19 @@ const countsOf = (log: SyncLog) => {
 const TRIGGERS: Record<string, string> = { manual: 'Sync now', scheduled: 'Every 15 minutes', webhook: 'Real-time update', initial: 'First sync', reconnect: 'After reconnecting', coalesced: 'Sync now (queued)' };
 const OUTCOMES: Record<SyncLog['outcome'], string> = { succeeded: 'Succeeded', failed: 'Failed', skipped: 'Skipped' };
 
+/** A list a dialog loads: "Loading…" until it arrives, then the failure, the empty sentence, or its table. */
+export function loadedList<T>(items: readonly T[] | undefined, failure: string | undefined, empty: string, table: (items: readonly T[]) => TemplateResult): TemplateResult {
+  if (failure) return html`<p role="alert">${failure}</p>`;
+  if (!items) return html`<p role="status">Loading…</p>`;
+  if (items.length === 0) return html`<p class="empty">${empty}</p>`;
+  return table(items);
+}
+
 export function logsBody(state: Extract<DialogState, { kind: 'logs' }>, now: number): TemplateResult {
-  if (state.error) return html`<p role="alert">${state.error}</p>`;
-  if (!state.logs) return html`<p role="status">Loading…</p>`;
-  if (state.logs.length === 0) return html`<p class="empty">No sync has run yet.</p>`;
-  return html`<table>
+  return loadedList(state.logs, state.error, 'No sync has run yet.', (logs) => html`<table>
     <thead><tr><th scope="col">When</th><th scope="col">Trigger</th><th scope="col">Outcome</th><th scope="col">Changes</th></tr></thead>
     <tbody>
-      ${state.logs.map(
+      ${logs.map(
         (log) => html`<tr>
           <td><time datetime=${log.startedAt} title=${absoluteTime(log.startedAt)}>${relativeTime(log.startedAt, now)}</time>
             <span class="muted">(${(log.durationMs / 1000).toFixed(1)} s)</span></td>
@@ -108,18 +113,15 @@ export function logsBody(state: Extract<DialogState, { kind: 'logs' }>, now: num
         </tr>`,
       )}
     </tbody>
-  </table>`;
+  </table>`);
 }
 
 export function consentsBody(state: Extract<DialogState, { kind: 'consents' }>): TemplateResult {
-  if (state.error) return html`<p role="alert">${state.error}</p>`;
-  if (!state.consents) return html`<p role="status">Loading…</p>`;
-  if (state.consents.length === 0) return html`<p class="empty">No consent recorded.</p>`;
-  return html`<p class="muted">Every time someone allowed access: who, when, which permissions, from where.</p>
+  return loadedList(state.consents, state.error, 'No consent recorded.', (consents) => html`<p class="muted">Every time someone allowed access: who, when, which permissions, from where.</p>
     <table>
       <thead><tr><th scope="col">Granted</th><th scope="col">By</th><th scope="col">Permissions</th><th scope="col">From</th></tr></thead>
       <tbody>
-        ${state.consents.map(
+        ${consents.map(
           (consent) => html`<tr>
             <td><time datetime=${consent.grantedAt}>${absoluteTime(consent.grantedAt)}</time> <span class="muted">(terms ${consent.consentVersion})</span></td>
             <td>${consent.userId}</td>
@@ -128,5 +130,5 @@ export function consentsBody(state: Extract<DialogState, { kind: 'consents' }>):
           </tr>`,
         )}
       </tbody>
-    </table>`;
+    </table>`);
 }

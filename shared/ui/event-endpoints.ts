@@ -9,7 +9,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import type * as z from 'zod';
 import type { attemptViewSchema, EndpointView } from '../outgoing/endpoints';
 import { ApiError, type IntegrationsApi } from './api';
-import type { ViewDialog } from './dialogs';
+import { loadedList, type ViewDialog } from './dialogs';
 import { humanise } from './messages';
 import { absoluteTime, relativeTime } from './time';
 
@@ -187,17 +187,14 @@ class DeliveriesDialog implements ViewDialog {
 
   render(close: () => void) {
     const deliveries = this.deliveries;
-    const body =
-      deliveries === undefined
-        ? html`<p role="status">Loading…</p>`
-        : deliveries === 'failed'
-          ? html`<p role="alert">Could not load the deliveries. Try again in a moment.</p>`
-          : deliveries.length === 0
-            ? html`<p class="empty">Nothing delivered yet (kept 30 days).</p>`
-            : html`<table>
+    const body = loadedList(
+      deliveries === 'failed' ? undefined : deliveries,
+      deliveries === 'failed' ? 'Could not load the deliveries. Try again in a moment.' : undefined,
+      'Nothing delivered yet (kept 30 days).',
+      (attempts) => html`<table>
                 <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Outcome</th></tr></thead>
                 <tbody>
-                  ${deliveries.map(
+                  ${attempts.map(
                     (attempt) => html`<tr>
                       <td><time datetime=${attempt.at} title=${absoluteTime(attempt.at)}>${relativeTime(attempt.at, this.now())}</time>${attempt.attempt > 1 ? html` <span class="muted">(attempt ${attempt.attempt})</span>` : nothing}</td>
                       <td>${EVENT_TYPES[attempt.eventType]}</td>
@@ -205,7 +202,8 @@ class DeliveriesDialog implements ViewDialog {
                     </tr>`,
                   )}
                 </tbody>
-              </table>`;
+              </table>`,
+    );
     return { body, actions: html`<button @click=${close}>Close</button>` };
   }
 }

@@ -14,7 +14,7 @@ import type { WebhookChannel, WebhookTestResult } from '../domain/webhook-status
 import type { WebhookLog } from '../store/webhook-logs';
 import { ApiError, type IntegrationsApi } from './api';
 import type { MenuItem } from './action-menu';
-import type { ViewDialog } from './dialogs';
+import { loadedList, type ViewDialog } from './dialogs';
 import { describeReason, humanise } from './messages';
 import { resourceLabel, type Integration } from './model';
 import { absoluteTime, relativeTime } from './time';
@@ -141,17 +141,15 @@ export class TroubleshootingDialog implements ViewDialog {
   private renderChannels(): TemplateResult | typeof nothing {
     const status = this.status;
     if (status === 'missing') return nothing;
-    const body =
-      status === undefined
-        ? html`<p role="status">Loading…</p>`
-        : status === 'failed'
-          ? html`<p>Could not load the webhook status.</p>`
-          : status.channels.length === 0
-            ? html`<p class="empty">No real-time channel is open${status.webhookUrl ? '' : ' (webhooks are not configured on this platform)'}; scheduled syncs still run.</p>`
-            : html`<table>
+    const loaded = typeof status === 'object' ? status : undefined;
+    const body = loadedList(
+      loaded?.channels,
+      status === 'failed' ? 'Could not load the webhook status.' : undefined,
+      `No real-time channel is open${loaded?.webhookUrl ? '' : ' (webhooks are not configured on this platform)'}; scheduled syncs still run.`,
+      (channels) => html`<table>
                 <thead><tr><th scope="col">Channel</th><th scope="col">Status</th><th scope="col">Renewal</th><th scope="col">Last delivery</th></tr></thead>
                 <tbody>
-                  ${status.channels.map(
+                  ${channels.map(
                     (channel) => html`<tr>
                       <td>${CHANNEL_KINDS[channel.kind]}${channel.kind === 'events_api' ? nothing : `: ${resourceLabel(channel.resource)}`}</td>
                       <td>${CHANNEL_STATUS[channel.status]}${channel.lastRenewalError ? html` <span class="muted">(${humanise(channel.lastRenewalError)})</span>` : nothing}</td>
@@ -160,25 +158,23 @@ export class TroubleshootingDialog implements ViewDialog {
                     </tr>`,
                   )}
                 </tbody>
-              </table>`;
-    const url = typeof status === 'object' && status.webhookUrl ? html`<p class="muted">The provider delivers to <code class="url">${status.webhookUrl}</code>.</p>` : nothing;
+              </table>`,
+    );
+    const url = loaded?.webhookUrl ? html`<p class="muted">The provider delivers to <code class="url">${loaded.webhookUrl}</code>.</p>` : nothing;
     return html`<section aria-labelledby="ts-channels"><h3 id="ts-channels">Real-time updates (webhooks)</h3>${url}${body}</section>`;
   }
 
   private renderDeliveries(): TemplateResult | typeof nothing {
     const logs = this.logs;
     if (logs === 'missing') return nothing;
-    const body =
-      logs === undefined
-        ? html`<p role="status">Loading…</p>`
-        : logs === 'failed'
-          ? html`<p>Could not load the deliveries.</p>`
-          : logs.length === 0
-            ? html`<p class="empty">No delivery in the last 30 days.</p>`
-            : html`<table>
+    const body = loadedList(
+      logs === 'failed' ? undefined : logs,
+      logs === 'failed' ? 'Could not load the deliveries.' : undefined,
+      'No delivery in the last 30 days.',
+      (deliveries) => html`<table>
                 <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Outcome</th></tr></thead>
                 <tbody>
-                  ${logs.map(
+                  ${deliveries.map(
                     (log) => html`<tr>
                       <td>${this.when(log.receivedAt)}</td>
                       <td>${humanise(log.eventType)}${log.resource ? html` <span class="muted">(${resourceLabel(log.resource)})</span>` : nothing}</td>
@@ -186,7 +182,8 @@ export class TroubleshootingDialog implements ViewDialog {
                     </tr>`,
                   )}
                 </tbody>
-              </table>`;
+              </table>`,
+    );
     return html`<section aria-labelledby="ts-deliveries"><h3 id="ts-deliveries">Recent deliveries</h3>${body}</section>`;
   }
 
