@@ -314,7 +314,8 @@ async function disableIfFailing(orgId: string, endpointId: string, now: Date): P
     orgId,
     kind: endpointDisabledAlertKind(endpointId),
     reason: 'event_endpoint_disabled',
-    message: `Outgoing webhook endpoint ${new URL(endpoint.url).host} was disabled: it accepted no delivery since ${endpoint.failingSince}. Fix it, then delete and register it again.`,
+    // By id only: alerts are read by hr and managers too, endpoints (where events go) by admins only.
+    message: `Outgoing webhook endpoint ${endpointId} was disabled: it accepted no delivery since ${endpoint.failingSince}. Fix it, then delete and register it again.`,
     detail: { endpointId, failingSince: endpoint.failingSince },
   });
 }

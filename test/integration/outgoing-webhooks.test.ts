@@ -198,7 +198,9 @@ describe('dead letters and disabling', () => {
     // Failing since its first attempt: no delivery got through since.
     expect(view).toMatchObject({ id: down.id, status: 'disabled', disabledReason: 'failing', failingSince: log.at(-1)?.at });
     const alerts = (await listOpenAlerts(orgId)).alerts;
-    expect(alerts).toEqual([expect.objectContaining({ integrationId: null, kind: `event_endpoint_disabled:${down.id}`, reason: 'event_endpoint_disabled' })]);
+    expect(alerts).toEqual([expect.objectContaining({ integrationId: null, kind: `event_endpoint_disabled:${down.id}`, reason: 'event_endpoint_disabled', message: expect.stringContaining(down.id) })]);
+    // Alerts are read by hr and managers, endpoints by admins only: the alert names the endpoint by id, never its host.
+    expect(JSON.stringify(alerts)).not.toContain(new URL(receiver.url).host);
     const published = events.eventsOfType('integration.alert').filter((event) => (event.detail as { orgId?: string }).orgId === orgId);
     expect(published).toHaveLength(1);
 
