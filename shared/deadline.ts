@@ -61,3 +61,29 @@ export function boundedByDeadline<C extends SendsCommands>(client: C): C {
     classSend().call(client, command, { abortSignal: AbortSignal.timeout(callBudgetMs(AWS_CALL_LIMIT_MS)), ...options });
   return Object.assign(client, { send: bounded });
 }
+
+/** Error names of an AWS call that gave up or was turned away for now: throttling, timeouts, aborts, a service's own outage. */
+const UNAVAILABLE_NAMES = new Set([
+  'TimeoutError',
+  'AbortError',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'KMSInternalException',
+]);
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * True when an AWS dependency (DynamoDB, KMS, EventBridge, Secrets Manager)
+ * was slow, throttled or down rather than refusing the request itself: the
+ * caller may retry shortly, so the API answers 503 with Retry-After, not 500.
+ */
+export function isAwsUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (UNAVAILABLE_NAMES.has(error.name)) return true;
+  const { code, $fault } = error as Error & { code?: unknown; $fault?: unknown };
+  return $fault === 'server' || (typeof code === 'string' && UNAVAILABLE_SOCKET_CODES.has(code));
+}

@@ -65,7 +65,11 @@ const errorStatuses = {
   415: { name: 'UnsupportedMediaType', codes: ['unsupported_media_type'], description: 'A body that is not application/json.' },
   429: { name: 'RateLimited', codes: ['rate_limited'], description: 'The provider rate limits the account (Retry-After when it said how long), or the API throttles the caller.' },
   500: { name: 'InternalError', codes: ['internal_error'], description: 'An unexpected error; the message carries a reference id, never internals.' },
-  503: { name: 'ProviderUnavailable', codes: ['provider_unavailable'], description: 'The provider is down or not answering in time; retry later (Retry-After when it said).' },
+  503: {
+    name: 'Unavailable',
+    codes: ['provider_unavailable', 'service_unavailable'],
+    description: '`provider_unavailable`: the provider is down or not answering in time; retry later (Retry-After when it said). `service_unavailable`: our own store or key service was slow or throttled; retry after Retry-After.',
+  },
 } as const;
 
 type ErrorStatus = keyof typeof errorStatuses;
@@ -73,7 +77,7 @@ type ErrorStatus = keyof typeof errorStatuses;
 /** The statuses every route shares, derived from its declaration; domain statuses are added by the route itself. */
 export function errorStatusesOf(route: ApiRouteDescription): ErrorStatus[] {
   const hasInput = route.params !== undefined || route.query !== undefined || route.body !== undefined;
-  const statuses = new Set<ErrorStatus>([413, 429, 500, ...(route.errors ?? [])]);
+  const statuses = new Set<ErrorStatus>([413, 429, 500, 503, ...(route.errors ?? [])]);
   if (hasInput) statuses.add(400);
   if (route.permission !== 'public') {
     statuses.add(401);

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'provider_unavailable'
+  /** One of our own AWS dependencies (store, key, bus) was slow or throttled: retry in a moment. */
+  | 'service_unavailable'
   | 'internal_error';
 
 export class AppError extends Error {

@@ -14,7 +14,7 @@ import {
   unsupportedMediaType,
   validationFailed,
 } from '../domain/errors';
-import { runWithDeadline } from '../deadline';
+import { isAwsUnavailable, runWithDeadline } from '../deadline';
 import { logger } from '../logging/logger';
 import { ProviderError } from '../oauth/errors';
 import { loadProviderCredentials } from '../oauth/provider-secrets';
@@ -138,6 +138,9 @@ function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: Schema<B> | und
   return parsePart('body', schema, json ?? {});
 }
 
+/** How soon a caller may retry after one of our own AWS dependencies failed a call. */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 1;
+
 const withRetryAfter = (answer: ApiResult, seconds: number | undefined): ApiResult =>
   seconds === undefined ? answer : { ...answer, headers: { ...answer.headers, 'retry-after': String(seconds) } };
 
@@ -155,6 +158,11 @@ export function errorResponse(error: unknown, context: Context): ApiResult {
     // A provider that is down, slow or rate limiting: the caller may retry, and is told when if the provider said.
     logger.warn('Provider unavailable', { providerId: error.providerId, errorCode: error.code });
     return withRetryAfter(failure(503, 'provider_unavailable', `${error.providerId} is not answering right now (${error.code}); retry later`), error.retryAfterSeconds);
+  }
+  if (isAwsUnavailable(error)) {
+    // Our own store, key or bus was slow or throttled: worth a retry in a moment, and worth an operator's look.
+    logger.error('Dependency unavailable', { error });
+    return withRetryAfter(failure(503, 'service_unavailable', 'The service is briefly unavailable; retry in a moment'), DEPENDENCY_RETRY_AFTER_SECONDS);
   }
   if (error instanceof VersionConflictError) {
     return failure(409, 'conflict', 'The integration changed at the same time; retry the request');

@@ -73,4 +73,17 @@ describe('nothing waits forever', () => {
     expect(answer.statusCode).toBe(503);
     expect(JSON.parse(String(answer.body))).toMatchObject({ success: false, error: { code: 'provider_unavailable' } });
   });
+
+  it('an API call whose store never answers is 503 service_unavailable with Retry-After, not a 500', async () => {
+    const store = boundedByDeadline(new DynamoDBClient({ ...awsClientConfig(), endpoint: url, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }));
+    const handler = apiHandler({
+      permission: 'integrations:read',
+      handle: async () => success(await store.send(new ListTablesCommand({}))),
+    });
+    const answer = await handler(apiEvent({ claims: claimsFor('org-timeouts') }), lambdaContext('probe', 3));
+    store.destroy();
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers?.['retry-after']).toBe('1');
+    expect(JSON.parse(String(answer.body))).toMatchObject({ success: false, error: { code: 'service_unavailable' } });
+  });
 });
