@@ -7,6 +7,13 @@ import type { LoadedFunction } from './functions';
  * client points here through AWS_ENDPOINT_URL_EVENTBRIDGE) and delivers each
  * event to the manifest's `event` targets asynchronously, with the stack's
  * retry policy; what still fails lands in a visible dead-letter list.
+ *
+ * A target with a `reservedConcurrency` runs at most that many invocations at
+ * once, as in AWS; the events beyond it wait their turn, the local stand-in
+ * for AWS throttling and retrying them for hours. The wait is bounded
+ * (`throttledWaitMs`, 5 minutes): an event still waiting then is
+ * dead-lettered as throttled, so an overloaded target shows instead of
+ * hanging the runtime.
  */
 const putEventsSchema = z.object({
   Entries: z
@@ -53,11 +60,56 @@ export interface LocalEventBusOptions {
   retryAttempts: number;
   retryBaseMs: number;
   historySize: number;
+  /** How long an event may wait for a target at its reserved concurrency before it is dead-lettered. */
+  throttledWaitMs: number;
   /** Where failed attempts, dead letters and alerts are reported for the operator (the console); silent without. */
   log?: (line: string) => void;
 }
 
-const defaults: LocalEventBusOptions = { retryAttempts: 4, retryBaseMs: 250, historySize: 1000 };
+const defaults: LocalEventBusOptions = { retryAttempts: 4, retryBaseMs: 250, historySize: 1000, throttledWaitMs: 5 * 60_000 };
+
+class ThrottledError extends Error {
+  override readonly name = 'ThrottledError';
+}
+
+/** A target's reserved concurrency: invocations past it wait in order, each for `waitMs` at most. */
+class ConcurrencyGate {
+  private running = 0;
+  private readonly queue: Array<{ grant: () => void }> = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly waitMs: number,
+  ) {}
+
+  /** Resolves when the invocation may run; rejects with ThrottledError after waiting `waitMs`. */
+  enter(): Promise<void> {
+    if (this.running < this.limit) {
+      this.running += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        grant: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.queue.splice(this.queue.indexOf(entry), 1);
+        reject(new ThrottledError(`throttled: still waiting after ${this.waitMs} ms at reserved concurrency ${this.limit}`));
+      }, this.waitMs);
+      this.queue.push(entry);
+    });
+  }
+
+  /** The invocation ended: its place goes to the next waiting one. */
+  leave(): void {
+    const next = this.queue.shift();
+    if (next) next.grant();
+    else this.running -= 1;
+  }
+}
 
 const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error');
 
@@ -85,6 +137,8 @@ export class LocalEventBus {
   /** Deliveries under way (retries included), with what each is, for a shutdown's report. */
   private readonly inFlight = new Map<Promise<void>, string>();
   private readonly options: LocalEventBusOptions;
+  /** One gate per target with a reserved concurrency. */
+  private readonly gates = new Map<string, ConcurrencyGate>();
   private delivering = true;
   private abandoned = false;
 
@@ -94,6 +148,10 @@ export class LocalEventBus {
     options: Partial<LocalEventBusOptions> = {},
   ) {
     this.options = { ...defaults, ...options };
+    for (const target of targets) {
+      const limit = target.spec.reservedConcurrency;
+      if (limit !== undefined) this.gates.set(target.spec.name, new ConcurrencyGate(limit, this.options.throttledWaitMs));
+    }
   }
 
   /** The AWSEvents.PutEvents operation (awsJson1_1). */
@@ -202,11 +260,23 @@ export class LocalEventBus {
     }
   }
 
+  /** One invocation, within the target's reserved concurrency (a backoff between retries holds no place). */
+  private async invokeGated(target: LoadedFunction, event: BusEvent): Promise<unknown> {
+    const gate = this.gates.get(target.spec.name);
+    if (!gate) return target.invoke(event);
+    await gate.enter();
+    try {
+      return await target.invoke(event);
+    } finally {
+      gate.leave();
+    }
+  }
+
   private async invokeWithRetries(target: LoadedFunction, event: BusEvent): Promise<void> {
     const attempts = this.options.retryAttempts + 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const result = await target.invoke(event);
+        const result = await this.invokeGated(target, event);
         // A failure the target does not throw (it would not pass on retrying, e.g. a refusal) is still a failure to see.
         if (typeof result === 'object' && result !== null && 'outcome' in result && result.outcome === 'failed') {
           this.options.log?.(`[local] ${target.spec.name} on ${describeEvent(event)}: failed, not retried (a retry would not help)`);
@@ -215,10 +285,11 @@ export class LocalEventBus {
       } catch (error) {
         if (this.abandoned) return;
         const what = `${target.spec.name} failed on ${describeEvent(event)}, attempt ${attempt} of ${attempts}: ${describeError(error)}`;
-        if (attempt >= attempts) {
+        // Throttled past the wait: retrying would only queue it again.
+        if (attempt >= attempts || error instanceof ThrottledError) {
           this.dead.push({ event, target: target.spec.name, error: describeError(error), failedAt: new Date().toISOString() });
           this.options.log?.(`[local] ${what}`);
-          this.options.log?.(`[local] DEAD LETTER ${describeEvent(event)} → ${target.spec.name}: gave up after ${attempts} attempts (GET /_local/dead-letters)`);
+          this.options.log?.(`[local] DEAD LETTER ${describeEvent(event)} → ${target.spec.name}: gave up after ${attempt} attempts (GET /_local/dead-letters)`);
           return;
         }
         const backoffMs = this.options.retryBaseMs * 2 ** (attempt - 1);

@@ -2,8 +2,10 @@
  * Alerts: problems that persist or need a person (a sync failing again and
  * again, a lapsed push channel, an outgoing endpoint disabled). Raising one
  * stores it as open and publishes `integration.alert` once; raising it again
- * while open does nothing. An integration's alerts are resolved when its
- * health returns to healthy, when it is disconnected and when it is erased.
+ * while open does nothing. An integration's alerts are resolved by a success
+ * that settles their kind (domain/health.ts: a sync for `sync_failing`, a
+ * renewal for `webhook_lapsed`, health back to healthy for `degraded`), and
+ * all of them when it is disconnected and when it is erased.
  * The open ones are what a settings page shows as a banner.
  */
 import * as z from 'zod';
@@ -67,9 +69,12 @@ export async function raiseAlert(input: AlertInput): Promise<void> {
   }
 }
 
-/** Resolves the integration's open alerts (health back to healthy, disconnect, erasure); returns how many. */
-export async function resolveIntegrationAlerts(orgId: string, integrationId: string): Promise<number> {
-  const resolved = await deleteAlertsOfIntegration(orgId, integrationId);
+/**
+ * Resolves the integration's open alerts: all of them at a disconnect or an erasure, those of the kinds a
+ * success settles otherwise (domain/health.ts); returns how many.
+ */
+export async function resolveIntegrationAlerts(orgId: string, integrationId: string, ofKind?: (kind: string) => boolean): Promise<number> {
+  const resolved = await deleteAlertsOfIntegration(orgId, integrationId, ofKind);
   if (resolved > 0) logger.info('Alerts resolved', { integrationId, resolved });
   return resolved;
 }

@@ -9,18 +9,22 @@ import * as z from 'zod';
 import { MalformedProviderResponseError, ProviderError, errorCodeOf } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
+import type { ProviderProbe } from '../providers/types';
 import { getIntegration } from '../store/integrations';
 import { conflict } from './errors';
 import { changeHealth } from './health';
-import { healthStatuses } from './integration';
+import { healthStatuses, type IntegrationRecord } from './integration';
 import { requireVisibleIntegration } from './lifecycle';
 
 export const healthCheckResultSchema = z.object({
   integrationId: z.string(),
   providerId: z.string(),
   checkedAt: z.iso.datetime(),
-  /** What the probe found: the token works, the provider failed for now, or the grant is gone. */
-  result: z.enum(['healthy', 'degraded', 'disconnected']),
+  /**
+   * What the probe found: the token works, the provider failed for now, the grant is gone (or the
+   * integration was disconnected meanwhile), or the provider asked us to slow down (nothing learnt: try later).
+   */
+  result: z.enum(['healthy', 'degraded', 'disconnected', 'rate_limited']),
   errorCode: z.string().nullable(),
   healthStatus: z.enum(healthStatuses),
   healthReason: z.string(),
@@ -29,40 +33,49 @@ export const healthCheckResultSchema = z.object({
 export type HealthCheckResult = z.infer<typeof healthCheckResultSchema>;
 
 /** POST /api/integrations/{id}/health-check */
-export async function runHealthCheck(orgId: string, integrationId: string, now: Date = new Date()): Promise<HealthCheckResult> {
+export async function runHealthCheck(orgId: string, integrationId: string): Promise<HealthCheckResult> {
   const integration = await requireVisibleIntegration(orgId, integrationId);
   if (integration.status !== 'active') throw conflict('The integration is not connected; reconnect it');
   const probe = findProvider(integration.providerId)?.probe;
   if (!probe) throw conflict(`${integration.providerId} offers no health check`);
 
-  let result: HealthCheckResult['result'] = 'healthy';
-  let errorCode: string | null = null;
-  try {
-    await withAccessToken(integration, probe.credentialKind, (accessToken) => probe.run(accessToken));
-    const current = await getIntegration(orgId, integration.id);
-    // A sync in progress owns the `syncing` state and settles it itself.
-    if (current?.healthStatus !== 'syncing') await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'health_check_passed' }, now);
-  } catch (error) {
-    // Only what the provider or the token manager said counts; anything else is our failure (500), not the integration's.
-    if (!(error instanceof ProviderError || error instanceof MalformedProviderResponseError || error instanceof IntegrationUnavailableError)) throw error;
-    errorCode = error instanceof IntegrationUnavailableError ? error.reason : errorCodeOf(error);
-    if ((await getIntegration(orgId, integration.id))?.status !== 'active') {
-      // The grant was dead: the token manager disconnected the integration (lifecycle.disconnectDeadGrant).
-      result = 'disconnected';
-    } else {
-      result = 'degraded';
-      await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: `health_check_failed:${errorCode}` }, now);
-    }
+  const outcome = await probeOutcome(integration, probe);
+  // The time of the outcome, not of the request: a slow probe never moves healthChangedAt backwards.
+  const checkedAt = new Date();
+  if (outcome.result === 'healthy') {
+    // A probe vouches for its credential only (health.ts); a running sync settles `syncing` itself.
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'health_check_passed', evidence: 'credential', unlessSyncing: true }, checkedAt);
+  } else if (outcome.result === 'degraded') {
+    await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: `health_check_failed:${outcome.errorCode}`, unlessSyncing: true }, checkedAt);
   }
   const latest = (await getIntegration(orgId, integration.id)) ?? integration;
   return {
     integrationId: integration.id,
     providerId: integration.providerId,
-    checkedAt: now.toISOString(),
-    result,
-    errorCode,
+    checkedAt: checkedAt.toISOString(),
+    ...outcome,
     healthStatus: latest.healthStatus,
     healthReason: latest.healthReason,
     healthChangedAt: latest.healthChangedAt,
   };
+}
+
+/** Runs the probe through the token manager and says what it showed; anything but a provider's or the token manager's answer is our failure (500). */
+async function probeOutcome(integration: IntegrationRecord, probe: ProviderProbe): Promise<Pick<HealthCheckResult, 'result' | 'errorCode'>> {
+  try {
+    await withAccessToken(integration, probe.credentialKind, (accessToken) => probe.run(accessToken));
+    return { result: 'healthy', errorCode: null };
+  } catch (error) {
+    if (error instanceof ProviderError && error.status === 429) return { result: 'rate_limited', errorCode: error.code };
+    if (error instanceof IntegrationUnavailableError) {
+      // Gone credentials or a status other than active: the lifecycle owns the integration now (a disconnect, a dead
+      // grant being disconnected by a parallel call); not the provider's failure. Other reasons are our own
+      // contention (a refresh lease) and read as a failure for now.
+      const current = await getIntegration(integration.orgId, integration.id);
+      if (error.reason === 'no_credentials' || current?.status !== 'active') return { result: 'disconnected', errorCode: error.reason };
+      return { result: 'degraded', errorCode: error.reason };
+    }
+    if (error instanceof ProviderError || error instanceof MalformedProviderResponseError) return { result: 'degraded', errorCode: errorCodeOf(error) };
+    throw error;
+  }
 }

@@ -59,9 +59,9 @@ export const openAlertsOf = (orgId: string): Promise<StoredAlert[]> => alertsUnd
 export const openAlertsOfIntegration = (orgId: string, integrationId: string): Promise<StoredAlert[]> =>
   alertsUnder(orgId, keys.integrationAlertPrefix(integrationId));
 
-/** Deletes every open alert of the integration; returns how many there were. */
-export async function deleteAlertsOfIntegration(orgId: string, integrationId: string): Promise<number> {
-  const open = await openAlertsOfIntegration(orgId, integrationId);
+/** Deletes the integration's open alerts (those of the kinds `ofKind` accepts, else all); returns how many there were. */
+export async function deleteAlertsOfIntegration(orgId: string, integrationId: string, ofKind: (kind: string) => boolean = () => true): Promise<number> {
+  const open = (await openAlertsOfIntegration(orgId, integrationId)).filter((alert) => ofKind(alert.kind));
   await inBatches(open, deleteAlert);
   return open.length;
 }

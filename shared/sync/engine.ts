@@ -215,7 +215,7 @@ async function syncPass(integrationId: string, request: SyncRequest, pass: PassI
   }
 
   const finished = (await updateLatestIntegration(current.orgId, current.id, { lastSyncAt: new Date().toISOString(), consecutiveSyncFailures: 0 })) ?? current;
-  await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced', announceAgainst: before });
+  await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced', evidence: 'sync', announceAgainst: before });
   // The next run is due 15 minutes after this one was asked for, not after it ended: a dispatched sync
   // then falls due exactly at the next dispatch (every 15 minutes), never one dispatch later.
   const next = new Date(Date.parse(pass.requestedAt ?? started.toISOString()) + SYNC_INTERVAL_MS);

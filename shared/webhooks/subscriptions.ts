@@ -98,6 +98,10 @@ export async function renewDueSubscriptions(now: Date = new Date()): Promise<Ren
           subscriptions.close({ client, accessToken, subscription }),
         ).catch((error: unknown) => logger.warn('Stopping the replaced channel failed', { errorCode: errorCodeOf(error) }));
       }
+      // A renewed channel is what clears a failing one (a probe or a sync does not: health.ts).
+      if (subscription.renewalFailures !== undefined) {
+        await changeHealth(integration.orgId, integration.id, { healthStatus: 'healthy', reason: 'channel_renewed', evidence: 'channel' });
+      }
       result.renewed += 1;
     } catch (error) {
       result.failed += 1;

@@ -242,6 +242,57 @@ describe('Microsoft', () => {
   });
 });
 
+describe('health check outcomes', () => {
+  let id = '';
+  let token = '';
+  const check = () => client.api<HealthCheck & { checkedAt: string; healthChangedAt: string }>('POST', `/api/integrations/${id}/health-check`, token);
+  const health = async () => (await client.api<{ healthStatus: string; healthReason: string }>('GET', `/api/integrations/${id}`, token)).data;
+  const healthEvents = async () =>
+    (await busEvents())
+      .filter((event) => event['detail-type'] === 'integration.health_changed' && event.detail.integrationId === id)
+      .map((event) => event.detail as { from?: string; to?: string });
+
+  beforeAll(async () => {
+    token = await mintLocalToken(jwtSecret, { orgId: 'globex', role: 'admin', sub: 'hank', ttlSeconds: 3600 });
+    id = await connect('google', token);
+  });
+
+  it('a failing probe while a sync runs leaves `syncing` to the sync: no degraded state, no event, the sync settles health', async () => {
+    await control('faults', { provider: 'google', path: '/www/calendar', delayMs: 3_000, times: 1 });
+    await control('faults', { provider: 'google', path: '/openidconnect/v1/userinfo', status: 500, times: 10 });
+    expect(await client.api('POST', `/api/integrations/${id}/sync`, token)).toMatchObject({ status: 202 });
+    for (let round = 0; round < 200 && (await health()).healthStatus !== 'syncing'; round += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    const during = await check();
+    expect(during.data).toMatchObject({ result: 'degraded', healthStatus: 'syncing' });
+    await syncsSettled(id, token);
+    await clearFaults();
+    expect(await health()).toMatchObject({ healthStatus: 'healthy' });
+    expect(await healthEvents()).toEqual([]);
+  });
+
+  it('a 429 from the provider says nothing about health: rate_limited, no change', async () => {
+    await control('faults', { provider: 'google', path: '/openidconnect/v1/userinfo', status: 429, retryAfterSeconds: 0, times: 10 });
+    const limited = await check();
+    await clearFaults();
+    expect(limited).toMatchObject({ status: 200, data: { result: 'rate_limited' } });
+    expect(limited.data.healthStatus).not.toBe('degraded');
+    expect(await healthEvents()).toEqual([]);
+  });
+
+  it('health changes at the time of the outcome, not of the request', async () => {
+    await control('faults', { provider: 'google', path: '/openidconnect/v1/userinfo', status: 503, times: 10 });
+    expect((await check()).data).toMatchObject({ result: 'degraded', healthStatus: 'degraded' });
+    await clearFaults();
+    await control('faults', { provider: 'google', path: '/openidconnect/v1/userinfo', delayMs: 1_000, times: 1 });
+    const asked = Date.now();
+    const recovered = await check();
+    expect(recovered.data).toMatchObject({ result: 'healthy', healthStatus: 'healthy' });
+    // The sandbox held the probe for a second: the recovery cannot predate that.
+    expect(Date.parse(recovered.data.healthChangedAt)).toBeGreaterThanOrEqual(asked + 1_000);
+    expect(Date.parse(recovered.data.checkedAt)).toBe(Date.parse(recovered.data.healthChangedAt));
+  });
+});
+
 describe('alerts', () => {
   it('a lapsed channel raises one open alert; the banner lists it, the export carries it, a healthy check resolves it; erasure removes the logs', async () => {
     const org = await mintLocalToken(jwtSecret, { orgId: 'hooli', role: 'admin', sub: 'gavin', ttlSeconds: 3600 });
@@ -273,11 +324,35 @@ describe('alerts', () => {
     }
     expect(exportedTypes).toEqual(expect.arrayContaining(['alert', 'webhookLog']));
 
-    expect((await client.api<HealthCheck>('POST', `/api/integrations/${id}/health-check`, org)).data).toMatchObject({ result: 'healthy', healthStatus: 'healthy' });
+    // The probe vouches for the token only: the lapsed channel stays degraded and alerted until it is renewed.
+    const checked = await client.api<HealthCheck>('POST', `/api/integrations/${id}/health-check`, org);
+    expect(checked.data).toMatchObject({ result: 'healthy', healthStatus: 'degraded', healthReason: 'subscription_renewal_failed' });
+    expect((await client.api<{ alerts: unknown[] }>('GET', '/api/integrations/alerts', org)).data.alerts).toHaveLength(1);
+    await fetch(`${server.url}/_local/jobs/renew-subscriptions`, { method: 'POST' });
     expect((await client.api('GET', '/api/integrations/alerts', org)).data).toEqual({ alerts: [] });
+    expect(await client.api('GET', `/api/integrations/${id}`, org)).toMatchObject({ data: { healthStatus: 'healthy', healthReason: 'channel_renewed' } });
 
     const erased = await client.api<{ removes: { webhookLogs: number } }>('DELETE', `/api/integrations/${id}/data`, org);
     expect(erased.data.removes.webhookLogs).toBeGreaterThan(0);
     expect(await client.api('GET', `/api/integrations/${id}/webhook-logs`, org)).toMatchObject({ status: 404 });
+  });
+});
+
+describe('health checks racing a revoked grant', () => {
+  it('30 parallel checks find the grant gone: each answers disconnected (or 409 once it is), none announces degraded', async () => {
+    const token = await mintLocalToken(jwtSecret, { orgId: 'umbrella', role: 'admin', sub: 'alice', ttlSeconds: 3600 });
+    const id = await connect('microsoft', token);
+    expect(await control('revoke', { provider: 'microsoft', account: 'admin@sandbox-contoso.test' })).toMatchObject({ revoked: expect.any(Number) });
+    await control('expire', { provider: 'microsoft' });
+    const answers = await Promise.all(Array.from({ length: 30 }, () => client.api<HealthCheck>('POST', `/api/integrations/${id}/health-check`, token)));
+    for (const answer of answers) {
+      if (answer.status === 409) expect(answer).toMatchObject({ success: false, error: { code: 'conflict' } });
+      else expect(answer).toMatchObject({ status: 200, data: { result: 'disconnected' } });
+    }
+    expect(await client.api('GET', `/api/integrations/${id}`, token)).toMatchObject({ data: { status: 'disconnected', healthStatus: 'disconnected' } });
+    const changes = (await busEvents())
+      .filter((event) => event['detail-type'] === 'integration.health_changed' && event.detail.integrationId === id)
+      .map((event) => (event.detail as { to?: string }).to);
+    expect(changes).not.toContain('degraded');
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOpenAlerts, raiseAlert, resolveIntegrationAlerts } from '../../shared/domain/alerts';
 import { changeHealth } from '../../shared/domain/health';
 import { recordDisconnect } from '../../shared/domain/lifecycle';
-import { createIntegration, updateLatestIntegration } from '../../shared/store/integrations';
+import { createIntegration, getIntegration, updateLatestIntegration } from '../../shared/store/integrations';
 import { integrationRecord, uniqueOrg } from '../support/api';
 import { startTestEventBus } from '../support/event-bus';
 
@@ -18,6 +18,11 @@ beforeAll(async () => {
 });
 afterAll(() => events.close());
 
+const healthEvents = (integrationId: string) =>
+  events
+    .eventsOfType('integration.health_changed')
+    .map((event) => event.detail as { integrationId?: string; from?: string; to?: string; reason?: string })
+    .filter((detail) => detail.integrationId === integrationId);
 const alertEvents = (orgId: string) => events.eventsOfType('integration.alert').filter((event) => (event.detail as { orgId?: string }).orgId === orgId);
 
 describe('raiseAlert', () => {
@@ -48,12 +53,56 @@ describe('raiseAlert', () => {
 
     // Back to healthy resolves the integration's alerts, not the organisation's.
     await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: 'sync_failed:http_503' });
-    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'synced' });
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'channel_renewed', evidence: 'channel' });
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'synced', evidence: 'sync' });
     expect((await listOpenAlerts(orgId)).alerts.map((alert) => alert.kind)).toEqual(['endpoint_disabled']);
     // Resolved, the same problem alerts again.
     await raiseAlert(syncFailing);
     expect(alertEvents(orgId)).toHaveLength(4);
     expect(await resolveIntegrationAlerts(orgId, integration.id)).toBe(1);
+  });
+
+  it('a success clears only the problems it vouches for: a probe the credential, a sync what it read, a renewal the channel', async () => {
+    const orgId = uniqueOrg('alerts');
+    const integration = integrationRecord(orgId, { providerId: 'google' });
+    await createIntegration(integration);
+    const health = async () => {
+      const { healthStatus, healthReason } = (await getIntegration(orgId, integration.id)) ?? integration;
+      return `${healthStatus}:${healthReason}`;
+    };
+    const openKinds = async () => (await listOpenAlerts(orgId)).alerts.map((alert) => alert.kind).sort();
+    await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: 'subscription_renewal_failed' });
+    await raiseAlert({ orgId, integrationId: integration.id, kind: 'webhook_lapsed', reason: 'webhook_lapsed', message: 'Lapsed.' });
+    await raiseAlert({ orgId, integrationId: integration.id, kind: 'sync_failing', reason: 'sync_failing', message: 'Failing.' });
+
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'health_check_passed', evidence: 'credential' });
+    expect(await health()).toBe('degraded:subscription_renewal_failed');
+    expect(await openKinds()).toEqual(['sync_failing', 'webhook_lapsed']);
+
+    // A sync (syncing, then done against the state it started from) settles syncing problems, not the channel.
+    const before = { healthStatus: 'degraded' as const, healthReason: 'subscription_renewal_failed' };
+    await changeHealth(orgId, integration.id, { healthStatus: 'syncing', reason: 'sync_running', announceAgainst: 'never' });
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'synced', evidence: 'sync', announceAgainst: before });
+    expect(await health()).toBe('degraded:subscription_renewal_failed');
+    expect(await openKinds()).toEqual(['webhook_lapsed']);
+
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'channel_renewed', evidence: 'channel' });
+    expect(await health()).toBe('healthy:channel_renewed');
+    expect(await openKinds()).toEqual([]);
+    expect(healthEvents(integration.id).map((detail) => `${detail.from}>${detail.to}:${detail.reason}`)).toEqual([
+      'healthy>degraded:subscription_renewal_failed',
+      'degraded>healthy:channel_renewed',
+    ]);
+
+    // A revoked Slack user token is not what the bot-token probe or a bot-token sync use: it stays until reconnected.
+    await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: 'user_token_revoked' });
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'health_check_passed', evidence: 'credential' });
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'synced', evidence: 'sync' });
+    expect(await health()).toBe('degraded:user_token_revoked');
+    // A probe's own failure is what a probe success clears.
+    await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: 'health_check_failed:http_503' });
+    await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'health_check_passed', evidence: 'credential' });
+    expect(await health()).toBe('healthy:health_check_passed');
   });
 
   it('a disconnect resolves the integration\'s alerts', async () => {

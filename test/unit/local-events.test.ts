@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { LocalEventBus } from '../../infra/local/event-bus';
+import type { LoadedFunction } from '../../infra/local/functions';
 import { functionUrlEvent, httpApiEvent, toHttpResponse, type IncomingRequest } from '../../infra/local/lambda-events';
 import { Router } from '../../infra/local/router';
 import { parseRate } from '../../infra/local/scheduler';
@@ -97,5 +99,54 @@ describe('schedule rates', () => {
     expect(parseRate('rate(15 minutes)')).toBe(900_000);
     expect(parseRate('rate(1 hour)')).toBe(3_600_000);
     expect(() => parseRate('cron(0 * * * ? *)')).toThrow(/Unsupported/);
+  });
+});
+
+describe('the local event bus', () => {
+  const target = (reservedConcurrency: number | undefined, work: () => Promise<void>): LoadedFunction => ({
+    spec: {
+      name: 'deliver-event-webhooks',
+      entry: '',
+      description: '',
+      trigger: { kind: 'event', detailTypes: ['integration.alert'] },
+      access: { table: 'none', tokenKey: 'none', publishEvents: false },
+      timeoutSeconds: 1,
+      memoryMb: 128,
+      ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
+    },
+    invoke: work,
+  });
+  const alerts = (count: number) => ({
+    Entries: Array.from({ length: count }, (_, index) => ({ Source: 'hr.integrations', DetailType: 'integration.alert', Detail: JSON.stringify({ orgId: 'acme', kind: `k${index}` }), EventBusName: 'bus' })),
+  });
+
+  it("runs a target at most its reserved concurrency at a time; the events beyond it wait their turn (AWS throttles and retries them), none is lost", async () => {
+    let running = 0;
+    let most = 0;
+    let done = 0;
+    const bus = new LocalEventBus('bus', [
+      target(3, async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running -= 1;
+        done += 1;
+      }),
+    ]);
+    expect(bus.putEvents(alerts(10)).statusCode).toBe(200);
+    expect(bus.putEvents(alerts(10)).statusCode).toBe(200);
+    await bus.idle();
+    expect({ most, done, dead: bus.deadLetters() }).toEqual({ most: 3, done: 20, dead: [] });
+  });
+
+  it('an event that waits past the bound for a busy target is dead-lettered as throttled, not retried', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const bus = new LocalEventBus('bus', [target(1, () => held)], { throttledWaitMs: 10 });
+    bus.putEvents(alerts(2));
+    while (bus.deadLetters().length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    await bus.idle();
+    expect(bus.deadLetters()).toEqual([expect.objectContaining({ target: 'deliver-event-webhooks', error: expect.stringMatching(/^ThrottledError: throttled/) })]);
   });
 });
