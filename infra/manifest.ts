@@ -27,6 +27,11 @@ export interface Access {
   publishEvents: boolean;
   /** Talks to providers: reads their client credentials (Secrets Manager in AWS). */
   providerCredentials?: boolean;
+  /**
+   * Knows the URLs providers deliver to (`WEBHOOK_URL_<PROVIDER>`) without
+   * talking to providers; functions with `providerCredentials` get them too.
+   */
+  webhookUrls?: boolean;
 }
 
 export interface FunctionSpec {
@@ -232,8 +237,7 @@ export const manifest: readonly FunctionSpec[] = [
     entry: 'functions/api/list-webhooks.ts',
     description: "GET /api/integrations/{id}/webhooks: the integration's push channels and the URL the provider calls",
     trigger: { kind: 'http', method: 'GET', path: '/api/integrations/{id}/webhooks', auth: 'jwt' },
-    // providerCredentials only because the stack gives WEBHOOK_URL_<PROVIDER> to those functions; it reads no secret.
-    access: { table: 'read', tokenKey: 'none', publishEvents: false, providerCredentials: true },
+    access: { table: 'read', tokenKey: 'none', publishEvents: false, webhookUrls: true },
     timeoutSeconds: 10,
     memoryMb: 512,
   },

@@ -348,7 +348,7 @@ export class IntegrationsStack extends Stack {
     for (const [name, fn] of this.functions) {
       const spec = specs.find((candidate) => candidate.name === name);
       // A webhook function never needs its own URL (and referencing it would be a cycle).
-      if (!spec?.access.providerCredentials || spec.trigger.kind === 'webhook') continue;
+      if (!(spec?.access.providerCredentials || spec?.access.webhookUrls) || spec.trigger.kind === 'webhook') continue;
       for (const [provider, url] of webhookUrls) fn.fn.addEnvironment(`WEBHOOK_URL_${provider.toUpperCase()}`, url);
       for (const setting of providerContext) if (setting.target === 'subscribers') fn.fn.addEnvironment(setting.env, setting.value);
     }

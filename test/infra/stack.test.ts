@@ -735,6 +735,9 @@ describe('Gmail push context', () => {
     expect(environmentOf('google-webhook').Variables.GMAIL_PUSH_AUDIENCE).toBe('https://hooks.acme.test/google');
     expect(environmentOf('oauth-callback').Variables.WEBHOOK_URL_GOOGLE).toBeDefined();
     expect(environmentOf('list-integrations').Variables.GMAIL_PUBSUB_TOPIC).toBeUndefined();
+    // The webhook status page shows the URLs providers call without being able to read provider secrets.
+    expect(Object.keys(environmentOf('list-webhooks').Variables)).toEqual(expect.arrayContaining(['WEBHOOK_URL_SLACK', 'WEBHOOK_URL_GOOGLE', 'WEBHOOK_URL_MICROSOFT']));
+    expect(environmentOf('list-webhooks').Variables.PROVIDER_CREDENTIALS_SECRET_ARN).toBeUndefined();
   });
 });
 
