@@ -109,38 +109,30 @@ export async function reserveEndpointPlace(orgId: string, max: number): Promise<
       if (!isConditionalCheckFailure(error)) throw error;
     }
   }
+  return moveEndpointCount(orgId, 1, 'endpointCount < :bound', max);
+}
+
+/** Gives a place back (the endpoint was deleted, or never stored); no count (endpoints from before it) or zero: nothing to give. */
+export async function releaseEndpointPlace(orgId: string): Promise<void> {
+  await moveEndpointCount(orgId, -1, 'endpointCount > :bound', 0);
+}
+
+/** Adds `step` to the count if `condition` holds against `bound`; false when it does not. */
+async function moveEndpointCount(orgId: string, step: 1 | -1, condition: string, bound: number): Promise<boolean> {
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: endpointCountKey(orgId),
-        UpdateExpression: 'SET endpointCount = endpointCount + :one',
-        ConditionExpression: 'endpointCount < :max',
-        ExpressionAttributeValues: { ':one': 1, ':max': max },
+        UpdateExpression: 'SET endpointCount = endpointCount + :step',
+        ConditionExpression: condition,
+        ExpressionAttributeValues: { ':step': step, ':bound': bound },
       }),
     );
     return true;
   } catch (error) {
     if (isConditionalCheckFailure(error)) return false;
     throw error;
-  }
-}
-
-/** Gives a place back (the endpoint was deleted, or never stored). */
-export async function releaseEndpointPlace(orgId: string): Promise<void> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: endpointCountKey(orgId),
-        UpdateExpression: 'SET endpointCount = endpointCount - :one',
-        ConditionExpression: 'endpointCount > :zero',
-        ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
-      }),
-    );
-  } catch (error) {
-    // No count (endpoints from before it) or already zero: nothing to give back.
-    if (!isConditionalCheckFailure(error)) throw error;
   }
 }
 
