@@ -91,6 +91,7 @@ export const tokenRefreshSection: Section = {
         { submitConsent },
         { handler: connectHandler },
         { handler: callbackHandler },
+        { handler: completeHandler },
         { getCredential },
         { listIntegrations },
         { loadCredentials, replaceCredentials },
@@ -101,6 +102,7 @@ export const tokenRefreshSection: Section = {
         import('../../support/oauth-browser'),
         import('../../../functions/api/connect'),
         import('../../../functions/api/oauth-callback'),
+        import('../../../functions/api/complete-connection'),
         import('../../../shared/oauth/token-manager'),
         import('../../../shared/store/integrations'),
         import('../../../shared/store/tokens'),
@@ -117,7 +119,7 @@ export const tokenRefreshSection: Section = {
       const { sandbox } = server;
       const lastSeq = () => sandbox.requests().at(-1)?.seq ?? 0;
 
-      /** Connects like a user would: connect handler, consent page, callback handler. */
+      /** Connects like a user would: connect handler, consent page, callback handler, then the app completes the pending grant. */
       async function connect(providerId: ProviderId): Promise<IntegrationRecord> {
         const orgId = `bench-refresh-${providerId}-${randomUUID().slice(0, 8)}`;
         const started = await call(connectHandler, {
@@ -140,9 +142,16 @@ export const tokenRefreshSection: Section = {
           claims: null,
         });
         const location = String(back.headers.location ?? '');
-        if (back.statusCode !== 302 || !location.includes('status=connected')) {
-          throw new Error(`callback answered ${back.statusCode} to ${location || back.raw.slice(0, 300)}`);
-        }
+        const pending = location ? new URL(location).searchParams.get('pending') : null;
+        if (back.statusCode !== 302 || !pending) throw new Error(`callback answered ${back.statusCode} to ${location || back.raw.slice(0, 300)}`);
+        const completed = await call(completeHandler, {
+          method: 'POST',
+          path: '/api/integrations/connect/complete',
+          body: JSON.stringify({ pending }),
+          headers: { 'content-type': 'application/json' },
+          claims: claimsFor(orgId, 'admin', 'bench-user'),
+        });
+        if (completed.statusCode !== 200) throw new Error(`completion answered ${completed.statusCode}: ${completed.raw.slice(0, 300)}`);
         const integration = (await listIntegrations(orgId)).items.find((item) => item.providerId === providerId);
         if (!integration) throw new Error('the callback created no integration');
         return integration;
@@ -268,7 +277,7 @@ export const tokenRefreshSection: Section = {
             rows,
             notes: [
               'expected per row: 1 refresh at the provider and 1 distinct access token, the one now stored (not the expired one)',
-              "Slack measures the 'slack-bot' credential, Google and Microsoft 'oauth'; each provider has one integration, connected through the connect and callback handlers and the sandbox consent page, and refreshed once before the rows (not reported)",
+              "Slack measures the 'slack-bot' credential, Google and Microsoft 'oauth'; each provider has one integration, connected through the connect, callback and completion handlers and the sandbox consent page, and refreshed once before the rows (not reported)",
               'refreshes: token-endpoint requests with grant_type=refresh_token the sandbox logged during the row; callers in one process share one in-flight read (single-flight); across containers the DynamoDB lease keeps it at 1 (tested in oauth-lifecycle.test.ts)',
               'DynamoDB reqs: the store client during the burst (credential reads, lease attempts, the commit); refused writes are lease attempts that lost the conditional check',
               `unexpected rows: ${unexpected.length === 0 ? 'none' : unexpected.map((m) => `${m.provider} N=${m.n}`).join(', ')}; health events published: ${healthEvents}`,
