@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       '',
       'HR integrations backend: local runtime',
       `  API            ${server.url}`,
+      `  Settings page  ${server.url}/settings/integrations (local dev sign-in: pick an organisation and a role)`,
       `  Data           ${env.dataDir} (DynamoDB protocol: dynalite on disk)`,
       `  App origin     ${process.env.APP_BASE_URL}`,
       ...providerModes.map(
