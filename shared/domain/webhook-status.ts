@@ -20,7 +20,7 @@ import { requireVisibleIntegration } from './lifecycle';
 import type { IntegrationRecord } from './integration';
 import { ulid } from 'ulid';
 
-/** How many recent deliveries the channel list reads to say when each channel last delivered. */
+/** How many recent deliveries Slack's events channel (no channel item to keep stats on) is described from. */
 const RECENT_DELIVERIES = 100;
 /** A provider that does not answer the test within this long is reported as such. */
 const TEST_TIMEOUT_MS = 10_000;
@@ -37,7 +37,7 @@ export const webhookChannelSchema = z.object({
   lastOutcome: z.enum(webhookOutcomes).nullable(),
   renewalFailures: z.number().int().nonnegative(),
   lastRenewalError: z.string().nullable(),
-  /** Rejected deliveries among the integration's recent ones (the newest 100). */
+  /** Rejected deliveries since the last authenticated one (Slack: among the newest 100 deliveries). */
   recentRejections: z.number().int().nonnegative(),
 });
 export const webhookStatusSchema = z.object({
@@ -51,13 +51,13 @@ export type WebhookChannel = z.infer<typeof webhookChannelSchema>;
 const kindOf = (subscription: SubscriptionRecord): WebhookChannel['kind'] =>
   subscription.channel === 'google' ? 'push_channel' : subscription.channel === 'google-gmail' ? 'gmail_watch' : subscription.channel === 'microsoft' ? 'graph_subscription' : 'webhook';
 
-function deliveryStats(logs: readonly WebhookLog[], matches: (log: WebhookLog) => boolean) {
-  const mine = logs.filter(matches);
-  const last = mine[0];
+/** Slack's deliveries are all signed (an unsigned one is attributed to no integration), so its newest logs describe it. */
+function deliveryStats(logs: readonly WebhookLog[]) {
+  const last = logs[0];
   return {
     lastDeliveryAt: last?.receivedAt ?? null,
     lastOutcome: last?.outcome ?? null,
-    recentRejections: mine.filter((log) => log.outcome === 'rejected').length,
+    recentRejections: logs.filter((log) => log.outcome === 'rejected').length,
   };
 }
 
@@ -65,10 +65,7 @@ function deliveryStats(logs: readonly WebhookLog[], matches: (log: WebhookLog) =
 export async function webhookStatus(orgId: string, integrationId: string, now: Date = new Date()): Promise<z.infer<typeof webhookStatusSchema>> {
   const integration = await requireVisibleIntegration(orgId, integrationId);
   const url = webhookUrl(integration.providerId) ?? null;
-  const [subscriptions, recent] = await Promise.all([
-    subscriptionsWithRenewalOf(orgId, integration.id),
-    listWebhookLogs(orgId, integration.id, undefined, RECENT_DELIVERIES),
-  ]);
+  const subscriptions = await subscriptionsWithRenewalOf(orgId, integration.id);
   const channels: WebhookChannel[] = subscriptions.map(({ record, renewAt }) => ({
     subscriptionId: record.subscriptionId,
     kind: kindOf(record),
@@ -78,7 +75,9 @@ export async function webhookStatus(orgId: string, integrationId: string, now: D
     nextRenewalAt: renewAt ?? null,
     renewalFailures: record.renewalFailures ?? 0,
     lastRenewalError: record.lastRenewalError ?? null,
-    ...deliveryStats(recent.items, (log) => log.subscriptionId === record.subscriptionId),
+    lastDeliveryAt: record.lastDeliveryAt ?? null,
+    lastOutcome: record.lastOutcome ?? null,
+    recentRejections: record.rejectionsSinceDelivery ?? 0,
   }));
   // Slack's events come through the app's one event subscription: nothing per integration to open or renew.
   if (!findProvider(integration.providerId)?.subscriptions && findProvider(integration.providerId)?.webhookTest) {
@@ -91,7 +90,7 @@ export async function webhookStatus(orgId: string, integrationId: string, now: D
       nextRenewalAt: null,
       renewalFailures: 0,
       lastRenewalError: null,
-      ...deliveryStats(recent.items, () => true),
+      ...deliveryStats((await listWebhookLogs(orgId, integration.id, undefined, RECENT_DELIVERIES)).items),
     });
   }
   return { providerId: integration.providerId, webhookUrl: url, channels };

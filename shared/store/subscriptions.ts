@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { dynamo, tableName } from './client';
@@ -6,6 +6,7 @@ import { isConditionalCheckFailure, queryAllLive } from './items';
 import { keys } from './keys';
 import { dueItems, dueShardOf } from './due';
 import { TABLE } from './table';
+import { webhookOutcomes, type WebhookOutcome } from './webhook-logs';
 
 /**
  * Push channels (Google), subscriptions (Microsoft Graph), watches (Gmail)
@@ -48,6 +49,14 @@ export const subscriptionSchema = z.object({
   /** Renewals that failed since the last success, and the last one's error code (README "Webhooks"; shown by GET …/webhooks). */
   renewalFailures: z.number().int().positive().optional(),
   lastRenewalError: z.string().optional(),
+  /**
+   * Delivery stats, kept here rather than derived from the newest logs, so forged traffic cannot push a
+   * channel's real deliveries out of view: the last authenticated delivery and what became of it, and the
+   * rejected deliveries since then (README "Webhook logs and test events").
+   */
+  lastDeliveryAt: z.iso.datetime().optional(),
+  lastOutcome: z.enum(webhookOutcomes).optional(),
+  rejectionsSinceDelivery: z.number().int().nonnegative().optional(),
 });
 
 export type SubscriptionRecord = z.infer<typeof subscriptionSchema>;
@@ -62,22 +71,33 @@ export function secretMatches(record: SubscriptionRecord, presented: string | un
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
-/** Renewed a day before the channel expires, or at the provider's `renewBy` when that comes first. */
+/** The delivery stats: written by deliveries only (recordChannelDelivery), so saving a channel never resets them. */
+const DELIVERY_STATS = new Set<string>(['lastDeliveryAt', 'lastOutcome', 'rejectionsSinceDelivery']);
+
+/**
+ * Renewed a day before the channel expires, or at the provider's `renewBy` when that comes first.
+ * Everything but the delivery stats is written as given (an absent optional field is removed): a
+ * channel's first delivery (Google's `sync`) can arrive before the channel is saved a second time.
+ */
 export async function saveSubscription(record: SubscriptionRecord): Promise<void> {
   const beforeExpiry = Date.parse(record.channelExpiresAt) - RENEW_AHEAD_MS;
   const renewAt = new Date(record.renewBy === undefined ? beforeExpiry : Math.min(beforeExpiry, Date.parse(record.renewBy))).toISOString();
+  const fields: Record<string, unknown> = {
+    routeKey: keys.subscriptionRoute(record.channel, record.subscriptionId),
+    routeSk: keys.accountRouteSk(record.orgId, record.integrationId),
+    dueShard: dueShardOf(`${record.integrationId}#${record.subscriptionId}`),
+    dueAt: keys.renewDue(renewAt),
+    ...Object.fromEntries(Object.keys(subscriptionSchema.shape).filter((name) => !DELIVERY_STATS.has(name)).map((name) => [name, record[name as keyof SubscriptionRecord]])),
+  };
+  const set = Object.keys(fields).filter((name) => fields[name] !== undefined);
+  const removed = Object.keys(fields).filter((name) => fields[name] === undefined);
   await dynamo().send(
-    new PutCommand({
+    new UpdateCommand({
       TableName: tableName(),
-      Item: {
-        pk: keys.org(record.orgId),
-        sk: keys.subscription(record.integrationId, record.subscriptionId),
-        routeKey: keys.subscriptionRoute(record.channel, record.subscriptionId),
-        routeSk: keys.accountRouteSk(record.orgId, record.integrationId),
-        dueShard: dueShardOf(`${record.integrationId}#${record.subscriptionId}`),
-        dueAt: keys.renewDue(renewAt),
-        ...record,
-      },
+      Key: { pk: keys.org(record.orgId), sk: keys.subscription(record.integrationId, record.subscriptionId) },
+      UpdateExpression: `SET ${set.map((name) => `#${name} = :${name}`).join(', ')}${removed.length > 0 ? ` REMOVE ${removed.map((name) => `#${name}`).join(', ')}` : ''}`,
+      ExpressionAttributeNames: Object.fromEntries([...set, ...removed].map((name) => [`#${name}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(set.map((name) => [`:${name}`, fields[name]])),
     }),
   );
 }
@@ -118,6 +138,33 @@ export async function recordRenewalFailure(record: SubscriptionRecord, errorCode
         UpdateExpression: 'SET renewalFailures = if_not_exists(renewalFailures, :zero) + :one, lastRenewalError = :code',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':code': errorCode },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailure(error)) throw error;
+  }
+}
+
+/**
+ * Counts a delivery on its channel: an authenticated one becomes the last delivery (and ends the run of
+ * rejections), a rejected one adds to that run. One write; a channel that is gone is left alone.
+ */
+export async function recordChannelDelivery(
+  ref: Pick<SubscriptionRecord, 'orgId' | 'integrationId' | 'subscriptionId'>,
+  outcome: WebhookOutcome,
+  at: Date,
+): Promise<void> {
+  const rejected = outcome === 'rejected';
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: keys.org(ref.orgId), sk: keys.subscription(ref.integrationId, ref.subscriptionId) },
+        UpdateExpression: rejected
+          ? 'SET rejectionsSinceDelivery = if_not_exists(rejectionsSinceDelivery, :zero) + :one'
+          : 'SET lastDeliveryAt = :at, lastOutcome = :outcome, rejectionsSinceDelivery = :zero',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: rejected ? { ':zero': 0, ':one': 1 } : { ':zero': 0, ':at': at.toISOString(), ':outcome': outcome },
       }),
     );
   } catch (error) {

@@ -3,7 +3,8 @@
  * and what became of it, newest first, for 30 days (TTL). They say what
  * happened, never what was delivered (no message text, no payload).
  */
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
 import * as z from 'zod';
 import { dynamo, tableName } from './client';
@@ -65,6 +66,31 @@ export async function putWebhookLogs(entries: readonly WebhookLogEntry[], now: D
       );
       const unprocessed = Object.values(result.UnprocessedItems ?? {}).flat().length;
       if (unprocessed > 0) throw new Error(`${unprocessed} webhook log item(s) were not written (throttled)`);
+    }),
+  );
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * A rejected delivery on a channel (unauthenticated: anyone can send one) is counted into one item per
+ * channel and minute rather than written as its own, so forged traffic cannot multiply items or push real
+ * deliveries off the first page. The item sorts at the end of its minute and shows the latest rejection.
+ */
+export async function countRejectedDelivery(entry: WebhookLogEntry & { subscriptionId: string }, now: Date = new Date()): Promise<void> {
+  const { orgId, count, test, ...fields } = entry;
+  const minuteEnd = new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS + MINUTE_MS - 1);
+  const bucket = createHash('sha256').update(`${entry.subscriptionId}#${minuteEnd.getTime()}`).digest('hex').slice(0, 26);
+  const deliveryId = `dlv_rejected_${bucket}`;
+  const values = { ...fields, deliveryId, receivedAt: now.toISOString(), test: test ?? false, expiresAt: nowEpochSeconds(now) + WEBHOOK_LOG_TTL_DAYS * 86_400 };
+  const names = Object.keys(values);
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { pk: keys.org(orgId), sk: keys.webhookLog(entry.integrationId, minuteEnd.toISOString(), deliveryId) },
+      UpdateExpression: `SET ${names.map((_name, index) => `#f${index} = :v${index}`).join(', ')} ADD #count :count`,
+      ExpressionAttributeNames: { ...Object.fromEntries(names.map((name, index) => [`#f${index}`, name])), '#count': 'count' },
+      ExpressionAttributeValues: { ...Object.fromEntries(Object.values(values).map((value, index) => [`:v${index}`, value])), ':count': count ?? 1 },
     }),
   );
 }

@@ -1,21 +1,29 @@
 /**
  * Records what a webhook did with a delivery, for the integrations it could
- * be attributed to (README "Webhook logs and test events"). One write per delivery; a failed
- * write is logged and forgotten: the log must never fail a webhook or make a
- * provider retry.
+ * be attributed to (README "Webhook logs and test events"): the delivery's log
+ * items (a rejected one on a channel counted into that channel's item of the
+ * minute) and each channel's delivery stats. A failed write is logged and
+ * forgotten: the log must never fail a webhook or make a provider retry.
  */
 import { logger } from '../logging/logger';
-import { putWebhookLogs, type WebhookLogEntry } from '../store/webhook-logs';
+import { recordChannelDelivery } from '../store/subscriptions';
+import { countRejectedDelivery, putWebhookLogs, type WebhookLogEntry } from '../store/webhook-logs';
 
 export type { WebhookLogEntry } from '../store/webhook-logs';
 
-export async function recordDeliveries(entries: readonly WebhookLogEntry[]): Promise<void> {
+export async function recordDeliveries(entries: readonly WebhookLogEntry[], now: Date = new Date()): Promise<void> {
   if (entries.length === 0) return;
-  try {
-    await putWebhookLogs(entries);
-  } catch (error) {
-    logger.warn('Webhook delivery log not written', { count: entries.length, error });
-  }
+  const counted = entries.flatMap((entry) => (entry.outcome === 'rejected' && entry.subscriptionId !== undefined ? [{ ...entry, subscriptionId: entry.subscriptionId }] : []));
+  const logged = entries.filter((entry) => !(entry.outcome === 'rejected' && entry.subscriptionId !== undefined));
+  const writes = [
+    ...(logged.length > 0 ? [putWebhookLogs(logged, now)] : []),
+    ...counted.map((entry) => countRejectedDelivery(entry, now)),
+    ...entries.flatMap((entry) =>
+      entry.subscriptionId === undefined ? [] : [recordChannelDelivery({ orgId: entry.orgId, integrationId: entry.integrationId, subscriptionId: entry.subscriptionId }, entry.outcome, now)],
+    ),
+  ];
+  const failed = (await Promise.allSettled(writes)).flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (failed.length > 0) logger.warn('Webhook delivery log not written', { count: entries.length, error: failed[0] });
 }
 
 /** The answer to a test delivery: the test endpoint reads the outcome from it. */

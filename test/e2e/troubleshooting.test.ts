@@ -213,6 +213,36 @@ describe('Google', () => {
     expect(syncs).toEqual([]);
   });
 
+  it('forged deliveries cannot push real ones out of the channel status, and are logged at most once a minute per channel with a count', async () => {
+    const status = await webhooks(id);
+    const drive = status.channels.find((channel) => channel.resource === 'drive')?.subscriptionId ?? '';
+    expect(await control('google/notify', { channelId, state: 'exists' })).toMatchObject({});
+    await fetch(`${server.url}/sandbox/_control/deliveries/settle`, { method: 'POST' });
+    const delivered = (await webhooks(id)).channels.find((channel) => channel.subscriptionId === channelId);
+    expect(delivered).toMatchObject({ lastOutcome: 'accepted', lastDeliveryAt: expect.any(String) });
+    const logsBefore = (await logs(id, '?limit=100')).logs.length;
+
+    const forged = await Promise.all(
+      Array.from({ length: 120 }, (_, n) =>
+        fetch(`${server.url}/api/webhooks/google`, {
+          method: 'POST',
+          headers: { 'x-goog-channel-id': drive, 'x-goog-channel-token': 'forged', 'x-goog-resource-state': '<svg onload=alert(1)>', 'x-goog-message-number': String(n) },
+        }).then((response) => response.status),
+      ),
+    );
+    expect(new Set(forged)).toEqual(new Set([401]));
+    const after = await webhooks(id);
+    expect(after.channels.find((channel) => channel.subscriptionId === channelId)).toMatchObject({ lastOutcome: 'accepted', lastDeliveryAt: delivered?.lastDeliveryAt });
+    expect(after.channels.find((channel) => channel.subscriptionId === drive)?.recentRejections).toBe(120);
+    const page = (await logs(id, '?limit=100')).logs;
+    const rejected = page.filter((log) => log.subscriptionId === drive && log.outcome === 'rejected');
+    // One item per minute (the burst may straddle a minute boundary), counting every forged delivery, its state unknown.
+    expect(page.length - logsBefore).toBe(rejected.length);
+    expect(rejected.length).toBeLessThanOrEqual(2);
+    expect(rejected.reduce((sum, log) => sum + (log as WebhookLog & { count: number }).count, 0)).toBe(120);
+    expect(new Set(rejected.map((log) => log.eventType))).toEqual(new Set(['unknown']));
+  });
+
   it('the health check probes userinfo', async () => {
     expect((await healthCheck(id)).data).toMatchObject({ result: 'healthy', healthStatus: 'healthy' });
   });

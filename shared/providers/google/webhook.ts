@@ -35,7 +35,7 @@ export async function handleGoogleChannelNotification(headers: Record<string, st
   const subscription = await findSubscription('google', channelId);
   if (!subscription) return { status: 401, outcome: 'unauthorized' };
   const log = (outcome: WebhookLogEntry['outcome'], extra: Partial<WebhookLogEntry> = {}) =>
-    recordDeliveries([{ ...channelLogEntry(subscription, state), outcome, ...extra }]);
+    recordDeliveries([{ ...channelLogEntry(subscription, RESOURCE_STATES.has(state) ? state : 'unknown'), outcome, ...extra }]);
   if (isTestToken(token)) {
     if (!(await consumeTestToken(token, subscription.subscriptionId))) {
       await log('rejected', { reason: 'invalid_test_token', test: true });
@@ -71,6 +71,12 @@ export async function handleGoogleChannelNotification(headers: Record<string, st
   await log('accepted');
   return { status: 200, outcome: 'processed' };
 }
+
+/**
+ * The resource states Calendar and Drive send (`X-Goog-Resource-State`), and our test event's: only these
+ * are logged as sent; anything else (the header is anyone's to set) is logged as `unknown`.
+ */
+const RESOURCE_STATES = new Set(['sync', 'exists', 'not_exists', 'add', 'remove', 'update', 'trash', 'untrash', 'change', 'test']);
 
 const channelLogEntry = (subscription: SubscriptionRecord, eventType: string) => ({
   orgId: subscription.orgId,

@@ -93,12 +93,15 @@ export async function handleGraphNotifications(body: z.infer<typeof graphNotific
   return { status: 202, outcome };
 }
 
-/** Graph batches notifications of many subscriptions: one log entry per integration and outcome, with a count. */
+/** Graph's change types, and our test event's: anything else in a notification (anyone can send one) is logged as `unknown`. */
+const CHANGE_TYPES = new Set(['created', 'updated', 'deleted', 'test']);
+
+/** Graph batches notifications of many subscriptions: one log entry per subscription and outcome, with a count. */
 class DeliveryLogs {
   private readonly byKey = new Map<string, WebhookLogEntry>();
 
   add(subscription: SubscriptionRecord, notification: z.infer<typeof item>, outcome: WebhookLogEntry['outcome'], extra: Partial<WebhookLogEntry> = {}): void {
-    const key = `${subscription.orgId}#${subscription.integrationId}#${outcome}`;
+    const key = `${subscription.orgId}#${subscription.integrationId}#${subscription.subscriptionId}#${outcome}`;
     const existing = this.byKey.get(key);
     if (existing) {
       existing.count = (existing.count ?? 1) + 1;
@@ -108,7 +111,7 @@ class DeliveryLogs {
       orgId: subscription.orgId,
       integrationId: subscription.integrationId,
       providerId: 'microsoft',
-      eventType: notification.lifecycleEvent ?? notification.changeType ?? 'notification',
+      eventType: notification.lifecycleEvent ?? (notification.changeType === undefined ? 'notification' : CHANGE_TYPES.has(notification.changeType) ? notification.changeType : 'unknown'),
       subscriptionId: subscription.subscriptionId,
       resource: subscription.resource,
       outcome,
