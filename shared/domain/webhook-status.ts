@@ -61,6 +61,14 @@ function deliveryStats(logs: readonly WebhookLog[]) {
   };
 }
 
+/**
+ * When the renewal sweep renews the channel: at its renewal time, or, when that has passed (a channel
+ * shorter-lived than the day ahead renewals are due, like Drive's hour), at the next sweep: now, as far
+ * as anyone reading it can tell. Never a time in the past.
+ */
+const nextRenewal = (renewAt: string | undefined, now: Date): string | null =>
+  renewAt === undefined ? null : Date.parse(renewAt) > now.getTime() ? renewAt : now.toISOString();
+
 /** GET /api/integrations/{id}/webhooks */
 export async function webhookStatus(orgId: string, integrationId: string, now: Date = new Date()): Promise<z.infer<typeof webhookStatusSchema>> {
   const integration = await requireVisibleIntegration(orgId, integrationId);
@@ -72,7 +80,7 @@ export async function webhookStatus(orgId: string, integrationId: string, now: D
     resource: record.resource,
     status: Date.parse(record.channelExpiresAt) <= now.getTime() ? 'lapsed' : record.renewalFailures ? 'renewal_failing' : 'active',
     expiresAt: record.channelExpiresAt,
-    nextRenewalAt: renewAt ?? null,
+    nextRenewalAt: nextRenewal(renewAt, now),
     renewalFailures: record.renewalFailures ?? 0,
     lastRenewalError: record.lastRenewalError ?? null,
     lastDeliveryAt: record.lastDeliveryAt ?? null,
@@ -111,8 +119,11 @@ export const webhookTestResultSchema = z.object({
   subscriptionId: z.string().nullable(),
   /** The HTTP status the webhook answered. */
   status: z.number().int(),
-  /** `test` when the webhook verified and recorded it; `rejected` (with `reason`) or `unreachable` otherwise. */
-  outcome: z.enum(['test', 'rejected', 'unreachable', 'unexpected']),
+  /**
+   * `test` when the webhook verified and recorded it; `rejected` (a 4xx, with `reason`) when it refused it,
+   * `error` (a 5xx) when it failed to process it, `unreachable` when it did not answer.
+   */
+  outcome: z.enum(['test', 'rejected', 'error', 'unreachable', 'unexpected']),
   reason: z.string().nullable(),
 });
 export type WebhookTestResult = z.infer<typeof webhookTestResultSchema>;
@@ -159,7 +170,9 @@ export async function sendTestDelivery(orgId: string, integrationId: string): Pr
     answer = undefined;
   }
   if (answer && 'test' in answer && response.ok) return { ...base, status: response.status, outcome: 'test', reason: null };
-  if (!response.ok) return { ...base, status: response.status, outcome: 'rejected', reason: answer && 'error' in answer ? answer.error.code : `http_${response.status}` };
+  const reason = answer && 'error' in answer ? answer.error.code : `http_${response.status}`;
+  if (response.status >= 500) return { ...base, status: response.status, outcome: 'error', reason };
+  if (!response.ok) return { ...base, status: response.status, outcome: 'rejected', reason };
   return { ...base, status: response.status, outcome: 'unexpected', reason: 'not_recorded_as_test' };
 }
 

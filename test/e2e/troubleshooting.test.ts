@@ -181,12 +181,15 @@ describe('Google', () => {
   });
 
   it('lists the Calendar and Drive channels and the Gmail watch with expiry, next renewal and last delivery', async () => {
+    const asked = Date.now();
     const status = await webhooks(id);
     expect(status.webhookUrl).toBe(`${server.url}/api/webhooks/google`);
     expect(status.channels.map((channel) => `${channel.kind}:${channel.resource}`).sort()).toEqual(['gmail_watch:gmail', 'push_channel:calendar', 'push_channel:drive']);
     for (const channel of status.channels) {
       expect(channel).toMatchObject({ status: 'active', renewalFailures: 0, lastRenewalError: null });
       expect(Date.parse(channel.nextRenewalAt ?? '')).toBeLessThan(Date.parse(channel.expiresAt ?? ''));
+      // Drive channels last an hour, less than the day ahead renewals are due: due already, the next sweep renews them.
+      expect(Date.parse(channel.nextRenewalAt ?? '')).toBeGreaterThanOrEqual(asked);
     }
     // Each channel's `sync` handshake is its first delivery.
     const calendar = status.channels.find((channel) => channel.resource === 'calendar');
