@@ -46,6 +46,12 @@ export async function raiseAlert(input: AlertInput): Promise<void> {
     raisedAt: now.toISOString(),
   };
   if (!(await openAlert(alert))) return;
+  // Checked again once open: a recovery (or a disconnect) that came between the read above and the open
+  // resolved nothing, so this alert would outlive its problem. Any resolution after this check finds it.
+  if (input.integrationId !== undefined && !(await stillAlerting(input.orgId, input.integrationId))) {
+    await deleteAlert(alert);
+    return;
+  }
   try {
     await publishEvents(
       [
@@ -63,10 +69,12 @@ export async function raiseAlert(input: AlertInput): Promise<void> {
     await deleteAlert(alert);
     throw error;
   }
-  if (input.integrationId !== undefined && (await getIntegration(input.orgId, input.integrationId))?.status !== 'active') {
-    // Disconnected or erased while raising: its resolution may have run before this alert was stored.
-    await deleteAlert(alert);
-  }
+}
+
+/** An integration's alert stands while it is connected and not healthy (every integration alert is raised on a degraded one). */
+async function stillAlerting(orgId: string, integrationId: string): Promise<boolean> {
+  const integration = await getIntegration(orgId, integrationId);
+  return integration?.status === 'active' && integration.healthStatus !== 'healthy';
 }
 
 /**

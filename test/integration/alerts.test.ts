@@ -28,7 +28,7 @@ const alertEvents = (orgId: string) => events.eventsOfType('integration.alert').
 describe('raiseAlert', () => {
   it('is idempotent while open, per integration and kind; organisation-level alerts have no integration', async () => {
     const orgId = uniqueOrg('alerts');
-    const integration = integrationRecord(orgId);
+    const integration = integrationRecord(orgId, { healthStatus: 'degraded', healthReason: 'sync_failed:http_503' });
     await createIntegration(integration);
     const syncFailing = { orgId, integrationId: integration.id, kind: 'sync_failing', reason: 'sync_failing', message: 'Syncing keeps failing.' };
     await Promise.all([raiseAlert(syncFailing), raiseAlert(syncFailing)]);
@@ -57,6 +57,7 @@ describe('raiseAlert', () => {
     await changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'synced', evidence: 'sync' });
     expect((await listOpenAlerts(orgId)).alerts.map((alert) => alert.kind)).toEqual(['endpoint_disabled']);
     // Resolved, the same problem alerts again.
+    await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: 'sync_failed:http_503' });
     await raiseAlert(syncFailing);
     expect(alertEvents(orgId)).toHaveLength(4);
     expect(await resolveIntegrationAlerts(orgId, integration.id)).toBe(1);
@@ -105,9 +106,25 @@ describe('raiseAlert', () => {
     expect(await health()).toBe('healthy:health_check_passed');
   });
 
-  it('a disconnect resolves the integration\'s alerts', async () => {
+  it('an alert raised while health returns to healthy does not stay open (raised after, or racing it)', async () => {
     const orgId = uniqueOrg('alerts');
     const integration = integrationRecord(orgId);
+    await createIntegration(integration);
+    const syncFailing = { orgId, integrationId: integration.id, kind: 'sync_failing', reason: 'sync_failing', message: 'Syncing keeps failing.' };
+    for (let round = 0; round < 10; round += 1) {
+      await changeHealth(orgId, integration.id, { healthStatus: 'degraded', reason: `sync_failed:round_${round}` });
+      const recovered = changeHealth(orgId, integration.id, { healthStatus: 'healthy', reason: 'synced', evidence: 'sync' });
+      // Even rounds race the raise with the recovery; odd ones raise after it (a failure observed before the recovery).
+      if (round % 2 === 0) await Promise.all([raiseAlert(syncFailing), recovered]);
+      else await recovered.then(() => raiseAlert(syncFailing));
+      expect((await getIntegration(orgId, integration.id))?.healthStatus).toBe('healthy');
+      expect((await listOpenAlerts(orgId)).alerts).toEqual([]);
+    }
+  });
+
+  it('a disconnect resolves the integration\'s alerts', async () => {
+    const orgId = uniqueOrg('alerts');
+    const integration = integrationRecord(orgId, { healthStatus: 'degraded', healthReason: 'sync_failed:http_503' });
     await createIntegration(integration);
     await raiseAlert({ orgId, integrationId: integration.id, kind: 'degraded', reason: 'degraded_for_an_hour', message: 'Degraded for an hour.' });
     expect((await listOpenAlerts(orgId)).alerts).toHaveLength(1);
