@@ -206,3 +206,71 @@ describe('Notion', () => {
     expect(tokens.notion.grants.active).toBe(0);
   });
 });
+
+/**
+ * Each provider across the platform, on a second organisation's connection
+ * (its own account, so revoking it leaves the ones above alone): health
+ * check and test event, export, consents, isolation and roles, a revoked
+ * grant, erasure.
+ */
+describe.each([
+  { provider: 'asana', account: 'people@globex-asana.test', action: 'asana.createTask', input: { name: 'Welcome pack' } },
+  { provider: 'notion', account: 'people@globex-notion.test', action: 'notion.createPage', input: { parent: { pageId: '00000000-0000-4000-8000-000000000000' }, title: 'Welcome' } },
+])('$provider across the platform', ({ provider, account, action, input }) => {
+  const tokens: Record<'admin' | 'manager' | 'employee' | 'outsider', string> = { admin: '', manager: '', employee: '', outsider: '' };
+  const as = <T>(who: keyof typeof tokens, method: string, path: string, body?: unknown) => client.api<T>(method, path, tokens[who], body);
+  let id = '';
+
+  beforeAll(async () => {
+    const { jwtSecret } = JSON.parse(readFileSync(join(dataDir, 'local-secrets.json'), 'utf8')) as { jwtSecret: string };
+    const mint = (orgId: string, role: 'admin' | 'manager' | 'employee') => mintLocalToken(jwtSecret, { orgId, role, sub: `${orgId}-${role}`, ttlSeconds: 3600 });
+    [tokens.admin, tokens.manager, tokens.employee, tokens.outsider] = await Promise.all([mint('globex', 'admin'), mint('globex', 'manager'), mint('globex', 'employee'), mint('umbrella', 'admin')]);
+    const { submitConsent, follow } = await import('../support/oauth-browser');
+    const started = await as<{ url: string }>('admin', 'POST', '/api/integrations/connect', { providerId: provider });
+    id = (await client.complete((await follow(await submitConsent(started.data.url, 'allow', account))).location, tokens.admin)).integrationId;
+    await waitForSyncLog((path) => as<{ logs: SyncLogView[] }>('admin', 'GET', path), id, (log) => log.trigger === 'initial', 15_000);
+  });
+
+  it('a health check answers healthy; a test event is verified by its webhook', async () => {
+    expect((await as<{ result: string }>('admin', 'POST', `/api/integrations/${id}/health-check`)).data.result).toBe('healthy');
+    expect((await as<{ outcome: string; status: number }>('admin', 'POST', `/api/integrations/${id}/webhooks/test`)).data).toMatchObject({ outcome: 'test', status: 200 });
+    const logs = (await as<{ logs: Array<{ outcome: string; test: boolean }> }>('admin', 'GET', `/api/integrations/${id}/webhook-logs`)).data.logs;
+    expect(logs).toContainEqual(expect.objectContaining({ outcome: 'test', test: true }));
+  });
+
+  it('appears in the organisation export and its own, without secrets; consents list the grant', async () => {
+    for (const path of ['/api/integrations/export', `/api/integrations/${id}/export`]) {
+      const exported = await as<{ items: Array<{ type: string; data: { id?: string } }>; nextCursor: string | null }>('admin', 'GET', path);
+      expect(exported.status).toBe(200);
+      expect(exported.raw).not.toMatch(/signingKey|accessToken|refreshToken|secret_|ntn_|nrt_|[0-9a-f]{64}|\d\/\d{6,}(?:\/\d{6,})?:[0-9a-f]{32}/);
+      expect(exported.data.items).toContainEqual(expect.objectContaining({ type: 'integration', data: expect.objectContaining({ id, providerId: provider }) }));
+    }
+    const consents = await as<{ consents: Array<{ userId: string; scopesGranted: string[] }> }>('admin', 'GET', `/api/integrations/${id}/consents`);
+    expect(consents.data.consents).toEqual([expect.objectContaining({ userId: 'globex-admin' })]);
+  });
+
+  it("another organisation's admin gets 404; a manager and an employee may not run its actions (403)", async () => {
+    const outsider = await Promise.all([
+      as('outsider', 'GET', `/api/integrations/${id}`),
+      as('outsider', 'POST', `/api/integrations/${id}/sync`),
+      as('outsider', 'POST', `/api/integrations/${id}/actions/${action}`, input),
+    ]);
+    expect(outsider.map((answer) => answer.status)).toEqual([404, 404, 404]);
+    const roles = await Promise.all([as('manager', 'POST', `/api/integrations/${id}/actions/${action}`, input), as('employee', 'POST', `/api/integrations/${id}/actions/${action}`, input)]);
+    expect(roles.map((answer) => answer.status)).toEqual([403, 403]);
+  });
+
+  it('a grant revoked at the provider makes the health check answer disconnected', async () => {
+    expect(await sandbox('revoke', { provider, account })).toEqual({ revoked: 1 });
+    expect((await as<{ result: string }>('admin', 'POST', `/api/integrations/${id}/health-check`)).data.result).toBe('disconnected');
+    expect((await as<{ status: string }>('admin', 'GET', `/api/integrations/${id}`)).data.status).toBe('disconnected');
+  });
+
+  it('erasure reports what it removes and hides the integration', async () => {
+    const erased = await as<{ removes: Record<string, number> }>('admin', 'DELETE', `/api/integrations/${id}/data`);
+    expect(erased.status).toBe(202);
+    expect(erased.data.removes).toMatchObject({ integration: 1, consents: 1, syncLogs: expect.any(Number), records: expect.any(Number), subscriptions: expect.any(Number), webhookLogs: expect.any(Number) });
+    expect(erased.data.removes.webhookLogs).toBeGreaterThan(0);
+    expect((await as('admin', 'GET', `/api/integrations/${id}`)).status).toBe(404);
+  });
+});

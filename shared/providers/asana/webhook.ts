@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { publishEvents } from '../../events/publisher';
+import type { ProviderWebhookTest } from '../types';
 import { completeHandshake, findSubscription, type SubscriptionRecord } from '../../store/subscriptions';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
 import { recordDeliveries } from '../../webhooks/delivery-log';
@@ -17,6 +18,9 @@ import { changeEvents, deliversTo } from '../../webhooks/sync-request';
  *   heartbeat: 200, nothing else. Otherwise one sync request for the
  *   project's tasks, once per delivery (Asana resends the same body for up
  *   to a day until it gets a 2xx: the body's hash is the dedupe key).
+ * - Test events (POST …/webhooks/test): one event of our own action, signed
+ *   with the subscription's key like Asana's; verified the same way, then
+ *   only logged (no sync).
  */
 export const ASANA_CHANNEL = 'asana';
 const MAX_ID = 200;
@@ -64,6 +68,10 @@ export async function handleAsanaEvents(subscriptionId: string | undefined, sign
   const body = asanaEventsBody.safeParse(json);
   if (!body.success) return { status: 400, outcome: 'validation_failed' };
   if (body.data.events.length === 0) return { status: 200, outcome: 'heartbeat' };
+  if (body.data.events.every((event) => event.action === ASANA_TEST_ACTION)) {
+    await recordDeliveries([{ ...logBase(subscription), eventType: ASANA_TEST_ACTION, outcome: 'test', test: true }]);
+    return { status: 200, outcome: 'test' };
+  }
   const log = { ...logBase(subscription), eventType: body.data.events[0]?.action ?? 'events', count: body.data.events.length };
   if (!(await deliversTo(subscription))) {
     await recordDeliveries([{ ...log, outcome: 'dropped', reason: 'integration_not_connected' }]);
@@ -91,3 +99,21 @@ const logBase = (subscription: SubscriptionRecord) => ({
   subscriptionId: subscription.subscriptionId,
   resource: subscription.resource,
 });
+
+/** The action of test events; Asana itself never sends it. */
+export const ASANA_TEST_ACTION = 'hr_integrations_webhook_test';
+
+/** The test event for POST …/webhooks/test: through the integration's first webhook whose handshake completed. */
+export const asanaWebhookTest: ProviderWebhookTest = {
+  async build({ subscriptions, testId }) {
+    const subscription = subscriptions.find((candidate) => candidate.channel === ASANA_CHANNEL && candidate.signingKey !== undefined);
+    if (!subscription?.signingKey) return undefined;
+    const body = JSON.stringify({ events: [{ action: ASANA_TEST_ACTION, resource: { gid: testId, resource_type: 'webhook_test' } }] });
+    return {
+      query: { subscription: subscription.subscriptionId },
+      headers: { 'content-type': 'application/json', 'x-hook-signature': createHmac('sha256', subscription.signingKey).update(body).digest('hex') },
+      body,
+      subscriptionId: subscription.subscriptionId,
+    };
+  },
+};

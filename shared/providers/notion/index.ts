@@ -5,6 +5,7 @@ import { notionProbe } from './client';
 import { notionOAuth } from './oauth';
 import { notionSubscriptions } from './subscriptions';
 import { notionSync } from './sync';
+import { notionWebhookTest } from './webhook';
 
 export const notion: ProviderDefinition = {
   catalog: notionCatalog,
@@ -13,6 +14,7 @@ export const notion: ProviderDefinition = {
   sync: notionSync,
   actions: notionActions,
   probe: notionProbe,
+  webhookTest: notionWebhookTest,
   wiring: {
     // Access and refresh tokens (`ntn_`, `nrt_`, and the older `secret_`), and the webhook verification token (`secret_`).
     tokenPatterns: [/\b(?:ntn|nrt|secret)_[A-Za-z0-9]{20,}\b/g],

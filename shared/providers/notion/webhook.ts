@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import type { DomainEvent } from '../../events/catalog';
 import { publishEvents } from '../../events/publisher';
+import type { ProviderWebhookTest } from '../types';
 import { addProviderWebhookKey, confirmProviderWebhookKey, providerWebhookKeys } from '../../store/provider-webhook-keys';
 import { findSubscription, saveSubscription, type SubscriptionRecord } from '../../store/subscriptions';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
@@ -22,6 +23,9 @@ import { changeEvents, deliversTo } from '../../webhooks/sync-request';
  *   records). Each event is routed by `workspace_id` to every connected
  *   integration of that workspace, processed once per event `id` (Notion
  *   retries up to 8 times), and requests a sync of pages or databases.
+ * - Test events (POST …/webhooks/test): an event of our own type naming one
+ *   integration, signed with the proven token like Notion's; verified the
+ *   same way, then only logged on that integration (no sync).
  */
 export const NOTION_CHANNEL = 'notion';
 const PROVIDER = 'notion';
@@ -87,8 +91,36 @@ export async function handleNotionDelivery(rawBody: Buffer, signature: string | 
   if (!key.confirmedAt) await confirmProviderWebhookKey(PROVIDER, key.key);
   const event = notionEventBody.safeParse(json);
   if (!event.success) return { status: 400, outcome: 'validation_failed' };
-  return routeEvent(event.data);
+  return event.data.type === NOTION_TEST_EVENT_TYPE ? recordTest(event.data) : routeEvent(event.data);
 }
+
+/** The event type of test events; Notion itself never sends it. The entity is the integration tested. */
+export const NOTION_TEST_EVENT_TYPE = 'hr_integrations.webhook_test';
+
+async function recordTest(event: z.infer<typeof notionEventBody>): Promise<NotionOutcome> {
+  const subscription = await findSubscription(NOTION_CHANNEL, notionSubscriptionId(event.workspace_id, event.entity.id));
+  if (!subscription) return { status: 200, outcome: 'unrouted' };
+  await recordDeliveries([
+    { orgId: subscription.orgId, integrationId: subscription.integrationId, providerId: PROVIDER, eventType: event.type, subscriptionId: subscription.subscriptionId, outcome: 'test', test: true },
+  ]);
+  return { status: 200, outcome: 'test' };
+}
+
+/** The test event for POST …/webhooks/test: none until an event has proven a verification token (Notion sends nothing before). */
+export const notionWebhookTest: ProviderWebhookTest = {
+  async build({ integration, subscriptions, testId }) {
+    const subscription = subscriptions.find((candidate) => candidate.channel === NOTION_CHANNEL);
+    const key = (await providerWebhookKeys(PROVIDER)).find((candidate) => candidate.confirmedAt !== undefined);
+    if (!subscription || !key) return undefined;
+    const body = JSON.stringify({ id: `test-${testId}`, type: NOTION_TEST_EVENT_TYPE, workspace_id: integration.externalAccountId, entity: { id: integration.id, type: 'integration' } });
+    return {
+      query: {},
+      headers: { 'content-type': 'application/json', 'x-notion-signature': `sha256=${createHmac('sha256', key.key).update(body).digest('hex')}` },
+      body,
+      subscriptionId: subscription.subscriptionId,
+    };
+  },
+};
 
 async function routeEvent(event: z.infer<typeof notionEventBody>): Promise<NotionOutcome> {
   const resource = event.entity.type === 'database' ? 'databases' : 'pages';
