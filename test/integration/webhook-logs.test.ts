@@ -31,6 +31,22 @@ describe('recordDeliveries', () => {
     expect(items).toHaveLength(2);
   });
 
+  it('rejected deliveries on a channel count into one item per minute, showing the latest', async () => {
+    const orgId = uniqueOrg('whlog');
+    const rejected = (reason: string) => ({ ...entry(orgId, 'unknown'), outcome: 'rejected' as const, reason, subscriptionId: 'chan-1', resource: 'drive' });
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 600_000;
+    const at = (offset: number) => new Date(minute + offset).toISOString();
+    await recordDeliveries([rejected('invalid_channel_token')], new Date(minute + 1_000));
+    await Promise.all([recordDeliveries([rejected('invalid_channel_token')], new Date(minute + 2_000)), recordDeliveries([rejected('invalid_channel_token')], new Date(minute + 3_000))]);
+    await recordDeliveries([rejected('invalid_test_token')], new Date(minute + 59_000));
+    await recordDeliveries([rejected('invalid_channel_token')], new Date(minute + 60_000));
+    const page = await listWebhookLogs(orgId, 'int_01JD3X8Q9W7T5V4N2M1K0H8G6F');
+    expect(page.items.map((log) => [log.count, log.reason, log.receivedAt])).toEqual([
+      [1, 'invalid_channel_token', at(60_000)],
+      [4, 'invalid_test_token', at(59_000)],
+    ]);
+  });
+
   it('a refused write is swallowed (and would have thrown)', async () => {
     const orgId = uniqueOrg('whlog');
     const oversized = entry(orgId, 'x'.repeat(500_000));
