@@ -271,6 +271,8 @@ describe.each([
     expect(erased.status).toBe(202);
     expect(erased.data.removes).toMatchObject({ integration: 1, consents: 1, syncLogs: expect.any(Number), records: expect.any(Number), subscriptions: expect.any(Number), webhookLogs: expect.any(Number) });
     expect(erased.data.removes.webhookLogs).toBeGreaterThan(0);
-    expect((await as('admin', 'GET', `/api/integrations/${id}`)).status).toBe(404);
+    const after = await Promise.all(['', '/export', '/consents', '/webhooks'].map((suffix) => as('admin', 'GET', `/api/integrations/${id}${suffix}`)));
+    expect(after.map((answer) => answer.status)).toEqual([404, 404, 404, 404]);
+    expect((await as('admin', 'GET', '/api/integrations/export')).raw).not.toContain(id);
   });
 });
