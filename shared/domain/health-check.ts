@@ -69,11 +69,11 @@ async function probeOutcome(integration: IntegrationRecord, probe: ProviderProbe
     if (error instanceof ProviderError && error.status === 429) return { result: 'rate_limited', errorCode: error.code };
     if (error instanceof IntegrationUnavailableError) {
       // Gone credentials or a status other than active: the lifecycle owns the integration now (a disconnect, a dead
-      // grant being disconnected by a parallel call); not the provider's failure. Other reasons are our own
-      // contention (a refresh lease) and read as a failure for now.
+      // grant being disconnected by a parallel call); not the provider's failure. Otherwise a parallel refresh held
+      // the token (its lease): that says nothing about the provider either, so try again.
       const current = await getIntegration(integration.orgId, integration.id);
       if (error.reason === 'no_credentials' || current?.status !== 'active') return { result: 'disconnected', errorCode: error.reason };
-      return { result: 'degraded', errorCode: error.reason };
+      throw conflict('A token refresh for this integration is under way; try again in a moment');
     }
     if (error instanceof ProviderError || error instanceof MalformedProviderResponseError) return { result: 'degraded', errorCode: errorCodeOf(error) };
     throw error;

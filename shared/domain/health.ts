@@ -87,13 +87,18 @@ export async function changeHealth(
     const announced = change.announceAgainst && change.announceAgainst !== 'never' && current.healthStatus === 'syncing' ? change.announceAgainst : current;
     const target =
       change.healthStatus === 'healthy' ? await afterSuccess(orgId, integrationId, announced, change) : { healthStatus: change.healthStatus, healthReason: change.reason };
-    if (change.healthStatus === 'healthy' && announced.healthStatus !== 'healthy') {
+    // After the state is recorded, so an alert raised meanwhile either sees it (alerts.ts) or is resolved here.
+    const resolveSettled = async () => {
+      if (change.healthStatus !== 'healthy' || announced.healthStatus === 'healthy') return;
       // The success is over what it vouches for, whether or not health is healthy again.
       const kinds = new Set(successSettles[change.evidence ?? 'credential'].alertKinds);
       if (target.healthStatus === 'healthy') kinds.add(HEALTHY_AGAIN_RESOLVES);
       await resolveIntegrationAlerts(orgId, integrationId, (kind) => kinds.has(kind));
+    };
+    if (current.healthStatus === target.healthStatus && current.healthReason === target.healthReason) {
+      await resolveSettled();
+      return current;
     }
-    if (current.healthStatus === target.healthStatus && current.healthReason === target.healthReason) return current;
     try {
       const updated = await updateIntegration(
         current,
@@ -105,6 +110,7 @@ export async function changeHealth(
         now,
       );
       if (change.announceAgainst !== 'never') await publishHealthChanged({ ...current, ...announced }, updated, now);
+      await resolveSettled();
       return updated;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
