@@ -164,6 +164,8 @@ describe('Notion', () => {
   it('the verification token is received and kept; once the owner verifies it, signed events request syncs; trash becomes a tombstone', async () => {
     const subscribed = await sandbox('notion/webhook/subscribe', {});
     expect(subscribed.status).toBe(200);
+    // A token no event has proven yet may be anyone's: no test event is signed with it.
+    expect(await api('POST', `/api/integrations/${id}/webhooks/test`)).toMatchObject({ status: 409, error: { code: 'no_webhook_channel' } });
     expect((await sandbox('notion/webhook/verify', {})).verified).toBe(true);
     const before = (await webhookSyncs(id)).length;
     const added = await sandbox('notion/data', { op: 'add', title: 'First week plan' });
