@@ -128,64 +128,24 @@ export async function subscriptionsWithRenewalOf(orgId: string, integrationId: s
   });
 }
 
-/** Counts a failed renewal on the subscription, leaving its renewal time as it is (it stays due). */
-export async function recordRenewalFailure(record: SubscriptionRecord, errorCode: string): Promise<void> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { pk: keys.org(record.orgId), sk: keys.subscription(record.integrationId, record.subscriptionId) },
-        UpdateExpression: 'SET renewalFailures = if_not_exists(renewalFailures, :zero) + :one, lastRenewalError = :code',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':code': errorCode },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailure(error)) throw error;
-  }
-}
+type SubscriptionRef = Pick<SubscriptionRecord, 'orgId' | 'integrationId' | 'subscriptionId'>;
 
 /**
- * Counts a delivery on its channel: an authenticated one becomes the last delivery (and ends the run of
- * rejections), a rejected one adds to that run. One write; a channel that is gone is left alone.
+ * One conditional update of a subscription's item; false when the condition
+ * does not hold (by default: the subscription is gone, and is left alone).
  */
-export async function recordChannelDelivery(
-  ref: Pick<SubscriptionRecord, 'orgId' | 'integrationId' | 'subscriptionId'>,
-  outcome: WebhookOutcome,
-  at: Date,
-): Promise<void> {
-  const rejected = outcome === 'rejected';
+async function updateSubscription(
+  ref: SubscriptionRef,
+  update: { set: string; condition?: string; values: Record<string, unknown> },
+): Promise<boolean> {
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: { pk: keys.org(ref.orgId), sk: keys.subscription(ref.integrationId, ref.subscriptionId) },
-        UpdateExpression: rejected
-          ? 'SET rejectionsSinceDelivery = if_not_exists(rejectionsSinceDelivery, :zero) + :one'
-          : 'SET lastDeliveryAt = :at, lastOutcome = :outcome, rejectionsSinceDelivery = :zero',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: rejected ? { ':zero': 0, ':one': 1 } : { ':zero': 0, ':at': at.toISOString(), ':outcome': outcome },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailure(error)) throw error;
-  }
-}
-
-/**
- * Keeps the key a provider chose for a subscription during its handshake
- * (Asana's X-Hook-Secret), once: only while the subscription still awaits
- * it. False when it no longer does (a second handshake for it is refused).
- */
-export async function completeHandshake(record: Pick<SubscriptionRecord, 'orgId' | 'integrationId' | 'subscriptionId'>, signingKey: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { pk: keys.org(record.orgId), sk: keys.subscription(record.integrationId, record.subscriptionId) },
-        UpdateExpression: 'SET signingKey = :key REMOVE awaiting',
-        ConditionExpression: 'awaiting = :handshake',
-        ExpressionAttributeValues: { ':key': signingKey, ':handshake': 'handshake' },
+        UpdateExpression: update.set,
+        ConditionExpression: update.condition ?? 'attribute_exists(pk)',
+        ExpressionAttributeValues: update.values,
       }),
     );
     return true;
@@ -193,6 +153,40 @@ export async function completeHandshake(record: Pick<SubscriptionRecord, 'orgId'
     if (isConditionalCheckFailure(error)) return false;
     throw error;
   }
+}
+
+/** Counts a failed renewal on the subscription, leaving its renewal time as it is (it stays due). */
+export async function recordRenewalFailure(record: SubscriptionRecord, errorCode: string): Promise<void> {
+  await updateSubscription(record, {
+    set: 'SET renewalFailures = if_not_exists(renewalFailures, :zero) + :one, lastRenewalError = :code',
+    values: { ':zero': 0, ':one': 1, ':code': errorCode },
+  });
+}
+
+/**
+ * Counts a delivery on its channel: an authenticated one becomes the last delivery (and ends the run of
+ * rejections), a rejected one adds to that run. One write; a channel that is gone is left alone.
+ */
+export async function recordChannelDelivery(ref: SubscriptionRef, outcome: WebhookOutcome, at: Date): Promise<void> {
+  await updateSubscription(
+    ref,
+    outcome === 'rejected'
+      ? { set: 'SET rejectionsSinceDelivery = if_not_exists(rejectionsSinceDelivery, :zero) + :one', values: { ':zero': 0, ':one': 1 } }
+      : { set: 'SET lastDeliveryAt = :at, lastOutcome = :outcome, rejectionsSinceDelivery = :zero', values: { ':zero': 0, ':at': at.toISOString(), ':outcome': outcome } },
+  );
+}
+
+/**
+ * Keeps the key a provider chose for a subscription during its handshake
+ * (Asana's X-Hook-Secret), once: only while the subscription still awaits
+ * it. False when it no longer does (a second handshake for it is refused).
+ */
+export function completeHandshake(record: SubscriptionRef, signingKey: string): Promise<boolean> {
+  return updateSubscription(record, {
+    set: 'SET signingKey = :key REMOVE awaiting',
+    condition: 'awaiting = :handshake',
+    values: { ':key': signingKey, ':handshake': 'handshake' },
+  });
 }
 
 /** The subscription a notification names, through the routing index. */
