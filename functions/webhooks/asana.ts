@@ -1,8 +1,8 @@
 import { logger } from '../../shared/logging/logger';
 import { countWebhookOutcome } from '../../shared/metrics';
 import { handleAsanaEvents, handleAsanaHandshake } from '../../shared/providers/asana/webhook';
-import { testDeliveryAnswer } from '../../shared/webhooks/delivery-log';
-import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
+import { deliveryAnswer } from '../../shared/webhooks/delivery-log';
+import { webhookHandler } from '../../shared/webhooks/handler';
 
 /**
  * POST /api/webhooks/asana?subscription=<id> — Asana's handshake (an
@@ -13,6 +13,6 @@ export const handler = webhookHandler('asana', async ({ rawBody, headers, query 
   const outcome = secret !== undefined ? await handleAsanaHandshake(query.subscription, secret) : await handleAsanaEvents(query.subscription, headers['x-hook-signature'], rawBody);
   countWebhookOutcome(outcome.outcome);
   logger.info('Asana delivery handled', { outcome: outcome.outcome });
-  const answer = webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : outcome.outcome === 'test' ? testDeliveryAnswer : '');
+  const answer = deliveryAnswer(outcome);
   return outcome.echo ? { ...answer, headers: { ...answer.headers, 'x-hook-secret': outcome.echo } } : answer;
 });

@@ -1,8 +1,8 @@
 import { logger } from '../../shared/logging/logger';
 import { countWebhookOutcome } from '../../shared/metrics';
 import { handleGmailPush, handleGoogleChannelNotification } from '../../shared/providers/google/webhook';
-import { testDeliveryAnswer } from '../../shared/webhooks/delivery-log';
-import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
+import { deliveryAnswer } from '../../shared/webhooks/delivery-log';
+import { webhookHandler } from '../../shared/webhooks/handler';
 
 /**
  * POST /api/webhooks/google — Calendar and Drive channel notifications
@@ -14,5 +14,5 @@ export const handler = webhookHandler('google', async ({ rawBody, headers }) => 
     : await handleGmailPush(headers.authorization, rawBody);
   countWebhookOutcome(outcome.outcome);
   logger.info('Google notification handled', { outcome: outcome.outcome });
-  return webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : outcome.outcome === 'test' ? testDeliveryAnswer : '');
+  return deliveryAnswer(outcome);
 });

@@ -1,7 +1,7 @@
 import { logger } from '../../shared/logging/logger';
 import { countWebhookOutcome } from '../../shared/metrics';
 import { graphNotificationBody, handleGraphNotifications } from '../../shared/providers/microsoft/webhook';
-import { testDeliveryAnswer } from '../../shared/webhooks/delivery-log';
+import { deliveryAnswer } from '../../shared/webhooks/delivery-log';
 import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
 
 /**
@@ -25,5 +25,5 @@ export const handler = webhookHandler('microsoft', async ({ rawBody, query }) =>
   const outcome = await handleGraphNotifications(body.data);
   countWebhookOutcome(outcome.outcome);
   logger.info('Graph notifications handled', { outcome: outcome.outcome, count: body.data.value.length });
-  return webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : outcome.outcome === 'test' ? testDeliveryAnswer : '');
+  return deliveryAnswer(outcome);
 });

@@ -1,8 +1,8 @@
 import { logger } from '../../shared/logging/logger';
 import { countWebhookOutcome } from '../../shared/metrics';
 import { handleNotionDelivery } from '../../shared/providers/notion/webhook';
-import { testDeliveryAnswer } from '../../shared/webhooks/delivery-log';
-import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
+import { deliveryAnswer } from '../../shared/webhooks/delivery-log';
+import { webhookHandler } from '../../shared/webhooks/handler';
 
 /**
  * POST /api/webhooks/notion — the one-time verification token and signed
@@ -12,5 +12,5 @@ export const handler = webhookHandler('notion', async ({ rawBody, headers }) => 
   const outcome = await handleNotionDelivery(rawBody, headers['x-notion-signature']);
   countWebhookOutcome(outcome.outcome);
   logger.info('Notion delivery handled', { outcome: outcome.outcome });
-  return webhookResponse(outcome.status, outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : outcome.outcome === 'test' ? testDeliveryAnswer : '');
+  return deliveryAnswer(outcome);
 });

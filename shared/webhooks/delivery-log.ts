@@ -8,6 +8,7 @@
 import { logger } from '../logging/logger';
 import { recordChannelDelivery } from '../store/subscriptions';
 import { countRejectedDelivery, putWebhookLogs, type WebhookLogEntry } from '../store/webhook-logs';
+import { webhookResponse, type WebhookResult } from './handler';
 
 export type { WebhookLogEntry } from '../store/webhook-logs';
 
@@ -28,3 +29,10 @@ export async function recordDeliveries(entries: readonly WebhookLogEntry[], now:
 
 /** The answer to a test delivery: the test endpoint reads the outcome from it. */
 export const testDeliveryAnswer = { test: true, outcome: 'test' } as const;
+
+/** A handled delivery's answer: the outcome in the error envelope for a refusal, the test marker for a test delivery, else empty. */
+export const deliveryAnswer = (outcome: { status: number; outcome: string }): WebhookResult =>
+  webhookResponse(
+    outcome.status,
+    outcome.status >= 400 ? { success: false, error: { code: outcome.outcome, message: outcome.outcome } } : outcome.outcome === 'test' ? testDeliveryAnswer : '',
+  );
