@@ -12,8 +12,8 @@ import { keys } from './keys';
  * signed with the token it carries), so every token received is kept as a
  * candidate (the newest few), and one becomes confirmed when an event signed
  * with it arrives (Notion sends events only once the owner pasted the token
- * back). A forged token therefore gets at most what a forged delivery gets:
- * a sync request, which re-reads Notion with our own token. Kept in plain in
+ * back). Once one is proven, the webhook verifies events with proven tokens
+ * only, so a token posted later cannot sign events or displace it. Kept in plain in
  * the table (encrypted at rest by its KMS key, readable by the functions'
  * roles only), because verifying an HMAC needs the key itself.
  */

@@ -85,12 +85,14 @@ export async function handleNotionDelivery(rawBody: Buffer, signature: string | 
     await addProviderWebhookKey(PROVIDER, verification.data.verification_token);
     return { status: 200, outcome: 'verification_token_received' };
   }
+  // Anyone can post a token; once an event has proven one, only proven tokens verify events, so a self-made one cannot displace it.
   const keys = await providerWebhookKeys(PROVIDER);
-  const key = keys.find((candidate) => notionSignatureMatches(rawBody, candidate.key, signature));
+  const proven = keys.filter((candidate) => candidate.confirmedAt !== undefined);
+  const key = (proven.length > 0 ? proven : keys).find((candidate) => notionSignatureMatches(rawBody, candidate.key, signature));
   if (!key) return { status: 401, outcome: 'unauthorized' };
-  if (!key.confirmedAt) await confirmProviderWebhookKey(PROVIDER, key.key);
   const event = notionEventBody.safeParse(json);
   if (!event.success) return { status: 400, outcome: 'validation_failed' };
+  if (!key.confirmedAt) await confirmProviderWebhookKey(PROVIDER, key.key);
   return event.data.type === NOTION_TEST_EVENT_TYPE ? recordTest(event.data) : routeEvent(event.data);
 }
 
