@@ -1,14 +1,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { runWithDeadline } from '../deadline';
+import { isAwsUnavailable, runWithDeadline } from '../deadline';
 import { logger } from '../logging/logger';
 import { loadProviderCredentials } from '../oauth/provider-secrets';
 
 /**
  * A provider webhook behind a Lambda Function URL. The raw body is handed over
- * as bytes (verification must see exactly what was signed); anything thrown is
- * a 500 so the provider retries, with nothing of it in the answer.
+ * as bytes (verification must see exactly what was signed). Anything thrown
+ * makes the provider retry, with nothing of it in the answer: a 503 with
+ * Retry-After when one of our own AWS dependencies (table, bus, secret) was
+ * slow or throttled, as the API answers it, else a 500.
  */
 export interface WebhookRequest {
   rawBody: Buffer;
@@ -18,6 +20,9 @@ export interface WebhookRequest {
 }
 
 export type WebhookResult = APIGatewayProxyStructuredResultV2;
+
+/** How soon a provider may retry after one of our own AWS dependencies failed a call (the API's figure). */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 1;
 
 /** Largest webhook body accepted (Slack events are far smaller); bigger ones are refused before any work. */
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
@@ -40,6 +45,12 @@ export function webhookHandler(provider: string, handle: (request: WebhookReques
           if (rawBody.length > MAX_WEBHOOK_BYTES) return webhookResponse(413, { success: false, error: { code: 'payload_too_large', message: 'Body too large' } });
           return await handle({ rawBody, headers: event.headers ?? {}, query: event.queryStringParameters ?? {}, event });
         } catch (error) {
+          if (isAwsUnavailable(error)) {
+            // Worth the provider's retry in a moment, and an operator's look (as the API logs it).
+            logger.error('Dependency unavailable', { error });
+            const answer = webhookResponse(503, { success: false, error: { code: 'service_unavailable', message: 'The service is briefly unavailable; retry in a moment' } });
+            return { ...answer, headers: { ...answer.headers, 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) } };
+          }
           logger.error('Webhook processing failed', { error });
           return webhookResponse(500, { success: false, error: { code: 'internal_error', message: `Reference ${context.awsRequestId}` } });
         }

@@ -1,13 +1,16 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../infra/local/lambda-events';
 import { awsClientConfig, boundedByDeadline, callBudgetMs, runWithDeadline } from '../../shared/deadline';
 import { apiHandler } from '../../shared/http/api-handler';
 import { success } from '../../shared/http/envelope';
+import { logger } from '../../shared/logging/logger';
 import { ProviderError } from '../../shared/oauth/errors';
 import { providerFetch } from '../../shared/oauth/http';
+import { webhookHandler, webhookResponse } from '../../shared/webhooks/handler';
 import { apiEvent, claimsFor } from '../support/api';
 
 /**
@@ -85,5 +88,33 @@ describe('nothing waits forever', () => {
     expect(answer.statusCode).toBe(503);
     expect(answer.headers?.['retry-after']).toBe('1');
     expect(JSON.parse(String(answer.body))).toMatchObject({ success: false, error: { code: 'service_unavailable' } });
+  });
+
+  it('a webhook whose store never answers or throttles is 503 service_unavailable with Retry-After (the provider retries), logged as an error', async () => {
+    // A DynamoDB that turns every request away as throttled, alongside the black hole.
+    const throttling = createHttpServer((_request, response) => {
+      response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'ThrottlingException' });
+      response.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput' }));
+    });
+    await new Promise<void>((resolve) => throttling.listen(0, '127.0.0.1', resolve));
+    const stores = [url, `http://127.0.0.1:${(throttling.address() as AddressInfo).port}`].map((endpoint) =>
+      boundedByDeadline(new DynamoDBClient({ ...awsClientConfig(), endpoint, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })),
+    );
+    const errors = vi.spyOn(logger, 'error');
+    try {
+      const answers = await Promise.all(
+        stores.map((store) => webhookHandler('probe', async () => webhookResponse(200, await store.send(new ListTablesCommand({}))))(apiEvent({ method: 'POST', claims: null }), lambdaContext('probe', 3))),
+      );
+      for (const answer of answers) {
+        expect(answer.statusCode).toBe(503);
+        expect(answer.headers?.['retry-after']).toBe('1');
+        expect(JSON.parse(String(answer.body))).toEqual({ success: false, error: { code: 'service_unavailable', message: expect.any(String) } });
+      }
+      expect(errors.mock.calls.map(([message]) => message)).toEqual(['Dependency unavailable', 'Dependency unavailable']);
+    } finally {
+      errors.mockRestore();
+      for (const store of stores) store.destroy();
+      await new Promise((resolve) => throttling.close(resolve));
+    }
   });
 });
