@@ -16,6 +16,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as z from 'zod';
+import { errorCodeStatuses, type ErrorCode, type ErrorStatus } from '../../shared/domain/errors';
 import type { ApiRouteDescription, SuccessResponse } from '../../shared/http/api-handler';
 import { errorEnvelopeSchema, successEnvelopeSchema } from '../../shared/http/envelope';
 import { manifest, type FunctionSpec, type HttpMethod } from '../manifest';
@@ -54,25 +55,30 @@ function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
-/** What each error status means and which codes it carries; 429 and 503 say when to retry, when they know. */
+/** What each error status means, by name; its codes come from `errorCodeStatuses`. 429 and 503 say when to retry, when they know. */
 const errorStatuses = {
-  400: { name: 'BadRequest', codes: ['validation_failed', 'bad_request'], description: 'The input is invalid; the message summarises what was wrong. Nothing changed.' },
-  401: { name: 'Unauthorized', codes: ['unauthorized'], description: 'A missing, malformed, expired or forged bearer token.' },
-  403: { name: 'Forbidden', codes: ['forbidden'], description: "The caller's role lacks the permission (or the provider grant lacks a scope, named in the message)." },
-  404: { name: 'NotFound', codes: ['not_found'], description: "Unknown, erased or another organisation's resource." },
-  409: { name: 'Conflict', codes: ['conflict', 'no_webhook_channel'], description: 'The resource is not in a state that allows this, or changed at the same time (`no_webhook_channel`: a webhook test event on an integration with no push channel).' },
-  413: { name: 'PayloadTooLarge', codes: ['payload_too_large'], description: 'The body is over 64 KiB.' },
-  415: { name: 'UnsupportedMediaType', codes: ['unsupported_media_type'], description: 'A body that is not application/json.' },
-  429: { name: 'RateLimited', codes: ['rate_limited'], description: 'The provider rate limits the account (Retry-After when it said how long), or the API throttles the caller.' },
-  500: { name: 'InternalError', codes: ['internal_error'], description: 'An unexpected error; the message carries a reference id, never internals.' },
+  400: { name: 'BadRequest', description: 'The input is invalid; the message summarises what was wrong. Nothing changed.' },
+  401: { name: 'Unauthorized', description: 'A missing, malformed, expired or forged bearer token.' },
+  403: { name: 'Forbidden', description: "The caller's role lacks the permission (or the provider grant lacks a scope, named in the message)." },
+  404: { name: 'NotFound', description: "Unknown, erased or another organisation's resource." },
+  409: {
+    name: 'Conflict',
+    description:
+      'The resource is not in a state that allows this, or changed at the same time. `account_mismatch`: a reconnect was completed with another provider account than the integration\'s; nothing changed. `no_webhook_channel`: a webhook test event on an integration with no push channel.',
+  },
+  413: { name: 'PayloadTooLarge', description: 'The body is over 64 KiB.' },
+  415: { name: 'UnsupportedMediaType', description: 'A body that is not application/json.' },
+  429: { name: 'RateLimited', description: 'The provider rate limits the account (Retry-After when it said how long), or the API throttles the caller.' },
+  500: { name: 'InternalError', description: 'An unexpected error; the message carries a reference id, never internals.' },
   503: {
     name: 'Unavailable',
-    codes: ['provider_unavailable', 'service_unavailable'],
-    description: '`provider_unavailable`: the provider is down or not answering in time; retry later (Retry-After when it said). `service_unavailable`: our own store or key service was slow or throttled; retry after Retry-After.',
+    description:
+      '`provider_unavailable`: the provider is down or not answering in time; retry later (Retry-After when it said). `service_unavailable`: our own store or key service was slow or throttled; retry after Retry-After.',
   },
-} as const;
+} as const satisfies Record<ErrorStatus, { name: string; description: string }>;
 
-type ErrorStatus = keyof typeof errorStatuses;
+/** The error codes answered with `status`, in the order `errorCodeStatuses` lists them. */
+const codesOf = (status: ErrorStatus) => (Object.keys(errorCodeStatuses) as ErrorCode[]).filter((code) => errorCodeStatuses[code] === status);
 
 /** The statuses every route shares, derived from its declaration; domain statuses are added by the route itself. */
 export function errorStatusesOf(route: ApiRouteDescription): ErrorStatus[] {
@@ -98,8 +104,8 @@ const gatewayAnswered: ReadonlySet<number> = new Set([401, 429]);
 const retryAfterStatuses: ReadonlySet<number> = new Set([429, 503]);
 
 function errorResponseComponent(status: ErrorStatus): JsonObject {
-  const { codes, description } = errorStatuses[status];
-  const envelope = { allOf: [ref('schemas', 'ErrorEnvelope'), { properties: { error: { properties: { code: { enum: codes } } } } }] };
+  const { description } = errorStatuses[status];
+  const envelope = { allOf: [ref('schemas', 'ErrorEnvelope'), { properties: { error: { properties: { code: { enum: codesOf(status) } } } } }] };
   return {
     description,
     ...(retryAfterStatuses.has(status) ? { headers: { 'Retry-After': ref('headers', 'RetryAfter') } } : {}),

@@ -23,7 +23,7 @@ import { replaceCredentials, type StoredCredentials } from '../store/tokens';
 import { closeSubscriptions, openSubscriptions } from '../webhooks/subscriptions';
 import { connectableProvider, type Caller } from './connect';
 import { revokeAtProvider } from './disconnect';
-import { conflict, notFound } from './errors';
+import { accountMismatch, conflict, notFound } from './errors';
 import { publishHealthChanged } from './health';
 import { integrationIdSchema, type IntegrationRecord } from './integration';
 import { withLifecycleLease } from './lifecycle';
@@ -83,6 +83,17 @@ async function integrationHoldingAccount(grant: PendingGrant): Promise<string> {
   return held?.status === 'erased' ? claimAccount(grant.orgId, grant.providerId, grant.accountId, candidate, holder) : holder;
 }
 
+/** A reconnect signed in to another account than the integration's: which one it was, and how to go on. */
+function accountMismatchOf(grant: PendingGrant, existing: IntegrationRecord) {
+  const provider = connectableProvider(grant.providerId).provider.catalog.name;
+  const expected = existing.externalAccountName ?? existing.externalAccountId;
+  const signedIn = grant.accountName ?? grant.accountId;
+  return accountMismatch(
+    `You signed in to the ${provider} account ${signedIn}, but this integration is connected to ${expected}. Nothing was changed. ` +
+      `Reconnect and sign in as ${expected}, or use Connect to add ${signedIn} as a separate integration.`,
+  );
+}
+
 async function landGrant(
   grant: PendingGrant,
   credentials: Credential[],
@@ -91,9 +102,7 @@ async function landGrant(
 ): Promise<CompletedConnection> {
   const existing = await getIntegration(grant.orgId, integrationId);
   if (existing?.status === 'erased' || (grant.integrationId && !existing)) throw notFound('Integration');
-  if (existing && existing.externalAccountId !== grant.accountId) {
-    throw conflict(`The account authorised (${grant.accountId}) is not the one this integration is connected to (${existing.externalAccountId})`);
-  }
+  if (existing && existing.externalAccountId !== grant.accountId) throw accountMismatchOf(grant, existing);
   // A provider that revokes a user's whole authorization at once (Google) may have revoked this consent
   // while the user was giving it (a disconnect of the same account): it must not be reported as connected.
   const revokedAt = connectableProvider(grant.providerId).oauth.reconnectJoinsGrant

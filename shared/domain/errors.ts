@@ -2,22 +2,34 @@
  * Errors the API turns into the documented envelope. Anything that is not an
  * AppError becomes a 500 whose message never reveals internals.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'validation_failed'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
+
+/**
+ * Every error code the API answers, with the HTTP status it comes with. This
+ * is the one list: the OpenAPI document groups its error codes by status from
+ * it, so a new code is documented where it is added.
+ */
+export const errorCodeStatuses = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  /** Completing a reconnect: the provider account signed in to is not the integration's. Nothing changed. */
+  account_mismatch: 409,
   /** Webhook test event: the integration has no push channel or webhook URL to test. */
-  | 'no_webhook_channel'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'provider_unavailable'
+  no_webhook_channel: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  provider_unavailable: 503,
   /** One of our own AWS dependencies (store, key, bus) was slow or throttled: retry in a moment. */
-  | 'service_unavailable'
-  | 'internal_error';
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodeStatuses;
+export type ErrorStatus = (typeof errorCodeStatuses)[ErrorCode];
 
 export class AppError extends Error {
   constructor(
@@ -36,6 +48,7 @@ export const unauthorized = (message = 'Authentication required') => new AppErro
 export const forbidden = (message = 'Your role does not allow this action') => new AppError(403, 'forbidden', message);
 export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
 export const conflict = (message: string) => new AppError(409, 'conflict', message);
+export const accountMismatch = (message: string) => new AppError(409, 'account_mismatch', message);
 export const payloadTooLarge = (limitBytes: number) =>
   new AppError(413, 'payload_too_large', `Request body exceeds the ${limitBytes}-byte limit`);
 export const unsupportedMediaType = () =>

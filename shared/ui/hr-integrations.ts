@@ -292,8 +292,9 @@ export class HrIntegrations extends LitElement {
           : { tone: 'success', title: `${name} connected`, detail: 'The first sync has started; its status shows in the list.' };
       await this.refreshList();
     } catch (failure) {
-      const reconnecting = flow?.providerId === providerId ? flow.reconnect : undefined;
-      this.outcome = failure instanceof ApiError ? completionOutcome(failure.status, name, reconnecting) : completionOutcome(0, name, undefined);
+      const expectedAccount = flow?.providerId === providerId ? flow.reconnect?.accountName : undefined;
+      const refusal = failure instanceof ApiError ? failure : { status: 0, code: 'network_error' };
+      this.outcome = completionOutcome(refusal, name, expectedAccount);
     }
   }
 

@@ -64,8 +64,6 @@ export function callbackOutcome(code: string, providerName: string): Outcome {
         detail: `${providerName} did not accept the authorization code (it may have expired, or the app's settings changed).`,
         advice: ['Start again with Connect.', 'If it happens again, contact your administrator: the OAuth app’s redirect URI or secret may be wrong.'],
       };
-    case 'account_mismatch':
-      return accountMismatch(providerName, undefined);
     case 'server_error':
       return {
         tone: 'error',
@@ -78,7 +76,7 @@ export function callbackOutcome(code: string, providerName: string): Outcome {
   }
 }
 
-export function accountMismatch(providerName: string, expectedAccount: string | undefined): Outcome {
+function accountMismatch(providerName: string, expectedAccount: string | undefined): Outcome {
   const expected = expectedAccount ? ` (${expectedAccount})` : '';
   return {
     tone: 'error',
@@ -91,9 +89,14 @@ export function accountMismatch(providerName: string, expectedAccount: string | 
   };
 }
 
-/** The completion's refusals (`POST /api/integrations/connect/complete`). */
-export function completionOutcome(status: number, providerName: string, reconnecting: { accountName: string } | undefined): Outcome {
-  if (status === 409 && reconnecting) return accountMismatch(providerName, reconnecting.accountName);
+/**
+ * The completion's refusals (`POST /api/integrations/connect/complete`), told
+ * apart by the API's error code; `expectedAccount` names the account a
+ * reconnect started on this page expected, when it knows.
+ */
+export function completionOutcome(refusal: { status: number; code: string }, providerName: string, expectedAccount: string | undefined): Outcome {
+  const { status, code } = refusal;
+  if (code === 'account_mismatch') return accountMismatch(providerName, expectedAccount);
   if (status === 409) {
     return {
       tone: 'error',

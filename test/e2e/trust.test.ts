@@ -186,9 +186,10 @@ describe('Google keeps one authorization per user and client: revoking one conse
     const bob = (await complete(await pendingGrant('google', 'bob@sandbox-google.test'))).data.integrationId;
     // Presented by someone else: 404, and carol's integration still works.
     expect((await complete(await pendingGrant('google', 'carol@sandbox-google.test'), tokens.bob)).status).toBe(404);
-    // Reconnecting carol's integration with bob's account: 409, and bob's integration still works.
+    // Reconnecting carol's integration with bob's account: 409 account_mismatch, saying which account to sign in as, and bob's integration still works.
     const wrong = await complete(await pendingGrant('google', 'bob@sandbox-google.test', tokens.alice, `/api/integrations/${carol}/reconnect`));
-    expect(wrong.status).toBe(409);
+    expect(wrong, wrong.raw).toMatchObject({ status: 409, error: { code: 'account_mismatch', message: expect.stringContaining('sign in as carol@sandbox-google.test') } });
+    expect(wrong.error?.message).not.toMatch(/token/i);
     for (const id of [carol, bob]) expect(await googleLive(id)).toMatchObject({ status: 'active' });
   });
 
@@ -197,7 +198,7 @@ describe('Google keeps one authorization per user and client: revoking one conse
     const pending = await pendingGrant('google', 'late@sandbox-google.test', tokens.alice, `/api/integrations/${integrationId}/reconnect`);
     expect((await api('DELETE', `/api/integrations/${integrationId}`)).status).toBe(200);
     const late = await complete(pending);
-    expect(late.status, late.raw).toBe(409);
+    expect(late, late.raw).toMatchObject({ status: 409, error: { code: 'conflict' } });
     expect((await api<IntegrationView>('GET', `/api/integrations/${integrationId}`)).data.status).toBe('disconnected');
   });
 });

@@ -187,6 +187,17 @@ describeInBrowser('Settings → Integrations in Chromium', (executablePath) => {
     }
   });
 
+  it('tells an account mismatch by the API error code, also when the page no longer remembers the reconnect it started', async () => {
+    const provider = active[0] as CatalogEntry;
+    await chooseFromMenu(provider.id, 'Reconnect');
+    await page.waitForURL(/\/sandbox\//);
+    // The consent page shares the page's origin: forget the flow, as when the sign-in ends in another tab.
+    await page.evaluate(() => sessionStorage.clear());
+    await consent('Allow', otherAccount);
+    await eventually(() => banner().textContent()).toContain(`${provider.name} was not reconnected: that is a different account`);
+    expect(await banner().textContent()).toContain('sign in as the account shown in the list');
+  });
+
   it('Sync now shows Syncing at once, then the finished sync, without a reload', async () => {
     const provider = active[0] as CatalogEntry;
     await page.evaluate(() => Object.assign(window, { sameDocument: true }));
