@@ -3,7 +3,7 @@ import { VersionConflictError } from './errors';
 import type { HealthStatus, IntegrationRecord } from './integration';
 import { publishEvents } from '../events/publisher';
 import { logger } from '../logging/logger';
-import { getIntegration, updateIntegration } from '../store/integrations';
+import { getIntegration, updateIntegration, type IntegrationChanges } from '../store/integrations';
 import { subscriptionsOf } from '../store/subscriptions';
 
 /**
@@ -35,6 +35,13 @@ export interface HealthChange {
   announceAgainst?: { healthStatus: HealthStatus; healthReason: string } | 'never';
   /** A running sync owns `syncing` and settles health itself: leave it alone (a health check's outcome). */
   unlessSyncing?: boolean;
+  /**
+   * Other fields written in the same update, from the record as read (a
+   * sync's last run, failure count and next run): one write instead of
+   * several, under the same fence (written only while the integration is
+   * active), and written even when health stays as it is.
+   */
+  alsoWrite?: (current: IntegrationRecord) => IntegrationChanges;
 }
 
 /** Problems of the push channels or of a credential no probe or sync uses: only their own remedy clears them. */
@@ -95,18 +102,16 @@ export async function changeHealth(
       if (target.healthStatus === 'healthy') kinds.add(HEALTHY_AGAIN_RESOLVES);
       await resolveIntegrationAlerts(orgId, integrationId, (kind) => kinds.has(kind));
     };
-    if (current.healthStatus === target.healthStatus && current.healthReason === target.healthReason) {
+    const healthMoves = current.healthStatus !== target.healthStatus || current.healthReason !== target.healthReason;
+    const also = change.alsoWrite?.(current);
+    if (!healthMoves && !also) {
       await resolveSettled();
       return current;
     }
     try {
       const updated = await updateIntegration(
         current,
-        {
-          healthStatus: target.healthStatus,
-          healthReason: target.healthReason,
-          healthChangedAt: now.toISOString(),
-        },
+        { ...also, ...(healthMoves ? { healthStatus: target.healthStatus, healthReason: target.healthReason, healthChangedAt: now.toISOString() } : {}) },
         now,
       );
       if (change.announceAgainst !== 'never') await publishHealthChanged({ ...current, ...announced }, updated, now);

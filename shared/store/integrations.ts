@@ -72,8 +72,18 @@ export async function listIntegrations(orgId: string, cursor?: string, limit = 1
   return { ...page, items: page.items.map(toRecord) };
 }
 
-/** What a writer may change; `expiresAt` (TTL, epoch seconds) is set in the same write that erases. */
-type MutableFields = Partial<Omit<IntegrationRecord, 'id' | 'orgId' | 'version' | 'createdAt'>> & { expiresAt?: number };
+/**
+ * What a writer may change: the record's fields and item attributes outside
+ * the record: `expiresAt` (TTL, epoch seconds), set in the same write that
+ * erases, and the due index of scheduled syncs (`syncScheduleAttributes` in
+ * ./sync.ts), set by a sync with its outcome.
+ */
+export type IntegrationChanges = Partial<Omit<IntegrationRecord, 'id' | 'orgId' | 'version' | 'createdAt'>> & {
+  expiresAt?: number;
+  dueShard?: string;
+  dueAt?: string;
+  nextSyncAt?: string;
+};
 
 /**
  * Optimistic update: succeeds only if the stored version is still the one in
@@ -84,7 +94,7 @@ type MutableFields = Partial<Omit<IntegrationRecord, 'id' | 'orgId' | 'version' 
  */
 export async function updateIntegration(
   current: IntegrationRecord,
-  changes: MutableFields,
+  changes: IntegrationChanges,
   now: Date = new Date(),
 ): Promise<IntegrationRecord> {
   if (current.status === 'erased') throw new IntegrationErasedError(current.id);
@@ -130,7 +140,7 @@ export async function updateIntegration(
 export async function updateLatestIntegration(
   orgId: string,
   integrationId: string,
-  changes: MutableFields | ((current: IntegrationRecord) => MutableFields),
+  changes: IntegrationChanges | ((current: IntegrationRecord) => IntegrationChanges),
   attempts = 5,
 ): Promise<IntegrationRecord | undefined> {
   for (let attempt = 1; ; attempt += 1) {

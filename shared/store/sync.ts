@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import * as z from 'zod';
 import { dynamo, tableName } from './client';
 import { dueShardOf } from './due';
+import type { IntegrationChanges } from './integrations';
 import { isConditionalCheckFailure, newestFirstPage, nowEpochSeconds, queryLivePage, type Page } from './items';
 import { keys } from './keys';
 
@@ -231,27 +232,30 @@ export async function listSyncLogs(orgId: string, integrationId: string, cursor?
 /** Scheduled syncs run every 15 minutes (the guide's promise). */
 export const SYNC_INTERVAL_MS = 15 * 60 * 1000;
 
+/** The integration item's attributes that put it on the due index at `at`, or (all undefined, so an update removes them) take it off. */
+export function syncScheduleAttributes(integrationId: string, at: Date | undefined): Pick<IntegrationChanges, 'dueShard' | 'dueAt' | 'nextSyncAt'> {
+  if (!at) return { dueShard: undefined, dueAt: undefined, nextSyncAt: undefined };
+  return { dueShard: dueShardOf(integrationId), dueAt: syncKeys.syncDue(at.toISOString()), nextSyncAt: at.toISOString() };
+}
+
 /**
  * Puts the integration on the due index at `at` (or takes it off), without
  * touching its version. Only an active integration is scheduled: a sync or a
- * settings change racing a disconnect or an erasure cannot put it back.
+ * settings change racing a disconnect or an erasure cannot put it back. (A
+ * sync sets the same attributes with its outcome, in one versioned write.)
  */
 export async function scheduleSync(orgId: string, integrationId: string, at: Date | undefined): Promise<void> {
+  const { dueShard, dueAt, nextSyncAt } = syncScheduleAttributes(integrationId, at);
   await dynamo().send(
     new UpdateCommand({
       TableName: tableName(),
       Key: { pk: keys.org(orgId), sk: keys.integration(integrationId) },
-      ...(at
+      ...(dueShard
         ? {
             ConditionExpression: 'attribute_exists(pk) AND #status = :active',
             UpdateExpression: 'SET dueShard = :shard, dueAt = :dueAt, nextSyncAt = :next',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':active': 'active',
-              ':shard': dueShardOf(integrationId),
-              ':dueAt': syncKeys.syncDue(at.toISOString()),
-              ':next': at.toISOString(),
-            },
+            ExpressionAttributeValues: { ':active': 'active', ':shard': dueShard, ':dueAt': dueAt, ':next': nextSyncAt },
           }
         : { ConditionExpression: 'attribute_exists(pk)', UpdateExpression: 'REMOVE dueShard, dueAt, nextSyncAt' }),
     }),

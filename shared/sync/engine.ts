@@ -10,7 +10,7 @@ import { countMetric } from '../metrics';
 import { ProviderError, errorCodeOf } from '../oauth/errors';
 import { IntegrationUnavailableError, withAccessToken } from '../oauth/token-manager';
 import { findProvider } from '../providers/registry';
-import { getIntegration, updateLatestIntegration } from '../store/integrations';
+import { getIntegration } from '../store/integrations';
 import {
   SYNC_INTERVAL_MS,
   acquireSyncLease,
@@ -19,8 +19,8 @@ import {
   releaseSyncLease,
   renewSyncLease,
   saveCursor,
-  scheduleSync,
   syncKeys,
+  syncScheduleAttributes,
   syncLogKey,
   writeSyncLog,
   type SyncLog,
@@ -214,12 +214,21 @@ async function syncPass(integrationId: string, request: SyncRequest, pass: PassI
     return failPass(current, error, log, before, { request, pass });
   }
 
-  const finished = (await updateLatestIntegration(current.orgId, current.id, { lastSyncAt: new Date().toISOString(), consecutiveSyncFailures: 0 })) ?? current;
-  await changeHealth(current.orgId, current.id, { healthStatus: 'healthy', reason: 'synced', evidence: 'sync', announceAgainst: before });
   // The next run is due 15 minutes after this one was asked for, not after it ended: a dispatched sync
   // then falls due exactly at the next dispatch (every 15 minutes), never one dispatch later.
   const next = new Date(Date.parse(pass.requestedAt ?? started.toISOString()) + SYNC_INTERVAL_MS);
-  await scheduleSync(current.orgId, current.id, finished.settings?.scheduledSync === false ? undefined : next);
+  // Health, the last sync, the failure count and the next run in one write, only while still active.
+  await changeHealth(current.orgId, current.id, {
+    healthStatus: 'healthy',
+    reason: 'synced',
+    evidence: 'sync',
+    announceAgainst: before,
+    alsoWrite: (latest) => ({
+      lastSyncAt: new Date().toISOString(),
+      consecutiveSyncFailures: 0,
+      ...syncScheduleAttributes(latest.id, latest.settings?.scheduledSync === false ? undefined : next),
+    }),
+  });
   if (await writeFencedLog(current, log('succeeded'))) return 'skipped';
   countMetric('SyncSucceeded');
   countMetric('SyncRecords', Object.values(counts).reduce((sum, each) => sum + each.created + each.updated + each.deleted, 0));
@@ -347,12 +356,16 @@ async function failPass(
   // A revoked grant already disconnected the integration (token manager): nothing to retry.
   if (error instanceof IntegrationUnavailableError) return 'failed';
 
-  let failures = 1;
-  await updateLatestIntegration(integration.orgId, integration.id, (latest) => {
-    failures = (latest.consecutiveSyncFailures ?? 0) + 1;
-    return { consecutiveSyncFailures: failures };
+  let failures = 0;
+  await changeHealth(integration.orgId, integration.id, {
+    healthStatus: 'degraded',
+    reason: await failureReason(integration, before, errorCode),
+    announceAgainst: before,
+    alsoWrite: (latest) => {
+      failures = (latest.consecutiveSyncFailures ?? 0) + 1;
+      return { consecutiveSyncFailures: failures };
+    },
   });
-  await changeHealth(integration.orgId, integration.id, { healthStatus: 'degraded', reason: await failureReason(integration, before, errorCode), announceAgainst: before });
   if (failures === ALERT_AFTER_FAILURES) {
     await raiseAlert({
       orgId: integration.orgId,

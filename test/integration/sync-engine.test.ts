@@ -1,6 +1,8 @@
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../shared/oauth/errors';
+import { dynamo } from '../../shared/store/client';
 import { createIntegration, getIntegration, updateLatestIntegration } from '../../shared/store/integrations';
+import { keys } from '../../shared/store/keys';
 import { acquireSyncLease, listRecords, listSyncLogs, loadCursor, renewSyncLease, scheduleSync } from '../../shared/store/sync';
 import { replaceCredentials } from '../../shared/store/tokens';
 import { dispatchDueSyncs } from '../../shared/sync/dispatch';
@@ -207,6 +209,45 @@ describe('sync engine', () => {
     const alerts = events.eventsOfType('integration.alert').filter((event) => (event.detail as { integrationId?: string }).integrationId === integration.id);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.detail).toMatchObject({ reason: 'sync_failing', consecutiveFailures: 3, errorCode: 'missing_scope' });
+  });
+});
+
+/** Counts the store's write requests (Put, Update, Delete) of one item from now on; `stop` takes the counter off the client. */
+function countItemWrites(pk: string, sk: string): { count: () => number; stop: () => void } {
+  const name = `test-item-writes-${sk}`;
+  let count = 0;
+  dynamo().middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: { pk?: unknown; sk?: unknown }; Item?: { pk?: unknown; sk?: unknown } };
+      const key = input.Key ?? input.Item;
+      if (/^(Put|Update|Delete)ItemCommand$/.test(context.commandName ?? '') && key?.pk === pk && key.sk === sk) count += 1;
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return { count: () => count, stop: () => dynamo().middlewareStack.remove(name) };
+}
+
+describe('writes of the integration item', () => {
+  it('a sync writes the integration item twice, succeeded or failed: `syncing`, then its outcome with the bookkeeping (last sync, failures, next run)', async () => {
+    const integration = await connectedIntegration();
+    const script = newScript(5);
+    const writes = countItemWrites(keys.org(integration.orgId), keys.integration(integration.id));
+    try {
+      expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).toBe('succeeded');
+      expect(writes.count()).toBe(2);
+      const synced = await getIntegration(integration.orgId, integration.id);
+      expect(synced).toMatchObject({ healthStatus: 'healthy', healthReason: 'synced', consecutiveSyncFailures: 0 });
+      expect(synced?.lastSyncAt).toBeDefined();
+      script.beforePage = () => {
+        throw new ProviderError('slack', 'missing_scope', 200, 'rejected');
+      };
+      expect(await runSync({ orgId: integration.orgId, integrationId: integration.id, trigger: 'test' }, () => scripted(script))).toBe('failed');
+      expect(writes.count()).toBe(4);
+    } finally {
+      writes.stop();
+    }
+    expect(await getIntegration(integration.orgId, integration.id)).toMatchObject({ healthStatus: 'degraded', healthReason: 'sync_failed:missing_scope', consecutiveSyncFailures: 1 });
   });
 });
 
