@@ -5,6 +5,7 @@ import { manifest } from '../manifest';
 import { DataDirInUseError, lockDataDir, prepareDataDir } from './data-dir';
 import { ensureTable, startEmbeddedDynamo } from './embedded-store';
 import { localEnv, localKeys } from './local-config';
+import { announceStoreEndpoint } from './local-store';
 import { Sandbox } from './sandbox';
 import { LocalTtlSweeper } from './ttl-sweeper';
 import { startLocalServer } from './server';
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
 
   const dynamo = await startEmbeddedDynamo({ path: join(env.dataDir, 'dynamodb') });
   await ensureTable(dynamo.endpoint, env.TABLE_NAME);
+  // Operator commands run beside the runtime (npm run notion-webhook) reach the store here.
+  announceStoreEndpoint(env.dataDir, dynamo.endpoint);
 
   if (process.env.TOKEN_KMS_KEY_ARN) {
     process.stdout.write('[local] TOKEN_KMS_KEY_ARN is ignored locally: tokens use the local keyring\n');
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
         (mode) =>
           `  ${mode.id.padEnd(14)} ${mode.real ? 'real provider' : `SANDBOX at ${server.url}/sandbox/${mode.id} (set ${mode.env?.clientId} and ${mode.env?.clientSecret} for the real one)`}`,
       ),
+      ...providerModes.flatMap((mode) => (mode.wiring?.localConsole ?? []).map((line) => `  ${line}`)),
       `  Scheduler      ${env.LOCAL_SCHEDULER === 'on' ? server.scheduler.jobNames().join(', ') : 'off (LOCAL_SCHEDULER=off)'}`,
       '',
       '  Get a token:   TOKEN=$(npm run -s token -- --org acme --role admin)',

@@ -74,15 +74,17 @@ export async function webhookStatus(orgId: string, integrationId: string, now: D
   const integration = await requireVisibleIntegration(orgId, integrationId);
   const url = webhookUrl(integration.providerId) ?? null;
   const subscriptions = await subscriptionsWithRenewalOf(orgId, integration.id);
+  // A step outside the product (Notion: the operator's pin) leaves the channels off, and says which step.
+  const pendingStep = subscriptions.length > 0 ? await findProvider(integration.providerId)?.subscriptions?.pendingStep?.() : undefined;
   const channels: WebhookChannel[] = subscriptions.map(({ record, renewAt }) => ({
     subscriptionId: record.subscriptionId,
     kind: kindOf(record),
     resource: record.resource,
-    status: Date.parse(record.channelExpiresAt) <= now.getTime() ? 'lapsed' : record.renewalFailures ? 'renewal_failing' : 'active',
+    status: pendingStep ? 'off' : Date.parse(record.channelExpiresAt) <= now.getTime() ? 'lapsed' : record.renewalFailures ? 'renewal_failing' : 'active',
     expiresAt: record.channelExpiresAt,
     nextRenewalAt: nextRenewal(renewAt, now),
     renewalFailures: record.renewalFailures ?? 0,
-    lastRenewalError: record.lastRenewalError ?? null,
+    lastRenewalError: pendingStep ?? record.lastRenewalError ?? null,
     lastDeliveryAt: record.lastDeliveryAt ?? null,
     lastOutcome: record.lastOutcome ?? null,
     recentRejections: record.rejectionsSinceDelivery ?? 0,
@@ -139,10 +141,13 @@ const webhookAnswer = z.union([
 export async function sendTestDelivery(orgId: string, integrationId: string): Promise<WebhookTestResult> {
   const integration = await requireVisibleIntegration(orgId, integrationId);
   if (integration.status !== 'active') throw conflict('The integration is not connected; reconnect it before testing its webhook');
-  const webhookTest = findProvider(integration.providerId)?.webhookTest;
+  const provider = findProvider(integration.providerId);
+  const webhookTest = provider?.webhookTest;
   const url = webhookUrl(integration.providerId);
   if (!webhookTest) throw noChannel(`Test events are not available for ${integration.providerId}`);
   if (!url) throw noChannel(`${integration.providerId} has no webhook URL configured: real-time updates are off`);
+  const pendingStep = await provider.subscriptions?.pendingStep?.();
+  if (pendingStep) throw noChannel(`Real-time updates from ${integration.providerId} are off until a step outside this product is done (${pendingStep}); scheduled syncs still run`);
   const subscriptions = (await subscriptionsWithRenewalOf(orgId, integration.id)).map(({ record }) => record);
   const delivery = await webhookTest.build({
     integration,

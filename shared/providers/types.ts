@@ -90,6 +90,8 @@ export interface ProviderWiring {
   deployContext?: ReadonlyArray<{ context: string; env: string; target: 'subscribers' | 'webhook' }>;
   /** Variables the local runtime sets for the provider (never overriding the environment), given where its webhook and sandbox are. */
   localEnv?(input: { webhookUrl: string; sandboxUrl: string; real: boolean }): Record<string, string>;
+  /** Lines the local runtime prints at start (Notion: how to pin its webhook's verification token); never a secret. */
+  localConsole?: readonly string[];
 }
 
 /** What an action run produced, normalised across providers. */

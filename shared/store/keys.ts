@@ -26,9 +26,12 @@ export const keys = {
   /** Webhook deliveries already accepted, by provider and the provider's event id. */
   webhookEvent: (providerId: string, eventId: string) => `EVT#${providerId}#${eventId}`,
   webhookEventSk: 'EVT',
-  /** A provider's app-level webhook signing keys (Notion's verification tokens): one item per provider. */
-  providerWebhookKeys: (providerId: string) => `WEBHOOKKEY#${providerId}`,
-  providerWebhookKeysSk: 'KEYS',
+  /** A provider's app-level webhook verification tokens (Notion's): one item per token received, and the one an operator pinned. */
+  webhookTokens: (providerId: string) => `WEBHOOKTOKEN#${providerId}`,
+  webhookTokenCandidate: (tokenHash: string) => `CANDIDATE#${tokenHash}`,
+  webhookTokenPinnedSk: 'PINNED',
+  /** Routing GSI: a provider's candidate verification tokens, by `<receivedAt>#<token hash>` (newest first when read backwards). */
+  webhookTokenCandidatesRoute: (providerId: string) => `WEBHOOKTOKEN#${providerId}#CANDIDATES`,
   /** One integration per organisation, provider and external account: the claim names the integration that holds it. */
   accountClaim: (providerId: string, accountId: string) => `ACCOUNT#${providerId}#${accountId}`,
   /** Connect, reconnect, disconnect and erasure of one integration run one at a time under this lease. */

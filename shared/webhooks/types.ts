@@ -20,4 +20,10 @@ export interface ProviderSubscriptions {
   /** Renews one subscription; returns what replaces it (the same id for Graph, a new channel for Google). */
   renew(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord; webhookUrl: string; store: SubscriptionStore }): Promise<SubscriptionRecord>;
   close(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord }): Promise<void>;
+  /**
+   * A step outside the product that every channel of the provider waits on, as a reason code (Notion:
+   * the app operator pinning the webhook's verification token); undefined once done. Until then its
+   * channels show `off` with that code (GET …/webhooks).
+   */
+  pendingStep?(): Promise<string | undefined>;
 }

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { APIResponseError, Client as NotionClient } from '@notionhq/client';
+import { APIResponseError, Client as NotionClient, collectPaginatedAPI, type DatabaseObjectResponse, type PageObjectResponse } from '@notionhq/client';
 import { getResponseHeader } from '@notionhq/client/build/src/errors';
 import Asana from 'asana';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
 import { SANDBOX_CLIENTS, startSandboxServer, type SandboxServer } from '../../infra/local/sandbox';
+import { NOTION_VERSION } from '../../shared/providers/notion/oauth';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver';
 import { submitConsent } from '../support/oauth-browser';
 
@@ -17,7 +18,6 @@ import { submitConsent } from '../support/oauth-browser';
 const PKCE_VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const PKCE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const REDIRECT = 'https://app.test/callback';
-const NOTION_VERSION = '2022-06-28';
 
 let sandbox: SandboxServer;
 let receiver: HttpReceiver;
@@ -228,6 +228,21 @@ describe('Notion fake', () => {
     const limited = await sdk().search({}).catch((error: unknown) => error);
     expect((limited as APIResponseError).code).toBe('rate_limited');
     expect(getResponseHeader((limited as APIResponseError).headers, 'retry-after')).toBe('3');
+  });
+
+  it('trash reads as in_trash and archived, both booleans as the SDK declares them on pages and databases', async () => {
+    type TrashFields = { in_trash: boolean; archived: boolean };
+    expectTypeOf<Pick<PageObjectResponse, keyof TrashFields>>().toEqualTypeOf<TrashFields>();
+    expectTypeOf<Pick<DatabaseObjectResponse, keyof TrashFields>>().toEqualTypeOf<TrashFields>();
+    const added = await Promise.all([control('notion/data', { op: 'add', title: 'Old leave policy' }), control('notion/data', { op: 'add', object: 'database', title: 'Old roster' })]);
+    const [page, database] = added.map((object) => object.id as string);
+    await Promise.all([control('notion/data', { op: 'trash', id: page }), control('notion/data', { op: 'trash', id: database })]);
+    const client = sdk();
+    const results = await collectPaginatedAPI((args: { start_cursor?: string }) => client.search(args), {});
+    const trashOf = (id: string | undefined) => z.object({ in_trash: z.boolean(), archived: z.boolean() }).parse(results.find((result) => result.id === id)) satisfies TrashFields;
+    expect([trashOf(page), trashOf(database)]).toEqual([{ in_trash: true, archived: true }, { in_trash: true, archived: true }]);
+    const live = results.find((result) => ![page, database].includes(result.id));
+    expect(trashOf(live?.id)).toEqual({ in_trash: false, archived: false });
   });
 
   it('webhooks: the verification token is posted once, signed with itself; events flow only after the owner verifies it', async () => {

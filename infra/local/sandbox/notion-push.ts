@@ -45,11 +45,11 @@ export function createNotionPush(store: SandboxStore, data: NotionData, delivere
       return { subscriptionId: subscription.id, status };
     },
 
-    /** The owner pastes the token into Notion; a wrong one leaves the subscription unverified. */
-    verify(token?: string): boolean {
+    /** The owner pastes a token into Notion's "Verify subscription" form: only the one Notion sent verifies it; a wrong one changes nothing. */
+    verify(token: string): boolean {
       const subscription = data.state.subscription;
       if (!subscription) return false;
-      subscription.verified = token === undefined || token === subscription.verificationToken;
+      subscription.verified ||= token === subscription.verificationToken;
       store.touch();
       return subscription.verified;
     },

@@ -19,8 +19,9 @@ import type { SandboxStore } from './state';
  * Control routes (`/_control/notion/…`): `POST data` (`{op: add|update|trash,
  * object?, id?, title?, parentId?, account?}`: changes a page or database and
  * sends the event), `GET data?account=`, `POST webhook/subscribe {url?}`
- * (posts the verification token), `POST webhook/verify {token?}` (the owner
- * pastes it; without a token, the right one), `GET webhook`, `POST config
+ * (posts the verification token), `POST webhook/verify {token}` (the owner
+ * pastes a token into Notion's "Verify subscription" form: only the one
+ * Notion sent verifies it), `GET webhook`, `POST config
  * {refreshTokens: rotating|none}`, `POST invalidate-cursors`.
  */
 export const NOTION_VERSIONS = ['2022-06-28', '2025-09-03'] as const;
@@ -76,7 +77,7 @@ export function createNotion(store: SandboxStore, deliverer: Deliverer): Provide
         }
       }
       case 'POST /webhook/verify': {
-        const pasted = controlInput(z.object({ token: z.string().optional() }), input);
+        const pasted = controlInput(z.object({ token: z.string().min(1) }), input);
         if ('status' in pasted) return pasted;
         return jsonResponse(200, { verified: push.verify(pasted.value.token) });
       }

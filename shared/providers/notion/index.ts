@@ -18,5 +18,9 @@ export const notion: ProviderDefinition = {
   wiring: {
     // Access and refresh tokens (`ntn_`, `nrt_`, and the older `secret_`), and the webhook verification token (`secret_`).
     tokenPatterns: [/\b(?:ntn|nrt|secret)_[A-Za-z0-9]{20,}\b/g],
+    localConsole: [
+      'Notion webhook pin the verification token Notion posts (until then its events are refused):',
+      '               npm run -s notion-webhook -- pending, then npm run -s notion-webhook -- pin <token>',
+    ],
   },
 };

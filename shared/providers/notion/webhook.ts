@@ -3,8 +3,8 @@ import * as z from 'zod';
 import type { DomainEvent } from '../../events/catalog';
 import { publishEvents } from '../../events/publisher';
 import type { ProviderWebhookTest } from '../types';
-import { addProviderWebhookKey, confirmProviderWebhookKey, providerWebhookKeys } from '../../store/provider-webhook-keys';
-import { findSubscription, saveSubscription, type SubscriptionRecord } from '../../store/subscriptions';
+import { findSubscription, type SubscriptionRecord } from '../../store/subscriptions';
+import { pinnedToken, recordTokenCandidate } from '../../store/webhook-verification-tokens';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
 import { recordDeliveries } from '../../webhooks/delivery-log';
 import { integrationsForAccount } from '../../webhooks/routing';
@@ -14,17 +14,20 @@ import { changeEvents, deliversTo } from '../../webhooks/sync-request';
  * Notion deliveries to `/api/webhooks/notion`.
  *
  * - `{verification_token}`: posted once when the app owner creates the
- *   webhook in Notion's integration settings. It is kept (see
- *   store/provider-webhook-keys.ts) and answered 200; the owner must paste it
- *   back into Notion before any event is sent. The product cannot do that step.
+ *   webhook in Notion's integration settings. Anyone can post one, and
+ *   nothing in the post can show it came from Notion (a signature, if any,
+ *   would be made with the token it carries), so it is kept as a candidate
+ *   (store/webhook-verification-tokens.ts) and answered 200 whatever its
+ *   signature. The app operator pins the candidate Notion accepted
+ *   (`npm run notion-webhook`, README "Webhooks").
  * - Events: `X-Notion-Signature: sha256=<hex HMAC-SHA256 of the raw body>`
- *   under a kept token, compared in constant time, or 401. The first event
- *   that verifies proves the token (and clears `awaiting` on the workspace's
- *   records). Each event is routed by `workspace_id` to every connected
- *   integration of that workspace, processed once per event `id` (Notion
- *   retries up to 8 times), and requests a sync of pages or databases.
+ *   under the pinned token, compared in constant time, or 401; with nothing
+ *   pinned every event is a 401 (the scheduled sync still runs). Each event
+ *   is routed by `workspace_id` to every connected integration of that
+ *   workspace, processed once per event `id` (Notion retries up to 8 times),
+ *   and requests a sync of pages or databases.
  * - Test events (POST …/webhooks/test): an event of our own type naming one
- *   integration, signed with the proven token like Notion's; verified the
+ *   integration, signed with the pinned token like Notion's; verified the
  *   same way, then only logged on that integration (no sync).
  */
 export const NOTION_CHANNEL = 'notion';
@@ -48,24 +51,6 @@ export function notionSignatureMatches(rawBody: Buffer, token: string, header: s
   return timingSafeEqual(createHmac('sha256', token).update(rawBody).digest(), Buffer.from(hex, 'hex'));
 }
 
-/** Whether an event has proven a verification token, i.e. the owner finished Notion's step. */
-export async function notionWebhookConfirmed(): Promise<boolean> {
-  return (await providerWebhookKeys(PROVIDER)).some((key) => key.confirmedAt !== undefined);
-}
-
-/**
- * What the app owner needs for Notion's verification step: the newest token
- * received that no event has proven yet (undefined once one is proven, or
- * before Notion sent any). It is the key deliveries are signed with: show it
- * to the owner of the Notion app only.
- */
-export async function notionPendingVerification(): Promise<{ verificationToken: string; receivedAt: string } | undefined> {
-  const keys = await providerWebhookKeys(PROVIDER);
-  if (keys.some((key) => key.confirmedAt !== undefined)) return undefined;
-  const newest = keys[0];
-  return newest ? { verificationToken: newest.key, receivedAt: newest.receivedAt } : undefined;
-}
-
 export interface NotionOutcome {
   status: number;
   outcome: string;
@@ -80,19 +65,13 @@ export async function handleNotionDelivery(rawBody: Buffer, signature: string | 
   }
   const verification = verificationBody.safeParse(json);
   if (verification.success) {
-    // Signed with the token it carries: that only shows the post is well formed.
-    if (!notionSignatureMatches(rawBody, verification.data.verification_token, signature)) return { status: 401, outcome: 'unauthorized' };
-    await addProviderWebhookKey(PROVIDER, verification.data.verification_token);
+    await recordTokenCandidate(PROVIDER, verification.data.verification_token);
     return { status: 200, outcome: 'verification_token_received' };
   }
-  // Anyone can post a token; once an event has proven one, only proven tokens verify events, so a self-made one cannot displace it.
-  const keys = await providerWebhookKeys(PROVIDER);
-  const proven = keys.filter((candidate) => candidate.confirmedAt !== undefined);
-  const key = (proven.length > 0 ? proven : keys).find((candidate) => notionSignatureMatches(rawBody, candidate.key, signature));
-  if (!key) return { status: 401, outcome: 'unauthorized' };
+  const pinned = await pinnedToken(PROVIDER);
+  if (!pinned || !notionSignatureMatches(rawBody, pinned.token, signature)) return { status: 401, outcome: 'unauthorized' };
   const event = notionEventBody.safeParse(json);
   if (!event.success) return { status: 400, outcome: 'validation_failed' };
-  if (!key.confirmedAt) await confirmProviderWebhookKey(PROVIDER, key.key);
   return event.data.type === NOTION_TEST_EVENT_TYPE ? recordTest(event.data) : routeEvent(event.data);
 }
 
@@ -108,16 +87,17 @@ async function recordTest(event: z.infer<typeof notionEventBody>): Promise<Notio
   return { status: 200, outcome: 'test' };
 }
 
-/** The test event for POST …/webhooks/test: none until an event has proven a verification token (Notion sends nothing before). */
+/** The test event for POST …/webhooks/test: none until an operator pinned the verification token (events cannot verify before). */
 export const notionWebhookTest: ProviderWebhookTest = {
   async build({ integration, subscriptions, testId }) {
     const subscription = subscriptions.find((candidate) => candidate.channel === NOTION_CHANNEL);
-    const key = (await providerWebhookKeys(PROVIDER)).find((candidate) => candidate.confirmedAt !== undefined);
-    if (!subscription || !key) return undefined;
+    if (!subscription) return undefined;
+    const pinned = await pinnedToken(PROVIDER);
+    if (!pinned) return undefined;
     const body = JSON.stringify({ id: `test-${testId}`, type: NOTION_TEST_EVENT_TYPE, workspace_id: integration.externalAccountId, entity: { id: integration.id, type: 'integration' } });
     return {
       query: {},
-      headers: { 'content-type': 'application/json', 'x-notion-signature': `sha256=${createHmac('sha256', key.key).update(body).digest('hex')}` },
+      headers: { 'content-type': 'application/json', 'x-notion-signature': `sha256=${createHmac('sha256', pinned.token).update(body).digest('hex')}` },
       body,
       subscriptionId: subscription.subscriptionId,
     };
@@ -131,7 +111,6 @@ async function routeEvent(event: z.infer<typeof notionEventBody>): Promise<Notio
   for (const integration of await integrationsForAccount(PROVIDER, event.workspace_id)) {
     const subscription = await findSubscription(NOTION_CHANNEL, notionSubscriptionId(event.workspace_id, integration.id));
     if (!subscription) continue;
-    if (subscription.awaiting) await saveSubscription({ ...subscription, awaiting: undefined });
     const log = { orgId: subscription.orgId, integrationId: subscription.integrationId, providerId: PROVIDER, eventType: event.type, subscriptionId: subscription.subscriptionId, resource };
     if (await deliversTo(subscription)) {
       targets.push({ ...subscription, resource });

@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+import * as z from 'zod';
+import { pinnedToken, pinToken, tokenCandidates, tokenFingerprint, unpinToken, type PinnedToken } from '../../shared/store/webhook-verification-tokens';
+import { localEnv } from '../local/local-config';
+import { openLocalStore } from '../local/local-store';
+
+/**
+ * The app operator's side of Notion's webhook verification (README
+ * "Webhooks"): Notion posts a verification token to the webhook when the
+ * app owner creates the subscription, anyone else can post one too, and
+ * only the owner can tell the real one (Notion's "Verify subscription" form
+ * accepts only the token Notion sent). So the operator lists what arrived,
+ * the owner pastes candidates into Notion until it accepts one, and the
+ * operator pins that one: events verify against the pinned token only.
+ *
+ *   npm run -s notion-webhook -- pending [--since <time>] [--before <time>] [--limit <n>]
+ *   npm run -s notion-webhook -- pin <token>
+ *   npm run -s notion-webhook -- unpin
+ *   npm run -s notion-webhook -- status
+ *
+ * Locally (the default) it works on the local runtime's store under
+ * DATA_DIR, running or not; with `--aws`, on TABLE_NAME in AWS through the
+ * standard AWS credential chain. Tokens appear on stdout only (`pending`),
+ * for the operator to hand to the owner; nothing else shows them.
+ */
+const PROVIDER = 'notion';
+const COMMAND = 'npm run -s notion-webhook --';
+
+const time = z.union([z.iso.datetime(), z.iso.date()]);
+const commandSchema = z.discriminatedUnion('command', [
+  z.object({
+    command: z.literal('pending'),
+    since: time.optional(),
+    before: time.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  }),
+  z.object({ command: z.literal('pin'), token: z.string().min(1).max(256) }),
+  z.object({ command: z.literal('unpin') }),
+  z.object({ command: z.literal('status') }),
+]);
+type Command = z.infer<typeof commandSchema>;
+
+const USAGE = `Usage: ${COMMAND} <command> [--aws]
+  pending [--since <time>] [--before <time>] [--limit <1-100>]
+                  verification tokens Notion's webhook received, newest first (stdout: "<receivedAt> <token>")
+  pin <token>     events verify against this token from now on (it must be one the webhook received)
+  unpin           refuse every event until a token is pinned again
+  status          whether a token is pinned
+Local runtime store under DATA_DIR by default; --aws: the table TABLE_NAME in AWS (standard AWS credential chain).`;
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const describePin = (pinned: PinnedToken) =>
+  `the token received at ${pinned.receivedAt}, pinned at ${pinned.pinnedAt} (sha256 ${tokenFingerprint(pinned.token).slice(0, 12)}…)`;
+
+async function run(command: Command): Promise<number> {
+  switch (command.command) {
+    case 'pending': {
+      const candidates = await tokenCandidates(PROVIDER, { ...command });
+      const pinned = await pinnedToken(PROVIDER);
+      if (pinned) say(`Pinned now: ${describePin(pinned)}.`);
+      if (candidates.length === 0) {
+        say("No verification token received in that window. Create the subscription in Notion's integration settings (Webhooks), then run this again.");
+        return 0;
+      }
+      say(`Verification tokens received, newest first. The app owner pastes the right one into Notion's "Verify subscription" form (Notion accepts only the token it sent); then: ${COMMAND} pin <token>`);
+      for (const candidate of candidates) out(`${candidate.receivedAt} ${candidate.token}`);
+      if (candidates.length === command.limit) say(`Older ones: add --before ${candidates.at(-1)?.receivedAt ?? ''}`);
+      return 0;
+    }
+    case 'pin': {
+      const pinned = await pinToken(PROVIDER, command.token);
+      if (!pinned) {
+        say(`Not pinned: the webhook has not received that token (or it expired, 7 days after it came). See ${COMMAND} pending`);
+        return 1;
+      }
+      out(`Pinned ${describePin(pinned)}. Notion events verify against it from now on.`);
+      return 0;
+    }
+    case 'unpin':
+      out((await unpinToken(PROVIDER)) ? 'Unpinned: every Notion event is refused (401) until a token is pinned again; the scheduled sync keeps data current.' : 'Nothing was pinned.');
+      return 0;
+    case 'status': {
+      const pinned = await pinnedToken(PROVIDER);
+      out(pinned ? `Pinned: ${describePin(pinned)}.` : `Not pinned: every Notion event is refused (401); the scheduled sync keeps data current. See ${COMMAND} pending`);
+      return 0;
+    }
+  }
+}
+
+/** Points the store's client at the local runtime's store; returns how to let it go. */
+async function useLocalStore(): Promise<() => Promise<void>> {
+  const env = localEnv();
+  const store = await openLocalStore(env.dataDir, env.TABLE_NAME);
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: store.endpoint,
+    AWS_REGION: 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    TABLE_NAME: env.TABLE_NAME,
+  });
+  return () => store.close();
+}
+
+try {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { aws: { type: 'boolean', default: false }, since: { type: 'string' }, before: { type: 'string' }, limit: { type: 'string' } },
+  });
+  const parsed = commandSchema.safeParse({ command: positionals[0], token: positionals[1], since: values.since, before: values.before, limit: values.limit });
+  if (!parsed.success || positionals.length > (parsed.data.command === 'pin' ? 2 : 1)) {
+    say(USAGE);
+    process.exit(2);
+  }
+  const release = values.aws ? async () => undefined : await useLocalStore();
+  try {
+    process.exitCode = await run(parsed.data);
+  } finally {
+    await release();
+  }
+} catch (error) {
+  say(`${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
