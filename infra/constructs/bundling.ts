@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
+import type { FunctionSpec } from '../manifest';
 
 /**
  * How every manifest function is bundled. The stack (ManifestFunction) deploys
  * exactly this, and `npm run bench` (section `bundle-choice`) builds it side by
  * side with the previous way (`@aws-sdk/*` external) and each step on its own,
- * so every choice below is there because it measured faster to import:
+ * so every choice below is there because it measured faster to import, or
+ * (the Secrets Manager client) to import and answer a first request:
  *
  * - The AWS SDK is bundled, minified and tree-shaken, rather than loaded from
  *   the runtime's copy as hundreds of separate files. It also pins the SDK
@@ -16,9 +18,13 @@ import type { BuildOptions } from 'esbuild';
  *   puts them there, so they (and the STS/SSO clients behind them) would only
  *   be compiled, never run. They stay external: should one ever be needed it
  *   still resolves to the runtime's copy.
- * - Likewise the Secrets Manager client: `shared/secrets-manager.ts` imports it
- *   on first use (once per container, only in functions that read a secret);
- *   bundled inline it would be compiled at every cold start of every function.
+ * - The Secrets Manager client is bundled only into the functions that read the
+ *   provider credentials secret, which they do before their first request in
+ *   every new container (`providerCredentials` in the manifest): there, loading
+ *   the runtime's copy on that first request cost more than the whole bundle's
+ *   import, and bundled it adds a few milliseconds. Every other function leaves
+ *   it out: `shared/secrets-manager.ts` imports it on first use, which for them
+ *   is rare (the cursor key) or never, so it is never compiled for nothing.
  * - The Encryption SDK comes from its ES module build, which esbuild can
  *   tree-shake (the package's `main` is CommonJS and re-exports every keyring:
  *   KMS, hierarchical with its DynamoDB client, RSA, caching), and asn1.js is
@@ -30,7 +36,7 @@ import type { BuildOptions } from 'esbuild';
 export const CREATE_REQUIRE_BANNER =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
-/** Packages left out of every bundle (see above): reached only by dynamic imports that a Lambda never or rarely takes. */
+/** Packages left out of every bundle (see above): reached only by dynamic imports that a Lambda never takes. */
 export const LAZY_EXTERNALS: readonly string[] = [
   '@aws-sdk/credential-provider-http',
   '@aws-sdk/credential-provider-ini',
@@ -38,8 +44,18 @@ export const LAZY_EXTERNALS: readonly string[] = [
   '@aws-sdk/credential-provider-sso',
   '@aws-sdk/credential-provider-web-identity',
   '@smithy/credential-provider-imds',
-  '@aws-sdk/client-secrets-manager',
 ];
+
+/** Imported on first use; bundled only where that use comes with every cold start (see above). */
+export const SECRETS_MANAGER_CLIENT = '@aws-sdk/client-secrets-manager';
+
+/** What a function's access says about its bundle. */
+export type BundledFunction = Pick<FunctionSpec, 'access'>;
+
+/** The packages a function's bundle leaves out. */
+export function externalsOf(fn: BundledFunction): string[] {
+  return fn.access.providerCredentials ? [...LAZY_EXTERNALS] : [...LAZY_EXTERNALS, SECRETS_MANAGER_CLIENT];
+}
 
 /** Import paths replaced at bundling time, by repository-relative files. */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
@@ -56,8 +72,8 @@ export function bundleAliases(repoRoot: string): Record<string, string> {
   return Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [from, path.join(repoRoot, to)]));
 }
 
-/** The NodejsFunction `bundling` of every manifest function. */
-export function lambdaBundling(repoRoot: string): BundlingOptions {
+/** The NodejsFunction `bundling` of a manifest function. */
+export function lambdaBundling(repoRoot: string, fn: BundledFunction): BundlingOptions {
   return {
     format: OutputFormat.ESM,
     minify: true,
@@ -66,7 +82,7 @@ export function lambdaBundling(repoRoot: string): BundlingOptions {
     mainFields: MAIN_FIELDS,
     banner: CREATE_REQUIRE_BANNER,
     bundleAwsSDK: true,
-    externalModules: [...LAZY_EXTERNALS],
+    externalModules: externalsOf(fn),
     // `--alias:<from>=<to>`, one argument per alias (CDK passes `key=value` through).
     esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(repoRoot)).map(([from, to]) => [`--alias:${from}`, to])),
   };
@@ -74,11 +90,13 @@ export function lambdaBundling(repoRoot: string): BundlingOptions {
 
 /**
  * The same bundling as esbuild build options, so the bench and the tests build
- * what the stack deploys (the stack emits a source map besides; nothing here
- * depends on it). `differs` swaps the externals and aliases, for comparisons.
+ * what the stack deploys for `fn` (the stack emits a source map besides;
+ * nothing here depends on it). `differs` swaps the externals and aliases, for
+ * comparisons.
  */
 export function esbuildOptions(
   repoRoot: string,
+  fn: BundledFunction,
   differs: { external?: readonly string[]; alias?: Readonly<Record<string, string>> } = {},
 ): BuildOptions {
   return {
@@ -90,7 +108,7 @@ export function esbuildOptions(
     minify: true,
     mainFields: [...MAIN_FIELDS],
     banner: { js: CREATE_REQUIRE_BANNER },
-    external: [...(differs.external ?? LAZY_EXTERNALS)],
+    external: [...(differs.external ?? externalsOf(fn))],
     alias: { ...(differs.alias ?? bundleAliases(repoRoot)) },
   };
 }

@@ -197,8 +197,8 @@ export class ManifestFunction extends Construct {
       });
     }
     const reservedConcurrency = spec.reservedConcurrency ?? props.defaultReservedConcurrency;
-    // The same for every manifest entry, chosen by measurement (see ./bundling.ts).
-    this.bundling = lambdaBundling(props.repoRoot);
+    // Chosen by measurement (see ./bundling.ts); the spec's access decides whether the Secrets Manager client is inside.
+    this.bundling = lambdaBundling(props.repoRoot, spec);
 
     this.fn = new NodejsFunction(this, 'Function', {
       entry: path.join(props.repoRoot, spec.entry),

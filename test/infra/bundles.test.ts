@@ -2,7 +2,7 @@ import { build } from 'esbuild';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { esbuildOptions } from '../../infra/constructs/bundling';
-import { manifest } from '../../infra/manifest';
+import { findFunction, manifest, type FunctionSpec } from '../../infra/manifest';
 
 /**
  * Each Lambda bundles only what its handler imports: webhook functions must
@@ -11,10 +11,10 @@ import { manifest } from '../../infra/manifest';
  */
 const root = join(import.meta.dirname, '..', '..');
 
-async function bundledInputs(entry: string): Promise<string[]> {
+async function bundledInputs(spec: FunctionSpec): Promise<string[]> {
   const result = await build({
-    ...esbuildOptions(root),
-    entryPoints: [join(root, entry)],
+    ...esbuildOptions(root, spec),
+    entryPoints: [join(root, spec.entry)],
     write: false,
     metafile: true,
     logLevel: 'silent',
@@ -26,14 +26,16 @@ async function bundledInputs(entry: string): Promise<string[]> {
 describe('function bundles', () => {
   const webhooks = manifest.filter((spec) => spec.trigger.kind === 'webhook');
 
-  it.each(webhooks.map((spec) => [spec.name, spec.entry]))('%s imports no vault and no provider API client', async (_name, entry) => {
-    const inputs = await bundledInputs(entry);
+  it.each(webhooks.map((spec) => [spec.name, spec] as const))('%s imports no vault and no provider API client', async (_name, spec) => {
+    const inputs = await bundledInputs(spec);
     expect(inputs.filter((input) => /shared\/crypto\/|@aws-crypto|shared\/providers\/[^/]+\/client\.ts|shared\/store\/tokens\.ts/.test(input))).toEqual([]);
     expect(inputs.length).toBeGreaterThan(5);
   });
 
   it('the token vault is bundled where tokens are sealed (oauth-callback), proving the check can see it', async () => {
-    const inputs = await bundledInputs('functions/api/oauth-callback.ts');
+    const oauthCallback = findFunction('oauth-callback');
+    expect(oauthCallback).toBeDefined();
+    const inputs = oauthCallback ? await bundledInputs(oauthCallback) : [];
     expect(inputs.some((input) => input.includes('shared/crypto/vault.ts'))).toBe(true);
   });
 });

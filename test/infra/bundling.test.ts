@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
-import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER, LAZY_EXTERNALS, esbuildOptions, lambdaBundling } from '../../infra/constructs/bundling';
-import { ManifestFunction } from '../../infra/constructs/manifest-function';
-import { manifest } from '../../infra/manifest';
+import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER, LAZY_EXTERNALS, SECRETS_MANAGER_CLIENT, esbuildOptions, lambdaBundling } from '../../infra/constructs/bundling';
+import { ManifestFunction, pascalCase } from '../../infra/constructs/manifest-function';
+import { findFunction, manifest, type FunctionSpec } from '../../infra/manifest';
 
 /**
  * The bundling the benchmark chose (infra/constructs/bundling.ts) is what the
@@ -21,10 +21,16 @@ const cdkContext = (JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')
 const scratch = mkdtempSync(path.join(tmpdir(), 'bundling-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** esbuild as NodejsFunction runs it with `lambdaBundling`. */
-async function bundle(entry: { file: string } | { contents: string }, outfile: string) {
+const spec = (name: string): FunctionSpec => {
+  const found = findFunction(name);
+  if (!found) throw new Error(`no manifest entry ${name}`);
+  return found;
+};
+
+/** esbuild as NodejsFunction runs it with `lambdaBundling` for `fn`. */
+async function bundle(fn: FunctionSpec, entry: { file: string } | { contents: string }, outfile: string) {
   return build({
-    ...esbuildOptions(root),
+    ...esbuildOptions(root, fn),
     ...('file' in entry ? { entryPoints: [path.join(root, entry.file)] } : { stdin: { contents: entry.contents, resolveDir: root, loader: 'ts' as const } }),
     outfile,
     metafile: true,
@@ -37,10 +43,11 @@ const bundledInputs = (metafile: Metafile): string[] =>
   Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([input]) => input));
 
 describe('Lambda bundling', () => {
-  it('bundles the AWS SDK, leaves out only the lazy externals, and aliases the Encryption SDK and asn1.js', () => {
-    const options = lambdaBundling(root);
+  it('bundles the AWS SDK, leaves out only the lazy externals (and the Secrets Manager client where no provider secret is read), and aliases the Encryption SDK and asn1.js', () => {
+    const options = lambdaBundling(root, spec('slack-webhook'));
     expect(options).toMatchObject({ format: OutputFormat.ESM, minify: true, sourceMap: true, target: 'node22', bundleAwsSDK: true, banner: CREATE_REQUIRE_BANNER });
     expect(options.externalModules).toEqual([...LAZY_EXTERNALS]);
+    expect(lambdaBundling(root, spec('google-webhook')).externalModules).toEqual([...LAZY_EXTERNALS, SECRETS_MANAGER_CLIENT]);
     expect(LAZY_EXTERNALS.some((name) => name.includes('client-dynamodb') || name === '@aws-sdk/*')).toBe(false);
     expect(options.esbuildArgs).toEqual(
       Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, path.join(root, to)])),
@@ -52,12 +59,29 @@ describe('Lambda bundling', () => {
     const { stack } = buildApp({ context: { ...cdkContext, region: 'eu-west-1', 'aws:cdk:bundling-stacks': [] }, nag: false });
     const functions = stack.node.findAll().filter((construct): construct is ManifestFunction => construct instanceof ManifestFunction);
     expect(functions).toHaveLength(manifest.length);
-    for (const fn of functions) expect(fn.bundling).toEqual(lambdaBundling(root));
+    for (const fn of functions) {
+      const deployed = manifest.find((each) => pascalCase(each.name) === fn.node.id);
+      expect(deployed, fn.node.id).toBeDefined();
+      if (deployed) expect(fn.bundling).toEqual(lambdaBundling(root, deployed));
+    }
+  });
+
+  it('puts the Secrets Manager client inside the bundles that read the provider secret at every cold start, and leaves it out of the others', async () => {
+    const secretsManagerInputs = async (name: string) =>
+      bundledInputs((await bundle(spec(name), { file: spec(name).entry }, path.join(scratch, `${name}.mjs`))).metafile).filter((input) =>
+        input.includes(`node_modules/${SECRETS_MANAGER_CLIENT}/`),
+      );
+    const [reader, nonReader] = await Promise.all([secretsManagerInputs('slack-webhook'), secretsManagerInputs('google-webhook')]);
+    expect(spec('slack-webhook').access.providerCredentials).toBe(true);
+    expect(reader.length).toBeGreaterThan(0);
+    expect(spec('google-webhook').access.providerCredentials).toBeFalsy();
+    expect(nonReader).toEqual([]);
   });
 
   it('keeps the token vault working: a bundle seals and opens a token, without asn1.js or the KMS keyrings', async () => {
     const outfile = path.join(scratch, 'vault.mjs');
     const result = await bundle(
+      spec('oauth-callback'),
       {
         contents: `
           import { TokenVault } from './shared/crypto/vault';
@@ -79,12 +103,12 @@ describe('Lambda bundling', () => {
 
   it('gives functions without table access no DynamoDB client (the catalog among them)', async () => {
     const tableless = manifest.filter((spec) => spec.access.table === 'none');
-    expect(tableless.map((spec) => spec.name)).toContain('list-providers');
-    for (const spec of tableless) {
-      const result = await bundle({ file: spec.entry }, path.join(scratch, `${spec.name}.mjs`));
+    expect(tableless.map((fn) => fn.name)).toContain('list-providers');
+    for (const fn of tableless) {
+      const result = await bundle(fn, { file: fn.entry }, path.join(scratch, `${fn.name}.mjs`));
       const inputs = bundledInputs(result.metafile);
-      expect(inputs.filter((input) => input.includes('@aws-sdk/client-dynamodb')), spec.name).toEqual([]);
-      expect(readFileSync(path.join(scratch, `${spec.name}.mjs`)).length).toBeGreaterThan(1000);
+      expect(inputs.filter((input) => input.includes('@aws-sdk/client-dynamodb')), fn.name).toEqual([]);
+      expect(readFileSync(path.join(scratch, `${fn.name}.mjs`)).length).toBeGreaterThan(1000);
     }
   });
 });

@@ -2,7 +2,7 @@ import { build, type Metafile } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { LAZY_EXTERNALS, bundleAliases, esbuildOptions } from '../../../infra/constructs/bundling';
+import { bundleAliases, esbuildOptions, externalsOf } from '../../../infra/constructs/bundling';
 import { manifest, type FunctionSpec } from '../../../infra/manifest';
 import { errorMessage } from './child';
 import type { BenchContext } from './types';
@@ -15,19 +15,20 @@ import type { BenchContext } from './types';
  * also emits a source map; it is a separate file and not counted here.
  */
 
-/** What differs between the configurations compared: externals and aliases (absolute paths). */
+/** What differs between the configurations compared: externals (the same for every function, or by function) and aliases (absolute paths). */
 export interface BundleConfig {
   /** Short id, used in file names and tables. */
   id: string;
-  external: readonly string[];
+  external: readonly string[] | ((spec: FunctionSpec) => readonly string[]);
   alias: Readonly<Record<string, string>>;
 }
 
 /** What the stack deploys. */
-export const deployedConfig = (root: string): BundleConfig => ({ id: 'deployed', external: LAZY_EXTERNALS, alias: bundleAliases(root) });
+export const deployedConfig = (root: string): BundleConfig => ({ id: 'deployed', external: externalsOf, alias: bundleAliases(root) });
 
 /** The way every function was bundled before issue 14: the runtime's AWS SDK (`@aws-sdk/*` and `@smithy/*` external), nothing aliased. */
-export const REFERENCE_CONFIG: BundleConfig = { id: 'reference', external: ['@aws-sdk/*', '@smithy/*'], alias: {} };
+export const REFERENCE_EXTERNALS: readonly string[] = ['@aws-sdk/*', '@smithy/*'];
+export const REFERENCE_CONFIG: BundleConfig = { id: 'reference', external: REFERENCE_EXTERNALS, alias: {} };
 
 export interface BundleInput {
   /** Relative to the repository root, e.g. `shared/crypto/vault.ts` or `node_modules/zod/v4/...`. */
@@ -52,7 +53,7 @@ export async function bundleOne(root: string, outDir: string, spec: FunctionSpec
   const outfile = join(outDir, config.id, `${spec.name}.mjs`);
   try {
     const result = await build({
-      ...esbuildOptions(root, config),
+      ...esbuildOptions(root, spec, { external: typeof config.external === 'function' ? config.external(spec) : config.external, alias: config.alias }),
       entryPoints: [resolve(root, spec.entry)],
       outfile,
       metafile: true,
