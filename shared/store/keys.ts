@@ -26,10 +26,12 @@ export const keys = {
   /** Webhook deliveries already accepted, by provider and the provider's event id. */
   webhookEvent: (providerId: string, eventId: string) => `EVT#${providerId}#${eventId}`,
   webhookEventSk: 'EVT',
-  /** A provider's app-level webhook verification tokens (Notion's): one item per token received, and the one an operator pinned. */
-  webhookTokens: (providerId: string) => `WEBHOOKTOKEN#${providerId}`,
-  webhookTokenCandidate: (tokenHash: string) => `CANDIDATE#${tokenHash}`,
+  /** A provider's app-level webhook verification token (Notion's) that an operator pinned. */
+  webhookTokenPinned: (providerId: string) => `WEBHOOKTOKEN#${providerId}`,
   webhookTokenPinnedSk: 'PINNED',
+  /** One token received, in a partition of its own (spam writes never crowd the pinned token's). */
+  webhookTokenCandidate: (providerId: string, tokenHash: string) => `WEBHOOKTOKEN#${providerId}#${tokenHash}`,
+  webhookTokenCandidateSk: 'CANDIDATE',
   /** Routing GSI: a provider's candidate verification tokens, by `<receivedAt>#<token hash>` (newest first when read backwards). */
   webhookTokenCandidatesRoute: (providerId: string) => `WEBHOOKTOKEN#${providerId}#CANDIDATES`,
   /** One integration per organisation, provider and external account: the claim names the integration that holds it. */

@@ -12,10 +12,11 @@ import { TABLE } from './table';
  * the app owner creates the subscription in Notion's integration settings,
  * then signs every event with it. Nobody can authenticate that post, so:
  *
- * - Every token posted is a candidate: one item of its own (keyed by the
- *   token's hash), written by one unconditional put. Parallel posts never
- *   contend, and no post can remove or replace another's item, so the real
- *   token cannot be evicted by spam. Candidates expire after
+ * - Every token posted is a candidate: one item, in a partition of its own
+ *   (keyed by the token's hash), written by one unconditional put. Parallel
+ *   posts never contend, no post can remove or replace another's item, so
+ *   the real token cannot be evicted by spam, and spam never writes to the
+ *   pinned token's partition, which every event reads. Candidates expire after
  *   CANDIDATE_TTL_SECONDS (DynamoDB TTL), which bounds what spam can store;
  *   each is also on the routing index under `<receivedAt>#<hash>`, so the
  *   operator lists them newest first, or from the time the owner created
@@ -45,8 +46,8 @@ export async function recordTokenCandidate(providerId: string, token: string, no
     new PutCommand({
       TableName: tableName(),
       Item: {
-        pk: keys.webhookTokens(providerId),
-        sk: keys.webhookTokenCandidate(hash),
+        pk: keys.webhookTokenCandidate(providerId, hash),
+        sk: keys.webhookTokenCandidateSk,
         token,
         receivedAt,
         [TABLE.ttlAttribute]: nowEpochSeconds(now) + CANDIDATE_TTL_SECONDS,
@@ -84,7 +85,7 @@ export async function tokenCandidates(providerId: string, query: CandidateQuery)
   });
 }
 
-const pinnedLocation = (providerId: string) => ({ pk: keys.webhookTokens(providerId), sk: keys.webhookTokenPinnedSk });
+const pinnedLocation = (providerId: string) => ({ pk: keys.webhookTokenPinned(providerId), sk: keys.webhookTokenPinnedSk });
 
 /** The token events verify against, if an operator pinned one. */
 export async function pinnedToken(providerId: string): Promise<PinnedToken | undefined> {
@@ -95,7 +96,7 @@ export async function pinnedToken(providerId: string): Promise<PinnedToken | und
 
 /** Pins a token that was received and has not expired (replacing any pinned before); undefined when it is not a candidate. */
 export async function pinToken(providerId: string, token: string, now: Date = new Date()): Promise<PinnedToken | undefined> {
-  const candidate = candidateSchema.safeParse(await getLiveItem(keys.webhookTokens(providerId), keys.webhookTokenCandidate(tokenFingerprint(token))));
+  const candidate = candidateSchema.safeParse(await getLiveItem(keys.webhookTokenCandidate(providerId, tokenFingerprint(token)), keys.webhookTokenCandidateSk));
   if (!candidate.success || candidate.data.token !== token) return undefined;
   const pinned: PinnedToken = { ...candidate.data, pinnedAt: now.toISOString() };
   await dynamo().send(new PutCommand({ TableName: tableName(), Item: { ...pinnedLocation(providerId), ...pinned } }));
