@@ -60,7 +60,7 @@ async function run(command: Command): Promise<number> {
       const pinned = await pinnedToken(PROVIDER);
       if (pinned) say(`Pinned now: ${describePin(pinned)}.`);
       if (candidates.length === 0) {
-        say("No verification token received in that window. Create the subscription in Notion's integration settings (Webhooks), then run this again.");
+        say("No verification token received (in the last 7 days, or in the window given). Create the subscription in Notion's integration settings (Webhooks), then run this again.");
         return 0;
       }
       say(`Verification tokens received, newest first. The app owner pastes the right one into Notion's "Verify subscription" form (Notion accepts only the token it sent); then: ${COMMAND} pin <token>`);
