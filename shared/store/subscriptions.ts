@@ -108,10 +108,12 @@ export async function deleteSubscription(record: Pick<SubscriptionRecord, 'orgId
   );
 }
 
+/** Read consistently: a check deciding which webhooks to make must see every subscription saved before it. */
 export async function subscriptionsOf(orgId: string, integrationId: string): Promise<SubscriptionRecord[]> {
   const items = await queryAllLive({
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
     ExpressionAttributeValues: { ':pk': keys.org(orgId), ':prefix': keys.subscriptionPrefix(integrationId) },
+    ConsistentRead: true,
   });
   return items.map((item) => subscriptionSchema.parse(item));
 }

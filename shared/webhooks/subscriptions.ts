@@ -84,25 +84,28 @@ export async function renewDueSubscriptions(now: Date = new Date()): Promise<Ren
       const renewed = await withAccessToken(integration, subscriptions.credentialKind, (accessToken) =>
         subscriptions.renew({ client, accessToken, subscription, webhookUrl: url, store }),
       );
-      // Switch routing to the new channel before stopping the old one, so no notification is lost.
-      // A success clears the failure count the renewal may have carried over from the record it renewed.
-      await saveSubscription({ ...renewed, renewalFailures: undefined, lastRenewalError: undefined });
-      if (await expireIfErased(renewed.orgId, renewed.integrationId, [keys.subscription(renewed.integrationId, renewed.subscriptionId)])) {
-        // Erased while renewing: the tokens are gone, so the new channel lapses on its own; its item is purged with the rest.
-        result.dropped += 1;
-        continue;
+      if (renewed) {
+        // Switch routing to the new channel before stopping the old one, so no notification is lost.
+        // A success clears the failure count the renewal may have carried over from the record it renewed.
+        await saveSubscription({ ...renewed, renewalFailures: undefined, lastRenewalError: undefined });
+        if (await expireIfErased(renewed.orgId, renewed.integrationId, [keys.subscription(renewed.integrationId, renewed.subscriptionId)])) {
+          // Erased while renewing: the tokens are gone, so the new channel lapses on its own; its item is purged with the rest.
+          result.dropped += 1;
+          continue;
+        }
       }
-      if (renewed.subscriptionId !== subscription.subscriptionId) {
+      // The old channel stops once replaced, or when nothing replaces it (what it watched is gone).
+      if (renewed?.subscriptionId !== subscription.subscriptionId) {
         await deleteSubscription(subscription);
         await withAccessToken(integration, subscriptions.credentialKind, (accessToken) =>
           subscriptions.close({ client, accessToken, subscription }),
         ).catch((error: unknown) => logger.warn('Stopping the replaced channel failed', { errorCode: errorCodeOf(error) }));
       }
-      // A renewed channel is what clears a failing one (a probe or a sync does not: health.ts).
+      // A channel renewed, or no longer wanted, is what clears a failing one (a probe or a sync does not: health.ts).
       if (subscription.renewalFailures !== undefined) {
-        await changeHealth(integration.orgId, integration.id, { healthStatus: 'healthy', reason: 'channel_renewed', evidence: 'channel' });
+        await changeHealth(integration.orgId, integration.id, { healthStatus: 'healthy', reason: renewed ? 'channel_renewed' : 'channel_dropped', evidence: 'channel' });
       }
-      result.renewed += 1;
+      result[renewed ? 'renewed' : 'dropped'] += 1;
     } catch (error) {
       result.failed += 1;
       const lapsed = Date.parse(subscription.channelExpiresAt) <= now.getTime();

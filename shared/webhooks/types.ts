@@ -17,8 +17,12 @@ export interface ProviderSubscriptions {
   /** The credential whose access token manages subscriptions. */
   credentialKind: string;
   open(input: { client: OAuthClient; accessToken: string; integration: IntegrationRecord; webhookUrl: string; store: SubscriptionStore }): Promise<SubscriptionRecord[]>;
-  /** Renews one subscription; returns what replaces it (the same id for Graph, a new channel for Google). */
-  renew(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord; webhookUrl: string; store: SubscriptionStore }): Promise<SubscriptionRecord>;
+  /**
+   * Renews one subscription; returns what replaces it (the same id for Graph, a new channel for Google),
+   * or undefined when nothing should (what it watched is gone: an archived or deleted Asana project);
+   * the renewal job then forgets and stops it.
+   */
+  renew(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord; webhookUrl: string; store: SubscriptionStore }): Promise<SubscriptionRecord | undefined>;
   close(input: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord }): Promise<void>;
   /**
    * A step outside the product that every channel of the provider waits on, as a reason code (Notion:

@@ -1,3 +1,10 @@
+/**
+ * Privacy and tenancy through the local runtime, for every active provider
+ * of the catalog (each connected once through the sandbox): export
+ * (organisation and integration), consent history, a table-driven check of
+ * every endpoint against another organisation's ids and against every role,
+ * and erasure.
+ */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,13 +16,6 @@ import { providerCatalog } from '../../shared/providers/catalog';
 import { startLocalProcess, type LocalProcess } from '../support/local-process';
 import { runtimeClient } from '../support/runtime-client';
 
-/**
- * Privacy and tenancy through the local runtime, for every active provider
- * of the catalog (each connected once through the sandbox): export
- * (organisation and integration), consent history, a table-driven check of
- * every endpoint against another organisation's ids and against every role,
- * and erasure.
- */
 const dataDir = mkdtempSync(join(tmpdir(), 'hr-integrations-privacy-'));
 let server: LocalProcess;
 let client: ReturnType<typeof runtimeClient>;
@@ -167,7 +167,7 @@ let umbrellaEndpoint: Promise<string> | undefined;
 const umbrellaEndpointId = () =>
   (umbrellaEndpoint ??= client.api<{ id: string }>('POST', '/api/integrations/event-endpoints', admin, { url: 'http://127.0.0.1:9/umbrella-hooks', eventTypes: ['alert'] }).then((answer) => answer.data.id));
 
-/** Read endpoints are open to managers; everything else is for admin and HR (architecture §7). */
+/** Read endpoints are open to managers; everything else is for admin and HR (shared/http/rbac.ts). */
 const readOnlyRoutes = new Set([
   'list-providers',
   'list-integrations',

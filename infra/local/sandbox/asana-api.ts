@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ASANA_WORKSPACE, type AsanaData, type AsanaTask } from './asana-data';
+import { ASANA_WORKSPACE, type AsanaData, type AsanaProject, type AsanaTask } from './asana-data';
 import { asanaUserGid, asanaUserName } from './asana-oauth';
 import { bearerToken, jsonResponse, paramsRecord, parseBody, type SandboxRequest, type SandboxResponse } from './http';
 import type { GrantRecord, SandboxStore } from './state';
@@ -7,7 +7,8 @@ import type { GrantRecord, SandboxStore } from './state';
 /**
  * Asana's REST API as the app uses it (`/api/1.0`): the user and their
  * workspace, projects and tasks with offset pagination (`limit` 1–100,
- * `next_page` null on the last page), one task, task creation, and `/events`
+ * `next_page` null on the last page), one project (404 once deleted), one
+ * task, task creation, and `/events`
  * with sync tokens: the first call (no token) and a call with a token too old
  * answer 412 with a fresh `sync`; then each call returns the events since the
  * token, at most 100, with `has_more`. Errors are `{errors:[{message, help}]}`.
@@ -37,6 +38,7 @@ export function createAsanaApi(store: SandboxStore, data: AsanaData) {
 
   const user = (grant: GrantRecord) => ({ gid: asanaUserGid(grant.account), resource_type: 'user', name: asanaUserName(grant.account) });
   const workspace = { gid: ASANA_WORKSPACE.gid, resource_type: 'workspace', name: ASANA_WORKSPACE.name };
+  const projectJson = (project: AsanaProject) => ({ gid: project.gid, resource_type: 'project', name: project.name, archived: project.archived, modified_at: iso(project.modifiedAt) });
 
   function taskJson(task: AsanaTask): Record<string, unknown> {
     const projects = data.state.projects;
@@ -161,7 +163,12 @@ export function createAsanaApi(store: SandboxStore, data: AsanaData) {
       const query = { ...paramsRecord(request.query), ...(workspaceProjects ? { workspace: workspaceProjects } : {}) };
       if (query.workspace !== ASANA_WORKSPACE.gid) return asanaError(query.workspace ? 404 : 400, query.workspace ? `workspace: Not a recognized ID: ${query.workspace}` : 'workspace: Missing input');
       const projects = Object.values(data.state.projects).sort((a, b) => a.gid.localeCompare(b.gid));
-      return page(request, path, projects, (project) => ({ gid: project.gid, resource_type: 'project', name: project.name, archived: project.archived, modified_at: iso(project.modifiedAt) }));
+      return page(request, path, projects, projectJson);
+    }
+    const oneProject = /^\/projects\/(\d+)$/.exec(path)?.[1];
+    if (method === 'GET' && oneProject) {
+      const project = data.state.projects[oneProject];
+      return project ? jsonResponse(200, { data: { ...projectJson(project), workspace } }) : asanaError(404, `project: Unknown object: ${oneProject}`);
     }
     const projectTasks = /^\/projects\/(\d+)\/tasks$/.exec(path)?.[1];
     if (method === 'GET' && (path === '/tasks' || projectTasks)) {

@@ -16,16 +16,25 @@ import type { SandboxStore } from './state';
  *
  * Control routes (`/_control/asana/…`): `POST data` changes tasks and
  * projects (`{op: add|update|delete, type: task|project, gid?, name?, notes?,
- * completed?, project?}`: events are recorded and signed deliveries go to the
- * webhooks on that project), `GET data` lists them, `POST invalidate-sync`
+ * completed?, archived? (projects), project?}`: events are recorded and signed
+ * deliveries go to the webhooks on that project), `GET data` lists them, `POST invalidate-sync`
  * makes every sync token too old (412), `GET webhooks` lists live webhooks
  * (no secrets), `POST heartbeat {gid?}` sends empty `events` deliveries.
  */
 const dataOp = z.discriminatedUnion('op', [
   z.object({ op: z.literal('add'), type: z.enum(['task', 'project']), name: z.string().min(1), notes: z.string().optional(), project: z.string().optional() }).strict(),
   z
-    .object({ op: z.literal('update'), type: z.enum(['task', 'project']), gid: z.string(), name: z.string().min(1).optional(), notes: z.string().optional(), completed: z.boolean().optional() })
-    .strict(),
+    .object({
+      op: z.literal('update'),
+      type: z.enum(['task', 'project']),
+      gid: z.string(),
+      name: z.string().min(1).optional(),
+      notes: z.string().optional(),
+      completed: z.boolean().optional(),
+      archived: z.boolean().optional(),
+    })
+    .strict()
+    .refine((op) => op.archived === undefined || op.type === 'project', 'only projects are archived'),
   z.object({ op: z.literal('delete'), type: z.enum(['task', 'project']), gid: z.string() }).strict(),
 ]);
 type DataOp = z.infer<typeof dataOp>;
@@ -65,6 +74,7 @@ export function createAsana(store: SandboxStore, deliverer: Deliverer): Provider
           ...(op.name !== undefined ? { name: op.name } : {}),
           ...(op.notes !== undefined ? { notes: op.notes } : {}),
           ...(op.completed !== undefined ? { completed: op.completed } : {}),
+          ...(op.archived !== undefined ? { archived: op.archived } : {}),
           modifiedAt: now,
         });
         events = data.record('changed', op.type, gid, projects);

@@ -34,6 +34,8 @@ export const asanaTaskSchema = z.looseObject({
   projects: z.array(ref).optional(),
 });
 export type AsanaTask = z.infer<typeof asanaTaskSchema>;
+/** The project fields the sync and the webhook check read. */
+const PROJECT_FIELDS = 'name,archived,modified_at';
 const projectSchema = z.looseObject({ gid: z.string().min(1), name: z.string(), archived: z.boolean().optional(), modified_at: z.string().optional() });
 const meSchema = z.object({ gid: z.string().min(1), name: z.string().optional(), email: z.string().optional(), workspaces: z.array(ref).default([]) });
 const eventSchema = z.looseObject({ action: z.string(), resource: z.object({ gid: z.string(), resource_type: z.string() }) });
@@ -67,6 +69,8 @@ export interface AsanaTaskInput {
 export interface AsanaClient {
   me(accessToken: string): Promise<z.infer<typeof meSchema>>;
   projects(accessToken: string, workspace: string, offset?: string): Promise<AsanaPage<z.infer<typeof projectSchema>>>;
+  /** Undefined when Asana no longer has it (deleted). */
+  project(accessToken: string, gid: string): Promise<z.infer<typeof projectSchema> | undefined>;
   tasks(accessToken: string, project: string, offset?: string): Promise<AsanaPage<AsanaTask>>;
   task(accessToken: string, gid: string): Promise<AsanaTask | undefined>;
   /** `/events` on a resource: changes since `sync`, or a ProviderError `sync_token_invalid` carrying a fresh token (see `freshSyncToken`). */
@@ -120,7 +124,11 @@ export function createAsanaClient(retry: RetryOptions = {}): AsanaClient {
   return {
     me: (accessToken) => call(accessToken, 'GET', '/users/me', data(meSchema, 'user')),
     projects: (accessToken, workspace, offset) =>
-      call(accessToken, 'GET', `/projects${query({ workspace, limit: '100', offset, opt_fields: 'name,archived,modified_at' })}`, page(projectSchema, 'projects page')),
+      call(accessToken, 'GET', `/projects${query({ workspace, limit: '100', offset, opt_fields: PROJECT_FIELDS })}`, page(projectSchema, 'projects page')),
+    project: (accessToken, gid) =>
+      call(accessToken, 'GET', `/projects/${encodeURIComponent(gid)}${query({ opt_fields: PROJECT_FIELDS })}`, (response) =>
+        response.status === 404 ? undefined : data(projectSchema, 'project')(response),
+      ),
     tasks: (accessToken, project, offset) =>
       call(
         accessToken,

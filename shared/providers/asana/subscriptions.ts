@@ -1,27 +1,57 @@
+/**
+ * Asana webhooks, one per project (Asana sends a project's task changes to
+ * the project's webhook), for at most MAX_WEBHOOKS projects of an
+ * integration. Each subscription is saved, awaiting its handshake, before
+ * the webhook is asked for: Asana sends the X-Hook-Secret to the target
+ * while the create call is in flight, and our webhook keeps that secret on
+ * the subscription it names (`?subscription=` in the target URL, 256 random
+ * bits after the project gid).
+ *
+ * Asana webhooks do not expire, but Asana drops one whose deliveries keep
+ * failing, and projects come and go after the connection. So each
+ * subscription is checked daily (the renewal job calls `renew`):
+ * - its project archived or deleted: nothing renews it (the job forgets the
+ *   subscription and deletes the webhook);
+ * - its webhook gone or inactive: a new one is made;
+ * - the check of the integration's first subscription (by id) also gives
+ *   every active project without a webhook one, up to MAX_WEBHOOKS in all.
+ * A project made after the connection thus has a webhook within a day; the
+ * scheduled sync covers it until then. An integration left with no
+ * subscription at all (no project at connect, or every one archived since)
+ * has nothing for the check to run on: its projects get webhooks at the
+ * next reconnect, and the sync covers them.
+ *
+ * Why the daily check and not the sync, though the sync lists projects on
+ * every pass: a sync's pull knows a token and a cursor, not the integration,
+ * the webhook URL or the subscription store; and trouble with webhooks is
+ * the renewal's to report (counted on the channel, health degraded, an
+ * alert on a lapse), where a failing sync would report a data problem.
+ *
+ * Races: every check runs under the integration's lifecycle lease (the one
+ * connect, reconnect, disconnect and erasure take) and decides from the
+ * table as it is under the lease, where a subscription is saved before its
+ * webhook is asked for. A project gets a webhook only when no subscription
+ * names it; a subscription that a newer one for the same project replaced
+ * (a check that came first), or that a disconnect removed, is dropped, not
+ * renewed. Two renewal runs racing thus make one webhook per project, and a
+ * check never makes a webhook that a disconnect would miss.
+ */
 import { randomBytes } from 'node:crypto';
+import { withLifecycleLease } from '../../domain/lifecycle';
 import { MalformedProviderResponseError } from '../../oauth/errors';
 import type { OAuthClient } from '../../oauth/types';
-import { findSubscription, type SubscriptionRecord } from '../../store/subscriptions';
+import { findSubscription, subscriptionsOf, type SubscriptionRecord } from '../../store/subscriptions';
 import type { ProviderSubscriptions, SubscriptionStore } from '../../webhooks/types';
 import { activeProjectGids, asanaClient } from './client';
 import { ASANA_CHANNEL } from './webhook';
 import { ASANA_CREDENTIAL } from './oauth';
 
-/**
- * Asana webhooks, one per project (Asana sends a project's task changes to
- * the project's webhook). Each subscription is saved, awaiting its
- * handshake, before the webhook is asked for: Asana sends the X-Hook-Secret
- * to the target while the create call is in flight, and our webhook keeps
- * that secret on the subscription it names (`?subscription=` in the target
- * URL, 256 random bits after the project gid). Asana webhooks do not expire,
- * but Asana drops one whose deliveries keep failing, so each is checked daily
- * (the renewal job) and made again when it is gone. Projects made after the
- * connection get no webhook until the next reconnect; the sync covers them.
- */
 /** A check a day: the renewal job renews a day before `channelExpiresAt`. */
 const CHECK_EVERY_MS = 2 * 24 * 60 * 60 * 1000;
 /** At most this many projects get a webhook per integration; the scheduled sync covers the rest. */
 const MAX_WEBHOOKS = 50;
+
+const nextCheck = () => new Date(Date.now() + CHECK_EVERY_MS).toISOString();
 
 export const asanaTarget = (webhookUrl: string, subscriptionId: string) => {
   const url = new URL(webhookUrl);
@@ -41,7 +71,7 @@ async function create(accessToken: string, owner: Pick<SubscriptionRecord, 'orgI
     subscriptionId: `${project}-${randomBytes(32).toString('base64url')}`,
     resource: 'tasks',
     awaiting: 'handshake',
-    channelExpiresAt: new Date(Date.now() + CHECK_EVERY_MS).toISOString(),
+    channelExpiresAt: nextCheck(),
     createdAt: new Date().toISOString(),
   };
   await store.save(pending);
@@ -55,6 +85,19 @@ async function create(accessToken: string, owner: Pick<SubscriptionRecord, 'orgI
   return { ...shaken, resourceId: webhook.gid };
 }
 
+/** A later subscription for the same project whose handshake completed: it took over (a check made it while `current`'s webhook was gone). */
+const replaces = (record: SubscriptionRecord, current: SubscriptionRecord) =>
+  record !== current && projectOf(record) === projectOf(current) && record.signingKey !== undefined && record.createdAt > current.createdAt;
+
+/** Gives each active project that no subscription names a webhook, while the integration has fewer than MAX_WEBHOOKS. */
+async function addMissingWebhooks(accessToken: string, owner: SubscriptionRecord, records: SubscriptionRecord[], webhookUrl: string, store: SubscriptionStore): Promise<void> {
+  const room = MAX_WEBHOOKS - records.length;
+  if (room <= 0) return;
+  const watched = new Set(records.map(projectOf));
+  const missing = (await activeProjectGids(accessToken, MAX_WEBHOOKS)).filter((project) => !watched.has(project)).slice(0, room);
+  for (const project of missing) await store.save(await create(accessToken, owner, project, webhookUrl, store));
+}
+
 export const asanaSubscriptions: ProviderSubscriptions = {
   credentialKind: ASANA_CREDENTIAL,
 
@@ -64,10 +107,18 @@ export const asanaSubscriptions: ProviderSubscriptions = {
     return opened;
   },
 
-  async renew({ accessToken, subscription, webhookUrl, store }) {
-    const existing = subscription.resourceId ? await asanaClient.webhook(accessToken, subscription.resourceId) : undefined;
-    if (existing && existing.active !== false) return { ...subscription, channelExpiresAt: new Date(Date.now() + CHECK_EVERY_MS).toISOString() };
-    return create(accessToken, subscription, projectOf(subscription), webhookUrl, store);
+  renew({ accessToken, subscription, webhookUrl, store }) {
+    return withLifecycleLease(subscription.orgId, subscription.integrationId, async () => {
+      const records = (await subscriptionsOf(subscription.orgId, subscription.integrationId)).sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
+      const current = records.find((record) => record.subscriptionId === subscription.subscriptionId);
+      if (!current || records.some((record) => replaces(record, current))) return undefined;
+      if (records[0] === current) await addMissingWebhooks(accessToken, current, records, webhookUrl, store);
+      const project = await asanaClient.project(accessToken, projectOf(current));
+      if (!project || project.archived) return undefined;
+      const existing = current.resourceId ? await asanaClient.webhook(accessToken, current.resourceId) : undefined;
+      if (existing && existing.active !== false) return { ...current, channelExpiresAt: nextCheck() };
+      return create(accessToken, current, projectOf(current), webhookUrl, store);
+    });
   },
 
   async close({ accessToken, subscription }: { client: OAuthClient; accessToken: string; subscription: SubscriptionRecord }) {
