@@ -9,9 +9,11 @@
  * they receive against it.
  *
  * Provider webhooks (`webhook` triggers) are left out on purpose: they are
- * Slack's, Google's and Microsoft's protocols, served on Function URLs outside
- * this API's base URL, and nothing the HR platform calls. OpenAPI's `webhooks`
- * describes the opposite direction, calls this API makes to its consumers.
+ * the providers' own protocols, served on Function URLs outside this API's
+ * base URL, and nothing the HR platform calls. OpenAPI's `webhooks` describes
+ * the opposite direction, the calls this system makes to its consumers: one
+ * entry per outgoing event type, its body generated from the zod schema the
+ * delivery code sends with, under the Standard Webhooks headers.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +21,8 @@ import * as z from 'zod';
 import { errorCodeStatuses, type ErrorCode, type ErrorStatus } from '../../shared/domain/errors';
 import type { ApiRouteDescription, SuccessResponse } from '../../shared/http/api-handler';
 import { errorEnvelopeSchema, successEnvelopeSchema } from '../../shared/http/envelope';
+import { outgoingPayloadSchema, outgoingTypeOf } from '../../shared/outgoing/delivery';
+import { outgoingEventTypes, type OutgoingEventType } from '../../shared/outgoing/store';
 import { manifest, type FunctionSpec, type HttpMethod } from '../manifest';
 
 type JsonSchema = Record<string, unknown>;
@@ -35,14 +39,21 @@ export interface HttpRoute {
 
 const root = join(import.meta.dirname, '..', '..');
 
-/** Every `http` function of the manifest with its handler's declaration (importing the handler runs no request). */
+type HttpTrigger = Extract<FunctionSpec['trigger'], { kind: 'http' }>;
+
+/** The `http` functions of the manifest, before their handlers are imported. */
+export const httpSpecs = manifest.filter((spec): spec is FunctionSpec & { trigger: HttpTrigger } => spec.trigger.kind === 'http');
+
+/** One `http` function with its handler's declaration (importing the handler runs no request). */
+export async function loadHttpRoute(spec: (typeof httpSpecs)[number]): Promise<HttpRoute> {
+  const module = (await import(pathToFileURL(join(root, spec.entry)).href)) as { handler?: { route?: ApiRouteDescription } };
+  return { spec, method: spec.trigger.method, path: spec.trigger.path, auth: spec.trigger.auth, route: module.handler?.route };
+}
+
+/** Every `http` function of the manifest with its handler's declaration, in manifest order. */
 export async function loadHttpRoutes(): Promise<HttpRoute[]> {
   const routes: HttpRoute[] = [];
-  for (const spec of manifest) {
-    if (spec.trigger.kind !== 'http') continue;
-    const module = (await import(pathToFileURL(join(root, spec.entry)).href)) as { handler?: { route?: ApiRouteDescription } };
-    routes.push({ spec, method: spec.trigger.method, path: spec.trigger.path, auth: spec.trigger.auth, route: module.handler?.route });
-  }
+  for (const spec of httpSpecs) routes.push(await loadHttpRoute(spec));
   return routes;
 }
 
@@ -179,6 +190,62 @@ function operation(http: HttpRoute & { route: ApiRouteDescription }): JsonObject
   };
 }
 
+/** What each outgoing event type tells the receiver. */
+const outgoingSummaries = {
+  connected: 'An integration was connected, or reconnected (`reconnected: true`)',
+  disconnected: 'An integration was disconnected, by a person or because its grant died',
+  health_changed: "An integration's health changed",
+  alert: 'An alert was raised, for an integration or for the organisation',
+  synced: 'A sync of an integration finished',
+} as const satisfies Record<OutgoingEventType, string>;
+
+/** The Standard Webhooks headers of every delivery attempt. */
+const standardWebhookHeaders = {
+  WebhookId: {
+    name: 'webhook-id',
+    description: 'The message id: the same for every attempt of one event to one endpoint, so deduplicate on it.',
+    schema: { type: 'string', pattern: '^msg_[A-Za-z0-9]+$' },
+  },
+  WebhookTimestamp: {
+    name: 'webhook-timestamp',
+    description: 'When this attempt was signed, in epoch seconds; refuse one too far from your clock (replay protection).',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
+  WebhookSignature: {
+    name: 'webhook-signature',
+    description:
+      "`v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64-decoded part of the endpoint's `whsec_` secret; space-separated when there are several.",
+    schema: { type: 'string', pattern: '^v1,[A-Za-z0-9+/]+={0,2}( v1,[A-Za-z0-9+/]+={0,2})*$' },
+  },
+} as const;
+
+const busEventOf = (type: OutgoingEventType) => Object.entries(outgoingTypeOf).find(([, outgoing]) => outgoing === type)?.[0];
+
+/** One `webhooks` entry per outgoing event type: what an endpoint subscribed to it receives. */
+function outgoingWebhooks(): JsonObject {
+  const entries = outgoingEventTypes.map((type) => [
+    type,
+    {
+      post: {
+        operationId: `event-${type.replaceAll('_', '-')}`,
+        summary: outgoingSummaries[type],
+        description:
+          `Sent to every enabled endpoint of the organisation subscribed to \`${type}\` when \`${busEventOf(type)}\` is published, ` +
+          'signed per Standard Webhooks with the endpoint\'s secret. `data` carries named fields only, never a token or secret.',
+        parameters: Object.keys(standardWebhookHeaders).map((name) => ({ $ref: `#/components/parameters/${name}` })),
+        requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(outgoingPayloadSchema(type), 'output') } } },
+        responses: {
+          '2XX': { description: 'Delivered: any 2xx ends the attempts (the body is not read).' },
+          default: {
+            description: 'Anything else (a redirect included), no answer within 10 seconds, or a network error: retried with backoff for 24 hours, then dead-lettered.',
+          },
+        },
+      },
+    },
+  ]);
+  return Object.fromEntries(entries);
+}
+
 export function openApiDocument(routes: readonly HttpRoute[], version: string): JsonObject {
   const paths: Record<string, Record<string, JsonObject>> = {};
   for (const http of routes) {
@@ -192,12 +259,15 @@ export function openApiDocument(routes: readonly HttpRoute[], version: string): 
       title: 'HR integrations API',
       version,
       description:
-        'OAuth connections to Slack, Google Workspace and Microsoft 365 for an HR platform. Every answer is the envelope ' +
-        '`{success:true,data}` or `{success:false,error:{code,message}}`. Generated from the handlers by `npm run openapi`.',
+        'OAuth connections to Slack, Google Workspace, Microsoft 365, Asana and Notion for an HR platform. Every answer is the envelope ' +
+        '`{success:true,data}` or `{success:false,error:{code,message}}`. `webhooks` are the signed calls it makes to the ' +
+        "organisation's registered event endpoints. Generated from the code by `npm run openapi`.",
     },
     paths,
+    webhooks: outgoingWebhooks(),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      parameters: Object.fromEntries(Object.entries(standardWebhookHeaders).map(([name, header]) => [name, { in: 'header', required: true, ...header }])),
       schemas: {
         ErrorEnvelope: toJsonSchema(errorEnvelopeSchema, 'output'),
         GatewayMessage: { type: 'object', description: 'Answered by API Gateway itself (JWT authorizer, stage throttle), never by a function', properties: { message: { type: 'string' } }, required: ['message'] },

@@ -45,7 +45,7 @@ import {
 import { ATTEMPT_TIMEOUT_MS, postWebhook } from './transport';
 
 /** Which bus events are delivered, under which outgoing type. */
-const outgoingTypeOf: Partial<Record<EventType, OutgoingEventType>> = {
+export const outgoingTypeOf: Partial<Record<EventType, OutgoingEventType>> = {
   'integration.connected': 'connected',
   'integration.disconnected': 'disconnected',
   'integration.health_changed': 'health_changed',
@@ -95,6 +95,13 @@ const dataSchemas: Record<OutgoingEventType, z.ZodType<Record<string, unknown>>>
   alert: z.object({ ...common, kind: z.string().optional(), reason: z.string().optional(), message: z.string().optional(), raisedAt: z.string().optional() }),
   synced: z.object({ ...common, syncId: z.string().optional(), trigger: z.string().optional(), counts: z.record(z.string(), z.unknown()).optional() }),
 };
+
+/**
+ * The body of a delivery of `type`, as `deliverEvent` writes it; the OpenAPI
+ * document's `webhooks` are generated from it.
+ */
+export const outgoingPayloadSchema = (type: OutgoingEventType) =>
+  z.object({ type: z.literal(type), timestamp: z.iso.datetime(), data: dataSchemas[type] });
 
 const busEventSchema = z.object({
   id: z.string().min(1),

@@ -1,19 +1,32 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordIssuedSecret } from '../../infra/local/sandbox/secrets-ledger';
 import { loadHttpRoutes, type HttpRoute } from '../../infra/openapi/document';
 import { renderOpenApiDocument } from '../../infra/openapi/render';
+import { handler as getIntegrationHandler } from '../../functions/api/get-integration';
 import { handler as openApiHandler } from '../../functions/api/openapi';
-import { call } from '../support/api';
-import { checkAnswersOf, contractViolation, type Answer } from '../support/contract';
+import type { EventType } from '../../shared/events/catalog';
+import { apiHandler } from '../../shared/http/api-handler';
+import { success } from '../../shared/http/envelope';
+import { deliverEvent } from '../../shared/outgoing/delivery';
+import { registerEndpoint } from '../../shared/outgoing/endpoints';
+import { outgoingEventTypes, type OutgoingEventType } from '../../shared/outgoing/store';
+import { apiEvent, call, uniqueOrg } from '../support/api';
+import { checkAnswersOf, contractViolation, deliveryViolation, handlerAnswerViolation, type Answer, type Delivery } from '../support/contract';
+import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver';
 
 /**
- * The OpenAPI document: committed, current, valid, complete, served; and the
- * contract check the e2e tests run on every answer refuses one that drifts.
+ * The OpenAPI document: committed, current, valid, complete, served; the
+ * contract checks refuse an answer that drifts, whether an e2e test fetched it
+ * or an integration test called its handler; and what the outgoing webhooks
+ * really deliver is what its `webhooks` say.
  */
+process.env.OUTGOING_WEBHOOKS_NETWORK = 'loopback-only';
 const committedPath = join(import.meta.dirname, '..', '..', 'infra', 'openapi', 'openapi.json');
 let routes: HttpRoute[];
 
@@ -111,5 +124,84 @@ describe('the contract check on fetch', () => {
   it('rejects the fetch that received a drifting answer, and leaves other paths alone', async () => {
     await expect(fetch(`${baseUrl}/api/integrations/int_01JD3X8Q9W7T5V4N2M1K0H8G6F`)).rejects.toThrow(/Contract violation: GET \/api\/integrations\/int_01JD3X8Q9W7T5V4N2M1K0H8G6F → 200: body\/data must have required property/);
     expect((await fetch(`${baseUrl}/_local/health`)).status).toBe(200);
+  });
+});
+
+describe('the contract check on handler answers (what call() runs)', () => {
+  const id = 'int_01JD3X8Q9W7T5V4N2M1K0H8G6F';
+  const envelope = (statusCode: number, code: string) => ({
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ success: false, error: { code, message: 'x' } }),
+  });
+  const named = apiEvent({ path: `/api/integrations/${id}`, routeKey: 'GET /api/integrations/{id}', pathParameters: { id } });
+
+  it("checks a manifest handler's answer against the route that exports it, whatever path the event names", async () => {
+    expect(await handlerAnswerViolation(getIntegrationHandler, named, envelope(404, 'not_found'))).toBeUndefined();
+    expect(await handlerAnswerViolation(getIntegrationHandler, named, envelope(409, 'conflict'))).toMatch(/status 409 is not declared for GET \/api\/integrations\/\{id\}/);
+    expect(await handlerAnswerViolation(getIntegrationHandler, named, envelope(404, 'gone'))).toMatch(/allowed values/);
+    // call()'s default event names GET /api/integrations: the handler is still held to its own route.
+    expect(await handlerAnswerViolation(getIntegrationHandler, apiEvent({ pathParameters: { id } }), envelope(409, 'conflict'))).toMatch(/GET \/api\/integrations\/\{id\}/);
+  });
+
+  it("leaves a test's own handler alone: no route of the document serves it", async () => {
+    const own = apiHandler({ permission: 'public', handle: async () => success(null) });
+    expect(await handlerAnswerViolation(own, named, envelope(418, 'teapot'))).toBeUndefined();
+  });
+});
+
+describe('outgoing webhooks, as delivered, are what the document says', () => {
+  let receiver: HttpReceiver;
+  const deliveries: Delivery[] = [];
+
+  beforeAll(async () => {
+    receiver = await startHttpReceiver((_request, response) => response.writeHead(204).end());
+    const orgId = uniqueOrg('openapi-webhooks');
+    const registered = await registerEndpoint(orgId, { url: `${receiver.url}/all`, eventTypes: [...outgoingEventTypes] });
+    recordIssuedSecret(registered.secret);
+    const now = new Date().toISOString();
+    const integration = { integrationId: 'int_01J00000000000000000000000', providerId: 'slack' };
+    // Each bus event with every field its publisher sets (completion, lifecycle, health, alerts, the sync engine).
+    const published: Record<OutgoingEventType, [EventType, Record<string, unknown>]> = {
+      connected: ['integration.connected', { ...integration, externalAccountId: 'T0001', scopes: ['chat:write'], reconnected: false, connectedBy: 'user-1' }],
+      disconnected: ['integration.disconnected', { ...integration, reason: 'user_disconnected', disconnectedBy: 'user-1' }],
+      health_changed: ['integration.health_changed', { ...integration, from: 'healthy', to: 'degraded', reason: 'sync_failed:rate_limited', changedAt: now }],
+      alert: ['integration.alert', { ...integration, kind: 'sync_failing', reason: 'sync_failing', message: 'Syncs keep failing', raisedAt: now }],
+      synced: ['integration.synced', { ...integration, syncId: 'sync_1', trigger: 'manual', counts: { users: { created: 1, updated: 0, deleted: 0 } } }],
+    };
+    for (const [detailType, detail] of Object.values(published)) {
+      await deliverEvent({ id: randomUUID(), 'detail-type': detailType, source: 'hr.integrations', time: now, detail: { orgId, ...detail } });
+    }
+    deliveries.push(...receiver.received);
+  });
+
+  afterAll(() => receiver?.close());
+
+  const documented = async () => JSON.parse(await readFile(committedPath, 'utf8')) as { webhooks: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { properties: { data: { properties: object } } } } } } } }> };
+
+  it('every event type an endpoint can subscribe to is documented, and a real delivery of each keeps its entry (headers and body)', async () => {
+    expect(Object.keys((await documented()).webhooks).sort()).toEqual([...outgoingEventTypes].sort());
+    expect(deliveries.map((delivery) => (JSON.parse(delivery.body) as { type: string }).type).sort()).toEqual([...outgoingEventTypes].sort());
+    for (const delivery of deliveries) expect(deliveryViolation(delivery), delivery.body).toBeUndefined();
+  });
+
+  it('the deliveries carry every documented field, so the schema is checked against full bodies', async () => {
+    const { webhooks } = await documented();
+    for (const delivery of deliveries) {
+      const { type, data } = JSON.parse(delivery.body) as { type: string; data: object };
+      expect(Object.keys(data).sort(), type).toEqual(Object.keys(webhooks[type]?.post.requestBody.content['application/json'].schema.properties.data.properties ?? {}).sort());
+    }
+  });
+
+  it('refuses a delivery that drifts: a field the document does not name, a missing or malformed signature header, an undocumented type', () => {
+    const delivery = deliveries[0] as Delivery;
+    const body = JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> };
+    const drifted = (change: Partial<Delivery>): Delivery => ({ ...delivery, ...change });
+    expect(deliveryViolation(drifted({ body: JSON.stringify({ ...body, data: { ...body.data, newField: 1 } }) }))).toMatch(/additional properties/);
+    expect(deliveryViolation(drifted({ body: JSON.stringify({ ...body, version: 2 }) }))).toMatch(/additional properties/);
+    const { 'webhook-signature': _signature, ...unsigned } = delivery.headers;
+    expect(deliveryViolation(drifted({ headers: unsigned }))).toMatch(/webhook-signature header is missing/);
+    expect(deliveryViolation(drifted({ headers: { ...delivery.headers, 'webhook-signature': 'v2,abc' } }))).toMatch(/webhook-signature header .*pattern/);
+    expect(deliveryViolation(drifted({ body: JSON.stringify({ ...body, type: 'renamed' }) }))).toMatch(/no webhook is documented for type renamed/);
   });
 });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { httpApiEvent, lambdaContext, type JwtClaims } from '../../infra/local/lambda-events';
 import type { IntegrationRecord } from '../../shared/domain/integration';
 import { newIntegrationId } from '../../shared/store/integrations';
+import { handlerAnswerViolation } from './contract';
 
 /** Builders for handler tests: real API Gateway v2 events, as the local runtime and AWS produce them. */
 export interface CallOptions {
@@ -48,10 +49,20 @@ export interface ParsedResponse {
   raw: string;
 }
 
+/**
+ * Calls a handler with an API Gateway event built from `options`. The answer
+ * of a manifest route is checked against the OpenAPI document, as the e2e
+ * tests' `fetch` is: a status, envelope or body the document does not declare
+ * fails the test that received it.
+ */
 export async function call(handler: Handler, options: CallOptions): Promise<ParsedResponse> {
-  const result = (await handler(apiEvent(options), lambdaContext('test', 10))) as APIGatewayProxyStructuredResultV2;
+  const event = apiEvent(options);
+  const result = (await handler(event, lambdaContext('test', 10))) as APIGatewayProxyStructuredResultV2;
   const raw = result.body ?? '';
-  return { statusCode: result.statusCode ?? 200, headers: result.headers ?? {}, json: raw ? JSON.parse(raw) : {}, raw };
+  const answer = { statusCode: result.statusCode ?? 200, headers: result.headers ?? {}, body: raw };
+  const violation = await handlerAnswerViolation(handler, event, answer);
+  if (violation) throw new Error(`Contract violation: ${event.requestContext.http.method} ${event.rawPath} → ${answer.statusCode}: ${violation}`);
+  return { statusCode: answer.statusCode, headers: answer.headers, json: raw ? JSON.parse(raw) : {}, raw };
 }
 
 export const uniqueOrg = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;

@@ -2,19 +2,28 @@
  * The API's answers checked against the committed OpenAPI document: the
  * status must be one the route declares, and the body must match that
  * status's schema (envelope included), with ajv's JSON Schema 2020-12 (the
- * document's dialect). `startLocalProcess` installs `checkAnswersOf` for
- * every runtime it starts, so every answer an e2e test receives from
- * `/api/…`, whichever helper or plain `fetch` asked, is checked, and a
- * drifting answer fails the test that received it.
+ * document's dialect). Two doors lead here, so every answer a test receives
+ * is checked and a drifting one fails the test that received it:
+ * - `startLocalProcess` installs `checkAnswersOf` around `fetch`: every
+ *   answer an e2e test receives from the local runtime's `/api/…`;
+ * - `call()` (test/support/api.ts) runs `handlerAnswerViolation`: every answer
+ *   an integration test gets from a manifest handler it calls directly.
+ * Outgoing webhook deliveries are checked against the document's `webhooks`
+ * with `deliveryViolation`.
  *
  * Provider webhooks are not in the document (see infra/openapi/document.ts)
  * and are not checked here; a path under /api/ that no route serves must be
- * the runtime's 404 envelope.
+ * the runtime's 404 envelope. Validators are compiled on first use and kept
+ * for the test file's process.
  */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import type { IncomingHttpHeaders } from 'node:http';
 import document from '../../infra/openapi/openapi.json' with { type: 'json' };
 import { manifest } from '../../infra/manifest';
+import type { HttpRoute } from '../../infra/openapi/document';
+import type { ApiRouteDescription } from '../../shared/http/api-handler';
 
 interface HeaderDeclaration {
   required?: boolean;
@@ -100,21 +109,116 @@ function bodyViolation({ response, at }: { response: ResponseDeclaration; at: st
   return validate(json) ? undefined : `${ajv.errorsText(validate.errors, { dataVar: 'body' })}; body ${answer.body.slice(0, 500)}`;
 }
 
+/** The documented route (its path template) that serves `method` on `path`; literal routes win over templated ones. */
+const documentedTemplate = (method: string, path: string) =>
+  routes.find(({ template, pattern }) => pattern.test(path) && paths[template]?.[method.toLowerCase()] !== undefined)?.template;
+
+/** Why an answer of the route at `template` breaks the contract, or undefined when it keeps it. */
+function routeAnswerViolation(template: string, answer: Answer): string | undefined {
+  const method = answer.method.toLowerCase();
+  const declared = declaredResponse(template, method, answer.status);
+  if (!declared) {
+    const statuses = Object.keys(paths[template]?.[method]?.responses ?? {}).join(', ');
+    return `status ${answer.status} is not declared for ${method.toUpperCase()} ${template} (declared: ${statuses}); body ${answer.body.slice(0, 300)}`;
+  }
+  return headerViolation(declared.response, answer.headers) ?? bodyViolation(declared, answer);
+}
+
 /** Why the answer breaks the contract, or undefined when it keeps it. */
 export function contractViolation(answer: Answer): string | undefined {
   if (webhookPaths.has(answer.path)) return undefined;
-  const method = answer.method.toLowerCase();
-  const route = routes.find(({ template, pattern }) => pattern.test(answer.path) && paths[template]?.[method] !== undefined);
-  if (!route) {
+  const template = documentedTemplate(answer.method, answer.path);
+  if (!template) {
     if (answer.status === 404 && notFoundEnvelope.test(answer.body)) return undefined;
     return `no route in the OpenAPI document serves it (new route? run npm run openapi), yet it answered ${answer.status} ${answer.body.slice(0, 200)}`;
   }
-  const declared = declaredResponse(route.template, method, answer.status);
-  if (!declared) {
-    const statuses = Object.keys(paths[route.template]?.[method]?.responses ?? {}).join(', ');
-    return `status ${answer.status} is not declared for ${method.toUpperCase()} ${route.template} (declared: ${statuses}); body ${answer.body.slice(0, 300)}`;
+  return routeAnswerViolation(template, answer);
+}
+
+/** The manifest route each handler serves, by its declaration (null: a handler no manifest entry exports, such as a test's own). */
+const servedRoutes = new Map<ApiRouteDescription, { method: string; template: string } | null>();
+let everyRoute: Promise<HttpRoute[]> | undefined;
+
+/**
+ * Which manifest route exports the handler with this declaration. The route
+ * the event names is tried first (importing one handler the test has most
+ * likely imported already); only a miss imports every handler to compare.
+ * A declaration without success answers is no manifest route's (the OpenAPI
+ * test requires them of every one): a test's own handler, never looked up.
+ */
+async function servedRouteOf(declaration: ApiRouteDescription, event: APIGatewayProxyEventV2) {
+  if (declaration.responses === undefined) return null;
+  const known = servedRoutes.get(declaration);
+  if (known !== undefined) return known;
+  const { httpSpecs, loadHttpRoute, loadHttpRoutes } = await import('../../infra/openapi/document');
+  const method = event.requestContext.http.method;
+  const template = documentedTemplate(method, event.rawPath);
+  const named = httpSpecs.find((spec) => spec.trigger.method === method && spec.trigger.path === template);
+  const candidates = named ? [await loadHttpRoute(named)] : [];
+  if (candidates[0]?.route !== declaration) candidates.push(...(await (everyRoute ??= loadHttpRoutes())));
+  const served = candidates.find((candidate) => candidate.route === declaration);
+  const route = served ? { method: served.method, template: served.path } : null;
+  servedRoutes.set(declaration, route);
+  return route;
+}
+
+/** An answer as a Lambda handler returns it. */
+export interface HandlerAnswer {
+  statusCode: number;
+  headers: Record<string, string | number | boolean>;
+  body: string;
+}
+
+/**
+ * Why the answer a handler gave to `event` breaks the contract of the
+ * manifest route that exports it; undefined when it keeps it, or when the
+ * handler is not a documented route (a provider webhook, a test's own
+ * `apiHandler`).
+ */
+export async function handlerAnswerViolation(handler: object, event: APIGatewayProxyEventV2, answer: HandlerAnswer): Promise<string | undefined> {
+  const declaration = (handler as { route?: ApiRouteDescription }).route;
+  const served = declaration && (await servedRouteOf(declaration, event));
+  if (!served) return undefined;
+  const headers = new Headers(Object.entries(answer.headers).map(([name, value]): [string, string] => [name, String(value)]));
+  return routeAnswerViolation(served.template, { method: served.method, path: event.rawPath, status: answer.statusCode, headers, body: answer.body });
+}
+
+/** A request our outgoing webhooks made, as the receiving end read it. */
+export interface Delivery {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+interface ParameterDeclaration {
+  name: string;
+  in: string;
+  required?: boolean;
+}
+const webhooks = document.webhooks as unknown as Record<string, { post: { parameters: Array<{ $ref: string }> } }>;
+const componentParameters = document.components.parameters as unknown as Record<string, ParameterDeclaration>;
+
+/** Why an outgoing webhook delivery differs from the document's `webhooks` entry for its type (headers and body), or undefined. */
+export function deliveryViolation(delivery: Delivery): string | undefined {
+  if (!/^application\/json\b/.test(delivery.headers['content-type'] ?? '')) return `content-type ${delivery.headers['content-type']} is not application/json`;
+  let json: { type?: unknown };
+  try {
+    json = JSON.parse(delivery.body) as { type?: unknown };
+  } catch {
+    return `the body is not JSON: ${delivery.body.slice(0, 200)}`;
   }
-  return headerViolation(declared.response, answer.headers) ?? bodyViolation(declared, answer);
+  const type = String(json.type);
+  const documented = webhooks[type];
+  if (!documented) return `no webhook is documented for type ${type} (new type? run npm run openapi)`;
+  for (const { $ref } of documented.post.parameters) {
+    const name = $ref.split('/').pop() ?? '';
+    const parameter = componentParameters[name];
+    const value = parameter && delivery.headers[parameter.name];
+    if (!parameter || typeof value !== 'string') return `the ${parameter?.name ?? name} header is missing`;
+    const validate = validatorFor(pointer('components', 'parameters', name, 'schema'));
+    if (!validate(value)) return `the ${parameter.name} header ${ajv.errorsText(validate.errors, { dataVar: 'value' })}: ${value}`;
+  }
+  const validate = validatorFor(pointer('webhooks', type, 'post', 'requestBody', 'content', 'application/json', 'schema'));
+  return validate(json) ? undefined : `${ajv.errorsText(validate.errors, { dataVar: 'body' })}; body ${delivery.body.slice(0, 500)}`;
 }
 
 const checkedOrigins = new Set<string>();
