@@ -358,6 +358,11 @@ export class IntegrationsStack extends Stack {
       if (webhook) this.functions.get(webhook.name)?.fn.addEnvironment(setting.env, setting.value);
     }
 
+    // The operator's role (context `operatorRoleArn`), for the commands that work on the table itself
+    // (`npm run notion-webhook -- --aws`): without it only the functions may use the table's key. Its IAM
+    // policy, the customer's own, narrows it to the items those commands touch (README).
+    const operatorRoleArn = this.node.tryGetContext('operatorRoleArn') as string | undefined;
+    if (operatorRoleArn) tableWriters.push(Role.fromRoleArn(this, 'OperatorRole', operatorRoleArn, { mutable: false }));
     tableKey.allowTableAccess({ readers: tableReaders, writers: tableWriters });
 
     // --- alarms -----------------------------------------------------------

@@ -21,7 +21,8 @@ const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'u
   .context;
 // A customer-managed key on TableV2 needs a region-specific stack (aws-notes §1.4); tests pin one.
 const REGION = 'eu-west-1';
-const context = { ...cdkContext, region: REGION, 'aws:cdk:bundling-stacks': [] };
+const OPERATOR_ROLE_ARN = 'arn:aws:iam::123456789012:role/hr-integrations-operator';
+const context = { ...cdkContext, region: REGION, operatorRoleArn: OPERATOR_ROLE_ARN, 'aws:cdk:bundling-stacks': [] };
 const { jwtIssuer, jwtAudience, appBaseUrl } = cdkContext as Record<'jwtIssuer' | 'jwtAudience' | 'appBaseUrl', string>;
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -227,9 +228,10 @@ describe('IntegrationsStack (real manifest, cdk-nag AwsSolutions on)', () => {
     const principalsWith = (action: string) =>
       sortJson(statements.filter((statement) => asArray(statement.Action).includes(action)).flatMap(awsPrincipals));
     // Readers and writers decrypt the table key; only writers get the write-side actions (as CDK's table grants do).
-    expect(principalsWith('kms:Decrypt')).toEqual(sortJson(tableSpecs.map((spec) => roleArnOf(spec.name))));
+    // So does the operator's role from context `operatorRoleArn`, as a writer (the notion-webhook command pins).
+    expect(principalsWith('kms:Decrypt')).toEqual(sortJson([...tableSpecs.map((spec) => roleArnOf(spec.name)), OPERATOR_ROLE_ARN]));
     for (const action of ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
-      expect(principalsWith(action), action).toEqual(sortJson(writerSpecs.map((spec) => roleArnOf(spec.name))));
+      expect(principalsWith(action), action).toEqual(sortJson([...writerSpecs.map((spec) => roleArnOf(spec.name)), OPERATOR_ROLE_ARN]));
     }
     // No function without table access appears anywhere in the key policy.
     const everyAwsPrincipal = sortJson(statements.flatMap(awsPrincipals));
