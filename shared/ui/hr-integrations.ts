@@ -155,6 +155,10 @@ export class HrIntegrations extends LitElement {
         return;
       }
       this.userRole = roleOfToken(token);
+      // Event webhooks are the organisation's admins' (the API refuses HR and managers). A user who may not read
+      // them loses the previous (admin) user's at once, not once the rest of the page has loaded for them.
+      const readsEndpoints = this.userRole === undefined || this.userRole === 'admin';
+      if (!readsEndpoints) await this.eventEndpoints.load(false);
       if (this.userRole === 'employee') {
         this.access = 'no-access';
         return;
@@ -163,8 +167,7 @@ export class HrIntegrations extends LitElement {
       this.providers = providers;
       this.access = 'ready';
       await this.handleLanding();
-      // Event webhooks are the organisation's admins' (the API refuses HR and managers).
-      await Promise.all([this.loadAlerts(), this.eventEndpoints.load(this.userRole === undefined || this.userRole === 'admin')]);
+      await Promise.all([this.loadAlerts(), this.eventEndpoints.load(readsEndpoints)]);
     } catch (error) {
       this.access = this.accessAfter(error);
     }
