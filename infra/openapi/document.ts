@@ -15,47 +15,16 @@
  * entry per outgoing event type, its body generated from the zod schema the
  * delivery code sends with, under the Standard Webhooks headers.
  */
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as z from 'zod';
 import { errorCodeStatuses, type ErrorCode, type ErrorStatus } from '../../shared/domain/errors';
 import type { ApiRouteDescription, SuccessResponse } from '../../shared/http/api-handler';
 import { errorEnvelopeSchema, successEnvelopeSchema } from '../../shared/http/envelope';
 import { outgoingPayloadSchema, outgoingTypeOf } from '../../shared/outgoing/delivery';
 import { outgoingEventTypes, type OutgoingEventType } from '../../shared/outgoing/store';
-import { manifest, type FunctionSpec, type HttpMethod } from '../manifest';
+import type { HttpRoute } from './routes';
 
 type JsonSchema = Record<string, unknown>;
 type JsonObject = Record<string, unknown>;
-
-export interface HttpRoute {
-  spec: FunctionSpec;
-  method: HttpMethod;
-  path: string;
-  auth: 'jwt' | 'public';
-  /** The handler's declaration; undefined when its handler does not come from `apiHandler`. */
-  route: ApiRouteDescription | undefined;
-}
-
-const root = join(import.meta.dirname, '..', '..');
-
-type HttpTrigger = Extract<FunctionSpec['trigger'], { kind: 'http' }>;
-
-/** The `http` functions of the manifest, before their handlers are imported. */
-export const httpSpecs = manifest.filter((spec): spec is FunctionSpec & { trigger: HttpTrigger } => spec.trigger.kind === 'http');
-
-/** One `http` function with its handler's declaration (importing the handler runs no request). */
-export async function loadHttpRoute(spec: (typeof httpSpecs)[number]): Promise<HttpRoute> {
-  const module = (await import(pathToFileURL(join(root, spec.entry)).href)) as { handler?: { route?: ApiRouteDescription } };
-  return { spec, method: spec.trigger.method, path: spec.trigger.path, auth: spec.trigger.auth, route: module.handler?.route };
-}
-
-/** Every `http` function of the manifest with its handler's declaration, in manifest order. */
-export async function loadHttpRoutes(): Promise<HttpRoute[]> {
-  const routes: HttpRoute[] = [];
-  for (const spec of httpSpecs) routes.push(await loadHttpRoute(spec));
-  return routes;
-}
 
 /** A zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect); request parts as accepted, answers as sent. */
 function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordIssuedSecret } from '../../infra/local/sandbox/secrets-ledger';
-import { loadHttpRoutes, type HttpRoute } from '../../infra/openapi/document';
+import { loadHttpRoutes, type HttpRoute } from '../../infra/openapi/routes';
 import { renderOpenApiDocument } from '../../infra/openapi/render';
 import { handler as getIntegrationHandler } from '../../functions/api/get-integration';
 import { handler as openApiHandler } from '../../functions/api/openapi';

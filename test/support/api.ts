@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { httpApiEvent, lambdaContext, type JwtClaims } from '../../infra/local/lambda-events';
 import type { IntegrationRecord } from '../../shared/domain/integration';
 import { newIntegrationId } from '../../shared/store/integrations';
-import { handlerAnswerViolation } from './contract';
 
 /** Builders for handler tests: real API Gateway v2 events, as the local runtime and AWS produce them. */
 export interface CallOptions {
@@ -60,6 +59,8 @@ export async function call(handler: Handler, options: CallOptions): Promise<Pars
   const result = (await handler(event, lambdaContext('test', 10))) as APIGatewayProxyStructuredResultV2;
   const raw = result.body ?? '';
   const answer = { statusCode: result.statusCode ?? 200, headers: result.headers ?? {}, body: raw };
+  // Loaded on the first call: a test file that only builds records or events does not compile the document.
+  const { handlerAnswerViolation } = await import('./contract');
   const violation = await handlerAnswerViolation(handler, event, answer);
   if (violation) throw new Error(`Contract violation: ${event.requestContext.http.method} ${event.rawPath} → ${answer.statusCode}: ${violation}`);
   return { statusCode: answer.statusCode, headers: answer.headers, json: raw ? JSON.parse(raw) : {}, raw };

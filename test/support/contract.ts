@@ -22,7 +22,7 @@ import addFormats from 'ajv-formats';
 import type { IncomingHttpHeaders } from 'node:http';
 import document from '../../infra/openapi/openapi.json' with { type: 'json' };
 import { manifest } from '../../infra/manifest';
-import type { HttpRoute } from '../../infra/openapi/document';
+import { httpSpecs, loadHttpRoute, loadHttpRoutes, type HttpRoute } from '../../infra/openapi/routes';
 import type { ApiRouteDescription } from '../../shared/http/api-handler';
 
 interface HeaderDeclaration {
@@ -38,7 +38,9 @@ type Operations = Record<string, Record<string, { responses: Record<string, Resp
 const paths = document.paths as unknown as Operations;
 const componentResponses = document.components.responses as unknown as Record<string, ResponseDeclaration>;
 
-const ajv = new Ajv2020({ strict: false });
+// The document is checked against the OpenAPI meta-schema once, in test/integration/openapi.test.ts:
+// checking it again in every test file's process would cost more than all its validations.
+const ajv = new Ajv2020({ strict: false, validateSchema: false });
 addFormats(ajv);
 // The whole document under one id, so a response schema's `#/components/…` references resolve.
 ajv.addSchema(document, 'openapi');
@@ -150,7 +152,6 @@ async function servedRouteOf(declaration: ApiRouteDescription, event: APIGateway
   if (declaration.responses === undefined) return null;
   const known = servedRoutes.get(declaration);
   if (known !== undefined) return known;
-  const { httpSpecs, loadHttpRoute, loadHttpRoutes } = await import('../../infra/openapi/document');
   const method = event.requestContext.http.method;
   const template = documentedTemplate(method, event.rawPath);
   const named = httpSpecs.find((spec) => spec.trigger.method === method && spec.trigger.path === template);
