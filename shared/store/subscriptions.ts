@@ -1,4 +1,4 @@
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { dynamo, tableName } from './client';
@@ -199,6 +199,19 @@ export async function findSubscription(channel: string, subscriptionId: string):
     ExpressionAttributeValues: { ':route': keys.subscriptionRoute(channel, subscriptionId) },
   });
   const parsed = items[0] ? subscriptionSchema.safeParse(items[0]) : undefined;
+  return parsed?.success ? parsed.data : undefined;
+}
+
+/**
+ * A subscription read by its owner, consistently: right after it was written, when the routing
+ * index (eventually consistent in DynamoDB) may not have it yet (Asana's handshake arrives while
+ * the call that made the webhook is still in flight).
+ */
+export async function getSubscription(ref: SubscriptionRef): Promise<SubscriptionRecord | undefined> {
+  const found = await dynamo().send(
+    new GetCommand({ TableName: tableName(), Key: { pk: keys.org(ref.orgId), sk: keys.subscription(ref.integrationId, ref.subscriptionId) }, ConsistentRead: true }),
+  );
+  const parsed = found.Item ? subscriptionSchema.safeParse(found.Item) : undefined;
   return parsed?.success ? parsed.data : undefined;
 }
 

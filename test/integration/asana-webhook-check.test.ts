@@ -6,6 +6,7 @@
  * so the renewal job sees no other file's subscriptions.
  */
 import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import Asana from 'asana';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as z from 'zod';
@@ -17,9 +18,12 @@ import { changeHealth } from '../../shared/domain/health';
 import type { IntegrationRecord } from '../../shared/domain/integration';
 import { oauthClient } from '../../shared/oauth/clients';
 import { ASANA_CREDENTIAL, asanaOAuth } from '../../shared/providers/asana/oauth';
-import { projectOf } from '../../shared/providers/asana/subscriptions';
+import { asanaTarget, projectOf } from '../../shared/providers/asana/subscriptions';
+import { ASANA_CHANNEL } from '../../shared/providers/asana/webhook';
+import { dynamo, tableName } from '../../shared/store/client';
+import { keys } from '../../shared/store/keys';
 import { createIntegration, getIntegration } from '../../shared/store/integrations';
-import { recordRenewalFailure, subscriptionsOf } from '../../shared/store/subscriptions';
+import { getSubscription, recordRenewalFailure, subscriptionsOf, type SubscriptionRecord } from '../../shared/store/subscriptions';
 import { replaceCredentials } from '../../shared/store/tokens';
 import { openSubscriptions, renewDueSubscriptions } from '../../shared/webhooks/subscriptions';
 import { integrationRecord, uniqueOrg } from '../support/api';
@@ -152,5 +156,42 @@ describe('the daily check of Asana webhooks', () => {
     expect(await getIntegration(integration.orgId, integration.id)).toMatchObject({ healthStatus: 'healthy', healthReason: 'channel_dropped' });
     expect(await renewDueSubscriptions(tomorrow())).toMatchObject({ renewed: 2, dropped: 0, failed: 0 });
     expect(await watchedAtAsana()).toEqual(seeded);
+  });
+});
+
+describe('the handshake, while the routing index lags', () => {
+  /** A subscription awaiting its handshake, written as DynamoDB's eventually consistent index may not show it yet: without its routing attributes. */
+  async function awaitingOutsideTheIndex(): Promise<SubscriptionRecord> {
+    const record: SubscriptionRecord = {
+      orgId: integration.orgId,
+      integrationId: integration.id,
+      providerId: 'asana',
+      channel: ASANA_CHANNEL,
+      subscriptionId: `1200000000000101-${randomUUID()}`,
+      resource: 'tasks',
+      awaiting: 'handshake',
+      channelExpiresAt: tomorrow().toISOString(),
+      createdAt: new Date().toISOString(),
+    };
+    await dynamo().send(new PutCommand({ TableName: tableName(), Item: { pk: keys.org(record.orgId), sk: keys.subscription(record.integrationId, record.subscriptionId), ...record } }));
+    return record;
+  }
+  const handshake = (url: string) => fetch(url, { method: 'POST', headers: { 'x-hook-secret': 'hook-secret-of-the-test' } });
+
+  it('is kept and echoed: the target URL names the owner, so the webhook reads the item itself, consistently', async () => {
+    const record = await awaitingOutsideTheIndex();
+    const answer = await handshake(asanaTarget(z.string().parse(process.env.WEBHOOK_URL_ASANA), record));
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-hook-secret')).toBe('hook-secret-of-the-test');
+    expect(await getSubscription(record)).toMatchObject({ signingKey: 'hook-secret-of-the-test' });
+    expect((await getSubscription(record))?.awaiting).toBeUndefined();
+  });
+
+  it('names a subscription of another owner, or of another channel: refused', async () => {
+    const record = await awaitingOutsideTheIndex();
+    const url = new URL(asanaTarget(z.string().parse(process.env.WEBHOOK_URL_ASANA), record));
+    url.searchParams.set('integration', 'int_someone_else');
+    expect((await handshake(url.toString())).status).toBe(401);
+    expect(await getSubscription(record)).toMatchObject({ awaiting: 'handshake' });
   });
 });

@@ -40,10 +40,10 @@ import { randomBytes } from 'node:crypto';
 import { withLifecycleLease } from '../../domain/lifecycle';
 import { MalformedProviderResponseError } from '../../oauth/errors';
 import type { OAuthClient } from '../../oauth/types';
-import { findSubscription, subscriptionsOf, type SubscriptionRecord } from '../../store/subscriptions';
+import { getSubscription, subscriptionsOf, type SubscriptionRecord } from '../../store/subscriptions';
 import type { ProviderSubscriptions, SubscriptionStore } from '../../webhooks/types';
 import { activeProjectGids, asanaClient } from './client';
-import { ASANA_CHANNEL } from './webhook';
+import { ASANA_CHANNEL, asanaTargetQuery } from './webhook';
 import { ASANA_CREDENTIAL } from './oauth';
 
 /** A check a day: the renewal job renews a day before `channelExpiresAt`. */
@@ -53,9 +53,9 @@ const MAX_WEBHOOKS = 50;
 
 const nextCheck = () => new Date(Date.now() + CHECK_EVERY_MS).toISOString();
 
-export const asanaTarget = (webhookUrl: string, subscriptionId: string) => {
+export const asanaTarget = (webhookUrl: string, record: SubscriptionRecord) => {
   const url = new URL(webhookUrl);
-  url.searchParams.set('subscription', subscriptionId);
+  for (const [name, value] of Object.entries(asanaTargetQuery(record))) url.searchParams.set(name, value);
   return url.toString();
 };
 
@@ -75,12 +75,12 @@ async function create(accessToken: string, owner: Pick<SubscriptionRecord, 'orgI
     createdAt: new Date().toISOString(),
   };
   await store.save(pending);
-  const webhook = await asanaClient.createWebhook(accessToken, project, asanaTarget(webhookUrl, pending.subscriptionId)).catch(async (error: unknown) => {
+  const webhook = await asanaClient.createWebhook(accessToken, project, asanaTarget(webhookUrl, pending)).catch(async (error: unknown) => {
     await store.remove(pending);
     throw error;
   });
   // The handshake stored the secret on the item while the call was in flight.
-  const shaken = await findSubscription(ASANA_CHANNEL, pending.subscriptionId);
+  const shaken = await getSubscription(pending);
   if (!shaken?.signingKey) throw new MalformedProviderResponseError('asana', 'webhook (created without a handshake)');
   return { ...shaken, resourceId: webhook.gid };
 }

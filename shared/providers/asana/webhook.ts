@@ -2,14 +2,19 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { publishEvents } from '../../events/publisher';
 import type { ProviderWebhookTest } from '../types';
-import { completeHandshake, findSubscription, type SubscriptionRecord } from '../../store/subscriptions';
+import { completeHandshake, findSubscription, getSubscription, type SubscriptionRecord } from '../../store/subscriptions';
 import { claimDelivery, releaseDelivery } from '../../webhooks/dedupe';
 import { recordDeliveries } from '../../webhooks/delivery-log';
 import { changeEvents, deliversTo } from '../../webhooks/sync-request';
 
 /**
- * Asana deliveries to `/api/webhooks/asana?subscription=<id>`.
+ * Asana deliveries to `/api/webhooks/asana?subscription=<id>&org=<org>&integration=<id>`.
  *
+ * - The owner in the URL lets the webhook read the subscription's own item,
+ *   consistently: the handshake arrives while the create call is in flight,
+ *   right after the item was written, when the routing index may not have it
+ *   yet. (Webhooks made before the owner was in the URL name only the
+ *   subscription and are found through the index.)
  * - The handshake (`X-Hook-Secret`, during the create call): kept on the
  *   named subscription if it is still awaiting one, and echoed; otherwise
  *   refused, so nobody can replace a subscription's key later.
@@ -43,18 +48,34 @@ export function asanaSignatureMatches(rawBody: Buffer, key: string, signature: s
   return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
 }
 
-async function subscriptionNamed(id: string | undefined): Promise<SubscriptionRecord | undefined> {
-  return id && id.length <= MAX_ID ? findSubscription(ASANA_CHANNEL, id) : undefined;
+/** What the target URL's query names: the subscription, and its owner (absent from older webhooks' URLs). */
+export interface AsanaTargetQuery {
+  subscription?: string | undefined;
+  org?: string | undefined;
+  integration?: string | undefined;
 }
 
-export async function handleAsanaHandshake(subscriptionId: string | undefined, secret: string): Promise<AsanaOutcome> {
-  const subscription = await subscriptionNamed(subscriptionId);
+export const asanaTargetQuery = (record: Pick<SubscriptionRecord, 'orgId' | 'integrationId' | 'subscriptionId'>) => ({
+  subscription: record.subscriptionId,
+  org: record.orgId,
+  integration: record.integrationId,
+});
+
+async function subscriptionNamed({ subscription, org, integration }: AsanaTargetQuery): Promise<SubscriptionRecord | undefined> {
+  if (!subscription || [subscription, org ?? '', integration ?? ''].some((value) => value.length > MAX_ID)) return undefined;
+  if (org === undefined || integration === undefined) return findSubscription(ASANA_CHANNEL, subscription);
+  const found = await getSubscription({ orgId: org, integrationId: integration, subscriptionId: subscription });
+  return found?.channel === ASANA_CHANNEL ? found : undefined;
+}
+
+export async function handleAsanaHandshake(target: AsanaTargetQuery, secret: string): Promise<AsanaOutcome> {
+  const subscription = await subscriptionNamed(target);
   if (!subscription || secret.length > 256 || !(await completeHandshake(subscription, secret))) return { status: 401, outcome: 'unauthorized' };
   return { status: 200, outcome: 'handshake', echo: secret };
 }
 
-export async function handleAsanaEvents(subscriptionId: string | undefined, signature: string | undefined, rawBody: Buffer): Promise<AsanaOutcome> {
-  const subscription = await subscriptionNamed(subscriptionId);
+export async function handleAsanaEvents(target: AsanaTargetQuery, signature: string | undefined, rawBody: Buffer): Promise<AsanaOutcome> {
+  const subscription = await subscriptionNamed(target);
   if (!subscription?.signingKey || !asanaSignatureMatches(rawBody, subscription.signingKey, signature)) {
     if (subscription) await recordDeliveries([{ ...logBase(subscription), eventType: 'events', outcome: 'rejected', reason: 'invalid_signature' }]);
     return { status: 401, outcome: 'unauthorized' };
@@ -110,7 +131,7 @@ export const asanaWebhookTest: ProviderWebhookTest = {
     if (!subscription?.signingKey) return undefined;
     const body = JSON.stringify({ events: [{ action: ASANA_TEST_ACTION, resource: { gid: testId, resource_type: 'webhook_test' } }] });
     return {
-      query: { subscription: subscription.subscriptionId },
+      query: asanaTargetQuery(subscription),
       headers: { 'content-type': 'application/json', 'x-hook-signature': createHmac('sha256', subscription.signingKey).update(body).digest('hex') },
       body,
       subscriptionId: subscription.subscriptionId,
