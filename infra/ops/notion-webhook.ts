@@ -14,7 +14,7 @@ import { openLocalStore } from '../local/local-store';
  * operator pins that one: events verify against the pinned token only.
  *
  *   npm run -s notion-webhook -- pending [--since <time>] [--before <time>] [--limit <n>]
- *   npm run -s notion-webhook -- pin <token>
+ *   npm run -s notion-webhook -- pin <token>     (or `pin -`: the token on stdin, kept out of shell history and the process list)
  *   npm run -s notion-webhook -- unpin
  *   npm run -s notion-webhook -- status
  *
@@ -43,7 +43,8 @@ type Command = z.infer<typeof commandSchema>;
 const USAGE = `Usage: ${COMMAND} <command> [--aws]
   pending [--since <time>] [--before <time>] [--limit <1-100>]
                   verification tokens Notion's webhook received, newest first (stdout: "<receivedAt> <token>")
-  pin <token>     events verify against this token from now on (it must be one the webhook received)
+  pin <token>     events verify against this token from now on (it must be one the webhook received);
+                  pin - reads it from stdin, keeping it out of shell history and the process list
   unpin           refuse every event until a token is pinned again
   status          whether a token is pinned
 Local runtime store under DATA_DIR by default; --aws: the table TABLE_NAME in AWS (standard AWS credential chain).`;
@@ -88,6 +89,12 @@ async function run(command: Command): Promise<number> {
   }
 }
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Points the store's client at the local runtime's store; returns how to let it go. */
 async function useLocalStore(): Promise<() => Promise<void>> {
   const env = localEnv();
@@ -107,7 +114,8 @@ try {
     allowPositionals: true,
     options: { aws: { type: 'boolean', default: false }, since: { type: 'string' }, before: { type: 'string' }, limit: { type: 'string' } },
   });
-  const parsed = commandSchema.safeParse({ command: positionals[0], token: positionals[1], since: values.since, before: values.before, limit: values.limit });
+  const token = positionals[0] === 'pin' && positionals[1] === '-' ? (await readStdin()).trim() : positionals[1];
+  const parsed = commandSchema.safeParse({ command: positionals[0], token, since: values.since, before: values.before, limit: values.limit });
   if (!parsed.success || positionals.length > (parsed.data.command === 'pin' ? 2 : 1)) {
     say(USAGE);
     process.exit(2);

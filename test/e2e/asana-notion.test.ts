@@ -67,10 +67,12 @@ const webhook = (provider: string, body: string, headers: Record<string, string>
   fetch(`${server.url}/api/webhooks/${provider}${query}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
 /** The operator's `npm run notion-webhook -- …` on this runtime's DATA_DIR, as a user runs it beside the runtime (or after it stopped). */
-async function notionWebhookCommand(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function notionWebhookCommand(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   const options = { cwd: join(import.meta.dirname, '..', '..'), env: userEnvironment({ DATA_DIR: dataDir }) };
   try {
-    return { code: 0, ...(await promisify(execFile)(process.execPath, ['--import', 'tsx', 'infra/ops/notion-webhook.ts', ...args], options)) };
+    const running = promisify(execFile)(process.execPath, ['--import', 'tsx', 'infra/ops/notion-webhook.ts', ...args], options);
+    running.child.stdin?.end(stdin);
+    return { code: 0, ...(await running) };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
@@ -194,7 +196,7 @@ describe('Notion', () => {
   });
 
   it('the operator lists the tokens received, the owner pastes the one Notion accepts, the operator pins it: signed events request syncs; trash becomes a tombstone', async () => {
-    const pending = await notionWebhookCommand('pending');
+    const pending = await notionWebhookCommand(['pending']);
     expect(pending.code).toBe(0);
     const tokens = pending.stdout.trim().split('\n').map((line) => line.split(' ')[1] ?? '');
     // Newest first: the outsider's post came last.
@@ -208,7 +210,8 @@ describe('Notion', () => {
     }
     expect(accepted).toMatch(/^secret_/);
     expect(accepted).not.toBe(outsiderToken);
-    const pinned = await notionWebhookCommand('pin', accepted ?? '');
+    // On stdin, as the README advises, so the token stays out of shell history and the process list.
+    const pinned = await notionWebhookCommand(['pin', '-'], `${accepted ?? ''}\n`);
     expect(pinned).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Pinned the token received at /) });
     expect(pinned.stdout).not.toContain(accepted);
     expect(await channel()).toEqual([expect.objectContaining({ status: 'active', lastRenewalError: null })]);
@@ -305,7 +308,7 @@ describe.each([
 describe('Notion webhook command with the runtime stopped', () => {
   it('reads the pin from the on-disk store', async () => {
     await server.stop('SIGTERM');
-    const status = await notionWebhookCommand('status');
+    const status = await notionWebhookCommand(['status']);
     expect(status).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Pinned: the token received at /) });
   });
 });
