@@ -43,7 +43,7 @@ export const subscriptionSchema = z.object({
   renewBy: z.iso.datetime().optional(),
   /** The HMAC key the provider signs this channel's deliveries with (Asana X-Hook-Secret); see the top of this file. */
   signingKey: z.string().optional(),
-  /** Set while a step outside our control is pending (Notion: the webhook's verification token awaits the app owner). */
+  /** Set while the provider's handshake is pending (Asana). `verification` is no longer written (Notion's step is the operator's pin now); items saved before may still carry it. */
   awaiting: z.enum(['handshake', 'verification']).optional(),
   createdAt: z.iso.datetime(),
   /** Renewals that failed since the last success, and the last one's error code (README "Webhooks"; shown by GET …/webhooks). */
