@@ -7,6 +7,9 @@ export default defineConfig({
     // One embedded DynamoDB (dynalite, in memory) for the whole run; each test file uses its own organisations.
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/env.ts'],
+    // vitest's default is one worker fewer than the cores: one on a 2-core machine, where the e2e files mostly wait on
+    // the runtime they start as a child process and the second core sat idle. Two files at a time, however few cores.
+    maxWorkers: 2,
     testTimeout: 20_000,
     hookTimeout: 60_000,
     silent: 'passed-only',
