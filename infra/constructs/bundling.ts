@@ -18,6 +18,9 @@ import type { FunctionSpec } from '../manifest';
  *   puts them there, so they (and the STS/SSO clients behind them) would only
  *   be compiled, never run. They stay external: should one ever be needed it
  *   still resolves to the runtime's copy.
+ * - Likewise the SDK's event stream codec: the protocol code imports it
+ *   dynamically for operations with an event stream, and no operation of the
+ *   clients bundled here (DynamoDB, EventBridge, KMS, Secrets Manager) has one.
  * - The Secrets Manager client is bundled only into the functions that read the
  *   provider credentials secret, which they do before their first request in
  *   every new container (`providerCredentials` in the manifest): there, loading
@@ -36,8 +39,8 @@ import type { FunctionSpec } from '../manifest';
 export const CREATE_REQUIRE_BANNER =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
-/** Packages left out of every bundle (see above): reached only by dynamic imports that a Lambda never takes. */
-export const LAZY_EXTERNALS: readonly string[] = [
+/** The default credential chain's providers that Lambda never reaches (see above). */
+export const UNREACHED_CREDENTIAL_PROVIDERS: readonly string[] = [
   '@aws-sdk/credential-provider-http',
   '@aws-sdk/credential-provider-ini',
   '@aws-sdk/credential-provider-process',
@@ -45,6 +48,12 @@ export const LAZY_EXTERNALS: readonly string[] = [
   '@aws-sdk/credential-provider-web-identity',
   '@smithy/credential-provider-imds',
 ];
+
+/** The event stream codec, imported by the SDK only for operations that stream events, which none of ours do (see above). */
+export const EVENT_STREAM_SERDE = '@smithy/core/event-streams';
+
+/** Packages left out of every bundle (see above): reached only by dynamic imports that a Lambda never takes. */
+export const LAZY_EXTERNALS: readonly string[] = [...UNREACHED_CREDENTIAL_PROVIDERS, EVENT_STREAM_SERDE];
 
 /** Imported on first use; bundled only where that use comes with every cold start (see above). */
 export const SECRETS_MANAGER_CLIENT = '@aws-sdk/client-secrets-manager';

@@ -101,6 +101,39 @@ describe('Lambda bundling', () => {
     expect(stdout).toBe('xoxb-secret');
   });
 
+  it('leaves out nothing a call reaches: outside node_modules, where no external resolves, a bundle still calls DynamoDB, EventBridge and Secrets Manager', async () => {
+    const outfile = path.join(scratch, 'aws-calls.mjs');
+    await bundle(
+      spec('sync-worker'),
+      {
+        contents: `
+          import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+          import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+          import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+          import { createServer } from 'node:http';
+          const answers = { DynamoDB: { Item: { pk: { S: 'found' } } }, AWSEvents: { FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] }, secretsmanager: { SecretString: 'kept' } };
+          const server = createServer((request, response) => {
+            request.resume();
+            request.on('end', () => {
+              const service = String(request.headers['x-amz-target']).split('_')[0].split('.')[0];
+              response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(answers[service]));
+            });
+          });
+          await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+          const config = { endpoint: 'http://127.0.0.1:' + server.address().port, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } };
+          const item = await new DynamoDBClient(config).send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'found' } } }));
+          const put = await new EventBridgeClient(config).send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'd', Detail: '{}' }] }));
+          const secret = await new SecretsManagerClient(config).send(new GetSecretValueCommand({ SecretId: 'x' }));
+          server.close();
+          process.stdout.write([item.Item?.pk?.S, put.Entries?.[0]?.EventId, secret.SecretString].join(' '));
+        `,
+      },
+      outfile,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [outfile], { cwd: scratch });
+    expect(stdout).toBe('found e1 kept');
+  });
+
   it('gives functions without table access no DynamoDB client (the catalog among them)', async () => {
     const tableless = manifest.filter((spec) => spec.access.table === 'none');
     expect(tableless.map((fn) => fn.name)).toContain('list-providers');
