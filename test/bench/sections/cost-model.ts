@@ -138,11 +138,15 @@ export const costModelSection: Section = {
 
       const webhook = webhookRowsSchema.safeParse(context.earlier('webhook-verify'));
       const slackAccepted = webhook.success ? webhook.data.rows.find((row) => row.provider === 'slack' && row.case === 'accepted') : undefined;
+      const webhookPerOp = slackAccepted
+        ? Object.fromEntries(Object.entries(slackAccepted.dynamoRequests.byCommand).map(([name, count]) => [name, count / slackAccepted.n]))
+        : {};
       const webhookOp: Omit<Operation, 'name' | 'perMonth'> = slackAccepted
         ? {
             fn: 'slack-webhook',
             durationMs: slackAccepted.latencyMs.mean,
-            ...units(Object.fromEntries(Object.entries(slackAccepted.dynamoRequests.byCommand).map(([name, count]) => [name, count / slackAccepted.n])), 0, 0),
+            // Its BatchWriteItem writes the delivery's log items, one per integration the event was routed to (one here).
+            ...units(webhookPerOp, webhookPerOp.BatchWriteItemCommand ?? 0, 0),
             events: Object.values(slackAccepted.bus.accepted).reduce((sum, count) => sum + count, 0) / slackAccepted.n,
             kms: 0,
             logBytes: slackAccepted.logBytes / slackAccepted.n + PROFILE.platformLogBytes,
