@@ -373,7 +373,7 @@ export const manifest: readonly FunctionSpec[] = [
     access: { table: 'write', tokenKey: 'encrypt', publishEvents: true, providerCredentials: true },
     timeoutSeconds: 900,
     // Right-sized from the bench's cost model: a sync mostly waits on the provider and DynamoDB, and Lambda bills
-    // the wait, so 512 MB (was 1024) halves the largest Lambda term (sync-worker is ~85% of the GB-seconds).
+    // the wait, so 512 MB (was 1024) halves the largest Lambda term (sync-worker is about 77% of the GB-seconds).
     // 150 (was 50): at ~0.5 s a sync, 50 workers serve 90,000 syncs per 15 minutes, fewer than 100,000 integrations
     // dispatch; 150 serve 270,000, leaving room for webhook-requested and full syncs.
     memoryMb: 512,
