@@ -42,6 +42,13 @@ export interface HealthChange {
    * active), and written even when health stays as it is.
    */
   alsoWrite?: (current: IntegrationRecord) => IntegrationChanges;
+  /**
+   * For a change to healthy from healthy: whether alerts this success settles
+   * may still be open. Health can be healthy again without them settled (a
+   * reconnect vouches for the credential, not for syncing), and only the
+   * caller knows cheaply from the record (a sync: its failure count).
+   */
+  settledAlertsMayBeOpen?: (current: IntegrationRecord) => boolean;
 }
 
 /** Problems of the push channels or of a credential no probe or sync uses: only their own remedy clears them. */
@@ -95,11 +102,12 @@ export async function changeHealth(
     const target =
       change.healthStatus === 'healthy' ? await afterSuccess(orgId, integrationId, announced, change) : { healthStatus: change.healthStatus, healthReason: change.reason };
     // After the state is recorded, so an alert raised meanwhile either sees it (alerts.ts) or is resolved here.
+    const wasHealthy = announced.healthStatus === 'healthy';
     const resolveSettled = async () => {
-      if (change.healthStatus !== 'healthy' || announced.healthStatus === 'healthy') return;
+      if (change.healthStatus !== 'healthy' || (wasHealthy && !change.settledAlertsMayBeOpen?.(current))) return;
       // The success is over what it vouches for, whether or not health is healthy again.
       const kinds = new Set(successSettles[change.evidence ?? 'credential'].alertKinds);
-      if (target.healthStatus === 'healthy') kinds.add(HEALTHY_AGAIN_RESOLVES);
+      if (target.healthStatus === 'healthy' && !wasHealthy) kinds.add(HEALTHY_AGAIN_RESOLVES);
       await resolveIntegrationAlerts(orgId, integrationId, (kind) => kinds.has(kind));
     };
     const healthMoves = current.healthStatus !== target.healthStatus || current.healthReason !== target.healthReason;

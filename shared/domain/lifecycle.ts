@@ -67,23 +67,30 @@ export interface DisconnectCause {
 /**
  * The one transition to `disconnected`, run under the lifecycle lease after the
  * caller has taken the tokens (and revoked them where it could): push
- * subscriptions forgotten, schedule removed, status and health set, sync logs
- * put on their retention clock, `integration.health_changed` and
+ * subscriptions forgotten, status and health set, then the schedule removed
+ * and the alerts resolved, sync logs put on their retention clock, `integration.health_changed` and
  * `integration.disconnected` published. Repeating it changes nothing.
  */
 export async function recordDisconnect(integration: IntegrationRecord, cause: DisconnectCause, now: Date = new Date()): Promise<IntegrationRecord | undefined> {
   await Promise.all((await subscriptionsOf(integration.orgId, integration.id)).map((subscription) => deleteSubscription(subscription)));
+  const before = await findVisibleIntegration(integration.orgId, integration.id);
+  const record =
+    before?.status === 'active'
+      ? await updateLatestIntegration(integration.orgId, integration.id, {
+          status: 'disconnected',
+          healthStatus: 'disconnected',
+          healthReason: cause.reason,
+          healthChangedAt: now.toISOString(),
+          disconnectedAt: now.toISOString(),
+        })
+      : undefined;
+  // Only after the status: a sync's last write (its next run) and an alert are written only while the
+  // integration is active, so one racing the disconnect either landed before and is undone here, or sees
+  // it disconnected and writes nothing. The other way round, a sync finishing in between put it back on
+  // the schedule for good. Run again on a repeat, which finishes what an interrupted one left.
   await scheduleSync(integration.orgId, integration.id, undefined);
   await resolveIntegrationAlerts(integration.orgId, integration.id);
-  const before = await findVisibleIntegration(integration.orgId, integration.id);
   if (!before || before.status !== 'active') return before;
-  const record = await updateLatestIntegration(integration.orgId, integration.id, {
-    status: 'disconnected',
-    healthStatus: 'disconnected',
-    healthReason: cause.reason,
-    healthChangedAt: now.toISOString(),
-    disconnectedAt: now.toISOString(),
-  });
   if (!record) return record;
   await publishHealthChanged(before, record, now);
   await expireDisconnectedLogs(integration.orgId, integration.id, now);

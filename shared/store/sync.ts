@@ -241,8 +241,9 @@ export function syncScheduleAttributes(integrationId: string, at: Date | undefin
 /**
  * Puts the integration on the due index at `at` (or takes it off), without
  * touching its version. Only an active integration is scheduled: a sync or a
- * settings change racing a disconnect or an erasure cannot put it back. (A
- * sync sets the same attributes with its outcome, in one versioned write.)
+ * settings change racing a disconnect or an erasure cannot put it back, as the
+ * disconnect records the status before it takes the integration off. (A sync
+ * sets the same attributes with its outcome, in one versioned write.)
  */
 export async function scheduleSync(orgId: string, integrationId: string, at: Date | undefined): Promise<void> {
   const { dueShard, dueAt, nextSyncAt } = syncScheduleAttributes(integrationId, at);

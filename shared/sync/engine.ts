@@ -223,6 +223,8 @@ async function syncPass(integrationId: string, request: SyncRequest, pass: PassI
     reason: 'synced',
     evidence: 'sync',
     announceAgainst: before,
+    // A reconnect makes a failing integration healthy but leaves its sync_failing alert to this success.
+    settledAlertsMayBeOpen: (latest) => (latest.consecutiveSyncFailures ?? 0) >= ALERT_AFTER_FAILURES,
     alsoWrite: (latest) => ({
       lastSyncAt: new Date().toISOString(),
       consecutiveSyncFailures: 0,
