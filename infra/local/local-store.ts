@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirInUseError, lockDataDir, prepareDataDir } from './data-dir';
 import { ensureTable, startEmbeddedDynamo } from './embedded-store';
@@ -10,14 +10,46 @@ import { ensureTable, startEmbeddedDynamo } from './embedded-store';
  * holds DATA_DIR, a command reaches the runtime's own dynalite at the
  * endpoint the runtime announced in DATA_DIR; otherwise the command takes
  * DATA_DIR's lock for as long as it runs and opens the store on disk itself.
+ * The announcement lives only while the runtime's store does: a command
+ * never reads an endpoint a previous run left, which may be refused or,
+ * worse, be another runtime's store that took the same port.
  */
 const storePath = (dataDir: string) => join(dataDir, 'dynamodb');
 const endpointFile = (dataDir: string) => join(dataDir, 'store-endpoint');
 
-/** Called by the runtime once its store listens (DATA_DIR is owner-only, and so is this file). */
-export function announceStoreEndpoint(dataDir: string, endpoint: string): void {
-  writeFileSync(endpointFile(dataDir), endpoint, { mode: 0o600 });
+const readEndpoint = (dataDir: string) => {
+  try {
+    return readFileSync(endpointFile(dataDir), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Called by the runtime as soon as it holds DATA_DIR: removes what a previous
+ * run left (a crash, kill -9), and removes this run's announcement when the
+ * process ends. Returns the announcement, made once the store listens
+ * (DATA_DIR is owner-only, and so is the file).
+ */
+export function storeEndpointAnnouncement(dataDir: string): (endpoint: string) => void {
+  const file = endpointFile(dataDir);
+  rmSync(file, { force: true });
+  let announced: string | undefined;
+  // Only this run's: DATA_DIR's lock goes first on exit, and the next runtime may already have announced its own.
+  process.once('exit', () => {
+    if (announced !== undefined && readEndpoint(dataDir) === announced) rmSync(file, { force: true });
+  });
+  return (endpoint) => {
+    // Written aside, then renamed over: a command never reads half an endpoint.
+    writeFileSync(`${file}.tmp`, endpoint, { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+    announced = endpoint;
+  };
 }
+
+/** What a command beside the runtime says when the announced store does not answer, or none is announced yet. */
+export const runtimeStoreUnavailable = (dataDir: string) =>
+  `The local runtime using ${dataDir} is still starting, or its store is gone (it is stopping): try again in a moment`;
 
 export interface LocalStore {
   /** The DynamoDB endpoint (dynalite) to send commands to. */
@@ -34,8 +66,9 @@ export async function openLocalStore(dataDir: string, tableName: string): Promis
   } catch (error) {
     if (!(error instanceof DataDirInUseError)) throw error;
     // A runtime holds DATA_DIR: its dynalite, which it announced once listening.
-    if (!existsSync(endpointFile(dataDir))) throw new Error(`The local runtime using ${dataDir} is still starting: try again in a moment`);
-    return { endpoint: readFileSync(endpointFile(dataDir), 'utf8').trim(), close: async () => undefined };
+    const endpoint = readEndpoint(dataDir);
+    if (!endpoint) throw new Error(runtimeStoreUnavailable(dataDir));
+    return { endpoint, close: async () => undefined };
   }
   try {
     // Files the store writes are owner-only, as the runtime's are.

@@ -5,7 +5,7 @@ import { manifest } from '../manifest';
 import { DataDirInUseError, lockDataDir, prepareDataDir } from './data-dir';
 import { ensureTable, startEmbeddedDynamo } from './embedded-store';
 import { localEnv, localKeys } from './local-config';
-import { announceStoreEndpoint } from './local-store';
+import { storeEndpointAnnouncement } from './local-store';
 import { Sandbox } from './sandbox';
 import { LocalTtlSweeper } from './ttl-sweeper';
 import { startLocalServer } from './server';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   prepareDataDir(env.dataDir);
   // Before anything else touches DATA_DIR: a second runtime on it stops here with one line.
   const lock = lockDataDir(env.dataDir);
+  const announceStoreEndpoint = storeEndpointAnnouncement(env.dataDir);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const signals = stopOnSignals({ drainMs: env.LOCAL_SHUTDOWN_SECONDS * 1000, log });
   const keys = localKeys(env);
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const dynamo = await startEmbeddedDynamo({ path: join(env.dataDir, 'dynamodb') });
   await ensureTable(dynamo.endpoint, env.TABLE_NAME);
   // Operator commands run beside the runtime (npm run notion-webhook) reach the store here.
-  announceStoreEndpoint(env.dataDir, dynamo.endpoint);
+  announceStoreEndpoint(dynamo.endpoint);
 
   if (process.env.TOKEN_KMS_KEY_ARN) {
     process.stdout.write('[local] TOKEN_KMS_KEY_ARN is ignored locally: tokens use the local keyring\n');

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { pinnedToken, pinToken, tokenCandidates, tokenFingerprint, unpinToken, type PinnedToken } from '../../shared/store/webhook-verification-tokens';
+import { isCandidatePosition, pinnedToken, pinToken, tokenCandidates, tokenFingerprint, unpinToken, type PinnedToken } from '../../shared/store/webhook-verification-tokens';
 import { localEnv } from '../local/local-config';
-import { openLocalStore } from '../local/local-store';
+import { openLocalStore, runtimeStoreUnavailable } from '../local/local-store';
 
 /**
  * The app operator's side of Notion's webhook verification (README
@@ -13,7 +13,7 @@ import { openLocalStore } from '../local/local-store';
  * the owner pastes candidates into Notion until it accepts one, and the
  * operator pins that one: events verify against the pinned token only.
  *
- *   npm run -s notion-webhook -- pending [--since <time>] [--before <time>] [--limit <n>]
+ *   npm run -s notion-webhook -- pending [--since <time>] [--before <time or position>] [--limit <n>]
  *   npm run -s notion-webhook -- pin <token>     (or `pin -`: the token on stdin, kept out of shell history and the process list)
  *   npm run -s notion-webhook -- unpin
  *   npm run -s notion-webhook -- status
@@ -21,17 +21,22 @@ import { openLocalStore } from '../local/local-store';
  * Locally (the default) it works on the local runtime's store under
  * DATA_DIR, running or not; with `--aws`, on TABLE_NAME in AWS through the
  * standard AWS credential chain. Tokens appear on stdout only (`pending`),
- * for the operator to hand to the owner; nothing else shows them.
+ * for the operator to hand to the owner; nothing else shows them. Anyone
+ * can post a token: the webhook keeps printable ASCII only, and what is
+ * printed is made inert anyway (tokens kept before that rule), so no token
+ * can drive the operator's terminal or forge a line.
  */
 const PROVIDER = 'notion';
 const COMMAND = 'npm run -s notion-webhook --';
 
 const time = z.union([z.iso.datetime(), z.iso.date()]);
+/** Where the previous page ended (the hint it prints): exact, unlike its last time, which other tokens may share. */
+const position = z.string().refine(isCandidatePosition);
 const commandSchema = z.discriminatedUnion('command', [
   z.object({
     command: z.literal('pending'),
     since: time.optional(),
-    before: time.optional(),
+    before: z.union([time, position]).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   }),
   z.object({ command: z.literal('pin'), token: z.string().min(1).max(256) }),
@@ -41,14 +46,17 @@ const commandSchema = z.discriminatedUnion('command', [
 type Command = z.infer<typeof commandSchema>;
 
 const USAGE = `Usage: ${COMMAND} <command> [--aws]
-  pending [--since <time>] [--before <time>] [--limit <1-100>]
-                  verification tokens Notion's webhook received, newest first (stdout: "<receivedAt> <token>")
+  pending [--since <time>] [--before <time or position>] [--limit <1-100>]
+                  verification tokens Notion's webhook received, newest first (stdout: "<receivedAt> <token>");
+                  a full page ends with the --before <position> of the next one
   pin <token>     events verify against this token from now on (it must be one the webhook received);
                   pin - reads it from stdin, keeping it out of shell history and the process list
   unpin           refuse every event until a token is pinned again
   status          whether a token is pinned
 Local runtime store under DATA_DIR by default; --aws: the table TABLE_NAME in AWS (standard AWS credential chain).`;
 
+/** Shows each character `outside` matches (by default, any but printable ASCII) as `\uXXXX`: text from outside never reaches the terminal raw. */
+const inert = (text: string, outside = /[^\x20-\x7e]/g) => text.replace(outside, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const describePin = (pinned: PinnedToken) =>
@@ -65,8 +73,9 @@ async function run(command: Command): Promise<number> {
         return 0;
       }
       say(`Verification tokens received, newest first. The app owner pastes the right one into Notion's "Verify subscription" form (Notion accepts only the token it sent); then: ${COMMAND} pin <token>`);
-      for (const candidate of candidates) out(`${candidate.receivedAt} ${candidate.token}`);
-      if (candidates.length === command.limit) say(`Older ones: add --before ${candidates.at(-1)?.receivedAt ?? ''}`);
+      // A token is one word of printable ASCII on its line, whatever was posted.
+      for (const candidate of candidates) out(`${candidate.receivedAt} ${inert(candidate.token, /[^\x21-\x7e]/g)}`);
+      if (candidates.length === command.limit) say(`Older ones: add --before ${candidates.at(-1)?.position ?? ''}`);
       return 0;
     }
     case 'pin': {
@@ -123,10 +132,14 @@ try {
   const release = values.aws ? async () => undefined : await useLocalStore();
   try {
     process.exitCode = await run(parsed.data);
+  } catch (error) {
+    // The runtime's announced store refused the connection: it is stopping, or (a crash) it left its announcement.
+    if (!values.aws && (error as NodeJS.ErrnoException).code === 'ECONNREFUSED') throw new Error(runtimeStoreUnavailable(localEnv().dataDir), { cause: error });
+    throw error;
   } finally {
     await release();
   }
 } catch (error) {
-  say(`${error instanceof Error ? error.message : String(error)}`);
+  say(inert(error instanceof Error ? error.message : String(error)));
   process.exit(2);
 }

@@ -59,30 +59,53 @@ export async function recordTokenCandidate(providerId: string, token: string, no
 }
 
 export interface CandidateQuery {
-  /** Only tokens received at or after this time. */
+  /** Only tokens received at or after this time (ISO 8601, to any precision). */
   since?: string;
-  /** Only tokens received before this time (the next page after a listing ending at it). */
+  /**
+   * Only tokens received before this time, or listed after this position
+   * (a listed candidate's `position`: the next page, which keeps the other
+   * tokens received in the same millisecond as the last one listed).
+   */
   before?: string;
   limit: number;
 }
 
+export interface ListedCandidate extends TokenCandidate {
+  /** Where the candidate sorts, `<receivedAt>#<token's hash>`: unique, so paging from it skips and repeats nothing. */
+  position: string;
+}
+
+/** A listed candidate's position, `<receivedAt>#<SHA-256 hex>`, as `--before` of the next page. */
+export const isCandidatePosition = (value: string): boolean => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[0-9a-f]{64}$/.test(value);
+const storedTime = (time: string) => new Date(time).toISOString();
+
+const listedSchema = candidateSchema.extend({ routeSk: z.string() });
+
 /** Candidates still live, newest first; the routing index is read for as many as asked, never the whole set. */
-export async function tokenCandidates(providerId: string, query: CandidateQuery): Promise<TokenCandidate[]> {
+export async function tokenCandidates(providerId: string, query: CandidateQuery): Promise<ListedCandidate[]> {
+  // Bounds in the stored format (ISO with milliseconds): compared as text, `…:27Z` would sort after `…:27.083Z`.
+  const since = query.since === undefined ? '0' : storedTime(query.since);
+  const before = query.before === undefined ? '9' : isCandidatePosition(query.before) ? query.before : storedTime(query.before);
+  // An empty window (DynamoDB refuses a BETWEEN whose bounds are reversed).
+  if (since > before) return [];
   const { Items = [] } = await dynamo().send(
     new QueryCommand({
       TableName: tableName(),
       IndexName: TABLE.indexes.routing.name,
-      // ISO times start with a digit: '0' and '9' bound them all, and `before` sorts ahead of `<before>#<hash>`.
+      // ISO times start with a digit: '0' and '9' bound them all, and a time sorts ahead of `<time>#<hash>`. A
+      // position is itself within BETWEEN's inclusive bound: one more is read, and that candidate left out.
       KeyConditionExpression: 'routeKey = :route AND routeSk BETWEEN :since AND :before',
-      ExpressionAttributeValues: { ':route': keys.webhookTokenCandidatesRoute(providerId), ':since': query.since ?? '0', ':before': query.before ?? '9' },
+      ExpressionAttributeValues: { ':route': keys.webhookTokenCandidatesRoute(providerId), ':since': since, ':before': before },
       ScanIndexForward: false,
-      Limit: query.limit,
+      Limit: query.limit + 1,
     }),
   );
-  return Items.filter((item) => isLive(item)).flatMap((item) => {
-    const parsed = candidateSchema.safeParse(item);
-    return parsed.success ? [parsed.data] : [];
-  });
+  return Items.filter((item) => isLive(item) && item.routeSk !== before)
+    .flatMap((item) => {
+      const parsed = listedSchema.safeParse(item);
+      return parsed.success ? [{ token: parsed.data.token, receivedAt: parsed.data.receivedAt, position: parsed.data.routeSk }] : [];
+    })
+    .slice(0, query.limit);
 }
 
 const pinnedLocation = (providerId: string) => ({ pk: keys.webhookTokenPinned(providerId), sk: keys.webhookTokenPinnedSk });

@@ -66,6 +66,14 @@ describe('Notion verification tokens', () => {
     expect(await listedSince(start)).toContain(unsigned);
   });
 
+  it('a token that is not one word of printable ASCII is a 400 and kept nowhere (the operator’s terminal lists tokens)', async () => {
+    const crafted = ['secret_a\u001b[8m', 'secret_a\n2026-01-01T00:00:00.000Z secret_forged', 'secret a', 'secret_é', ''];
+    expect(await Promise.all(crafted.map((token) => post({ verification_token: token })))).toEqual(crafted.map(() => ({ status: 400, outcome: 'validation_failed' })));
+    expect((await post({ verification_token: 42 })).status).toBe(400);
+    const listed = await listedSince(start);
+    for (const token of crafted) expect(listed).not.toContain(token);
+  });
+
   it('parallel posts all succeed and are all listed (3 rounds of 40)', async () => {
     for (let round = 0; round < 3; round += 1) {
       const tokens = Array.from({ length: 40 }, newToken);

@@ -19,7 +19,10 @@ import { changeEvents, deliversTo } from '../../webhooks/sync-request';
  *   would be made with the token it carries), so it is kept as a candidate
  *   (store/webhook-verification-tokens.ts) and answered 200 whatever its
  *   signature. The app operator pins the candidate Notion accepted
- *   (`npm run notion-webhook`, README "Webhooks").
+ *   (`npm run notion-webhook`, README "Webhooks"). Notion's tokens are
+ *   `secret_<alphanumerics>`: a token that is not one word of printable
+ *   ASCII is a 400 and kept nowhere, since the operator's terminal lists
+ *   the candidates.
  * - Events: `X-Notion-Signature: sha256=<hex HMAC-SHA256 of the raw body>`
  *   under the pinned token, compared in constant time, or 401; with nothing
  *   pinned every event is a 401 (the scheduled sync still runs). Each event
@@ -35,7 +38,9 @@ const PROVIDER = 'notion';
 
 export const notionSubscriptionId = (workspaceId: string, integrationId: string) => `${workspaceId}:${integrationId}`;
 
-const verificationBody = z.object({ verification_token: z.string().min(1).max(256) }).strict();
+/** A verification post is a body of `verification_token` alone; its token is then checked on its own (a 400 if it is not one). */
+const verificationBody = z.object({ verification_token: z.unknown() }).strict();
+const verificationToken = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/);
 export const notionEventBody = z.looseObject({
   id: z.string().min(1).max(100),
   type: z.string().min(1).max(100),
@@ -65,7 +70,9 @@ export async function handleNotionDelivery(rawBody: Buffer, signature: string | 
   }
   const verification = verificationBody.safeParse(json);
   if (verification.success) {
-    await recordTokenCandidate(PROVIDER, verification.data.verification_token);
+    const token = verificationToken.safeParse(verification.data.verification_token);
+    if (!token.success) return { status: 400, outcome: 'validation_failed' };
+    await recordTokenCandidate(PROVIDER, token.data);
     return { status: 200, outcome: 'verification_token_received' };
   }
   const pinned = await pinnedToken(PROVIDER);
