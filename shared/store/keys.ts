@@ -38,6 +38,8 @@ export const keys = {
   accountClaim: (providerId: string, accountId: string) => `ACCOUNT#${providerId}#${accountId}`,
   /** Connect, reconnect, disconnect and erasure of one integration run one at a time under this lease. */
   lifecycleLock: (integrationId: string) => `LIFECYCLE#${integrationId}`,
+  /** One daily check of an integration's Asana webhooks at a time (a claim apart from the lifecycle lease: the check calls Asana). */
+  asanaWebhookCheck: (integrationId: string) => `ASANACHECK#${integrationId}`,
   /** A grant exchanged at the callback, waiting for its initiator to complete it (its own partition: looked up by id alone). */
   pendingGrant: (pendingId: string) => `PENDING#${pendingId}`,
   pendingGrantSk: 'PENDING',

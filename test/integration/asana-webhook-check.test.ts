@@ -18,12 +18,12 @@ import { changeHealth } from '../../shared/domain/health';
 import type { IntegrationRecord } from '../../shared/domain/integration';
 import { oauthClient } from '../../shared/oauth/clients';
 import { ASANA_CREDENTIAL, asanaOAuth } from '../../shared/providers/asana/oauth';
-import { asanaTarget, projectOf } from '../../shared/providers/asana/subscriptions';
+import { asanaSubscriptions, asanaTarget, projectOf } from '../../shared/providers/asana/subscriptions';
 import { ASANA_CHANNEL } from '../../shared/providers/asana/webhook';
 import { dynamo, tableName } from '../../shared/store/client';
 import { keys } from '../../shared/store/keys';
-import { createIntegration, getIntegration } from '../../shared/store/integrations';
-import { getSubscription, recordRenewalFailure, subscriptionsOf, type SubscriptionRecord } from '../../shared/store/subscriptions';
+import { createIntegration, getIntegration, updateLatestIntegration } from '../../shared/store/integrations';
+import { deleteSubscription, getSubscription, recordRenewalFailure, saveSubscription, subscriptionsOf, type SubscriptionRecord } from '../../shared/store/subscriptions';
 import { replaceCredentials } from '../../shared/store/tokens';
 import { openSubscriptions, renewDueSubscriptions } from '../../shared/webhooks/subscriptions';
 import { integrationRecord, uniqueOrg } from '../support/api';
@@ -156,6 +156,30 @@ describe('the daily check of Asana webhooks', () => {
     expect(await getIntegration(integration.orgId, integration.id)).toMatchObject({ healthStatus: 'healthy', healthReason: 'channel_dropped' });
     expect(await renewDueSubscriptions(tomorrow())).toMatchObject({ renewed: 2, dropped: 0, failed: 0 });
     expect(await watchedAtAsana()).toEqual(seeded);
+  });
+});
+
+describe('a disconnect while webhooks are being made (the check holds no lifecycle lease)', () => {
+  it('the webhooks made meanwhile are deleted at Asana, and their records with them', async () => {
+    const before = await watchedAtAsana();
+    const disconnecting = integrationRecord(uniqueOrg('asana-check-disconnect'), { providerId: 'asana' });
+    await createIntegration(disconnecting);
+    // The disconnect lands right after the first subscription is saved, while its webhook is being asked for.
+    let disconnected = false;
+    const store = {
+      save: async (record: SubscriptionRecord) => {
+        await saveSubscription(record);
+        if (!disconnected) await updateLatestIntegration(disconnecting.orgId, disconnecting.id, { status: 'disconnected' });
+        disconnected = true;
+      },
+      remove: deleteSubscription,
+    };
+    const client = oauthClient('asana', asanaOAuth);
+    if (!client) throw new Error('the Asana sandbox client is not configured');
+    const opened = await asanaSubscriptions.open({ client, accessToken, integration: disconnecting, webhookUrl: z.string().parse(process.env.WEBHOOK_URL_ASANA), store });
+    expect(opened).toEqual([]);
+    expect(await watchedAtAsana()).toEqual(before);
+    expect(await subscriptionsOf(disconnecting.orgId, disconnecting.id)).toEqual([]);
   });
 });
 

@@ -15,6 +15,9 @@
  * - its webhook gone or inactive: a new one is made;
  * - the check of the integration's first subscription (by id) also gives
  *   every active project without a webhook one, up to MAX_WEBHOOKS in all.
+ *   A project whose webhook cannot be made is logged and left to the next
+ *   day's check: it does not fail the renewal of the channel being checked,
+ *   whose own webhook is fine.
  * A project made after the connection thus has a webhook within a day; the
  * scheduled sync covers it until then. An integration left with no
  * subscription at all (no project at connect, or every one archived since)
@@ -27,21 +30,27 @@
  * the renewal's to report (counted on the channel, health degraded, an
  * alert on a lapse), where a failing sync would report a data problem.
  *
- * Races: every check runs under the integration's lifecycle lease (the one
- * connect, reconnect, disconnect and erasure take) and decides from the
- * table as it is under the lease, where a subscription is saved before its
- * webhook is asked for. A project gets a webhook only when no subscription
- * names it; a subscription that a newer one for the same project replaced
- * (a check that came first), or that a disconnect removed, is dropped, not
- * renewed. Two renewal runs racing thus make one webhook per project, and a
- * check never makes a webhook that a disconnect would miss.
+ * Races: checks of one integration run one at a time under their own claim
+ * (check-claim.ts), not the lifecycle lease, which a user's disconnect
+ * waits for (a check calls Asana for as long as its creations take). Each
+ * check decides from the table as it is under the claim, where a
+ * subscription is saved before its webhook is asked for. A project gets a
+ * webhook only when no subscription names it; a subscription that a newer
+ * one for the same project replaced (a check that came first), or that a
+ * disconnect removed, is dropped, not renewed. Two renewal runs racing thus
+ * make one webhook per project. A disconnect may run during a creation: the
+ * webhook is saved on its subscription first (a disconnect that lists it
+ * later stops it), then kept only if the subscription is still there and
+ * the integration still connected; otherwise the check deletes it itself.
  */
 import { randomBytes } from 'node:crypto';
-import { withLifecycleLease } from '../../domain/lifecycle';
-import { MalformedProviderResponseError } from '../../oauth/errors';
+import { logger } from '../../logging/logger';
+import { errorCodeOf, MalformedProviderResponseError } from '../../oauth/errors';
 import type { OAuthClient } from '../../oauth/types';
+import { getIntegration } from '../../store/integrations';
 import { getSubscription, subscriptionsOf, type SubscriptionRecord } from '../../store/subscriptions';
 import type { ProviderSubscriptions, SubscriptionStore } from '../../webhooks/types';
+import { withWebhookCheckClaim } from './check-claim';
 import { activeProjectGids, asanaClient } from './client';
 import { ASANA_CHANNEL, asanaTargetQuery } from './webhook';
 import { ASANA_CREDENTIAL } from './oauth';
@@ -62,7 +71,11 @@ export const asanaTarget = (webhookUrl: string, record: SubscriptionRecord) => {
 /** The project a subscription watches: the part of its id before the random suffix. */
 export const projectOf = (subscription: Pick<SubscriptionRecord, 'subscriptionId'>) => subscription.subscriptionId.split('-')[0] ?? '';
 
-async function create(accessToken: string, owner: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>, project: string, webhookUrl: string, store: SubscriptionStore): Promise<SubscriptionRecord> {
+/**
+ * Makes the project's webhook and saves it on its subscription. Undefined when a disconnect removed the
+ * subscription or ended the integration meanwhile: the webhook it could not see is deleted here.
+ */
+async function create(accessToken: string, owner: Pick<SubscriptionRecord, 'orgId' | 'integrationId'>, project: string, webhookUrl: string, store: SubscriptionStore): Promise<SubscriptionRecord | undefined> {
   const pending: SubscriptionRecord = {
     orgId: owner.orgId,
     integrationId: owner.integrationId,
@@ -81,8 +94,14 @@ async function create(accessToken: string, owner: Pick<SubscriptionRecord, 'orgI
   });
   // The handshake stored the secret on the item while the call was in flight.
   const shaken = await getSubscription(pending);
-  if (!shaken?.signingKey) throw new MalformedProviderResponseError('asana', 'webhook (created without a handshake)');
-  return { ...shaken, resourceId: webhook.gid };
+  const made = shaken?.signingKey ? { ...shaken, resourceId: webhook.gid } : undefined;
+  if (made) await store.save(made);
+  // Saved before the status is read: a disconnect from here on finds the webhook on the subscription and stops it.
+  if (made && (await getIntegration(owner.orgId, owner.integrationId))?.status === 'active') return made;
+  await asanaClient.deleteWebhook(accessToken, webhook.gid);
+  await store.remove(pending);
+  if (shaken && !made) throw new MalformedProviderResponseError('asana', 'webhook (created without a handshake)');
+  return undefined;
 }
 
 /** A later subscription for the same project whose handshake completed: it took over (a check made it while `current`'s webhook was gone). */
@@ -93,9 +112,16 @@ const replaces = (record: SubscriptionRecord, current: SubscriptionRecord) =>
 async function addMissingWebhooks(accessToken: string, owner: SubscriptionRecord, records: SubscriptionRecord[], webhookUrl: string, store: SubscriptionStore): Promise<void> {
   const room = MAX_WEBHOOKS - records.length;
   if (room <= 0) return;
+  // New projects' trouble is not the checked channel's: the next daily check retries them, the sync covers them meanwhile.
+  const retryTomorrow = (what: string, project?: string) => (error: unknown) => {
+    logger.warn(`${what} failed; the next daily check retries`, { integrationId: owner.integrationId, ...(project ? { project } : {}), errorCode: errorCodeOf(error) });
+    return undefined;
+  };
   const watched = new Set(records.map(projectOf));
-  const missing = (await activeProjectGids(accessToken, MAX_WEBHOOKS)).filter((project) => !watched.has(project)).slice(0, room);
-  for (const project of missing) await store.save(await create(accessToken, owner, project, webhookUrl, store));
+  const projects = (await activeProjectGids(accessToken, MAX_WEBHOOKS).catch(retryTomorrow('Listing Asana projects for new webhooks'))) ?? [];
+  for (const project of projects.filter((gid) => !watched.has(gid)).slice(0, room)) {
+    await create(accessToken, owner, project, webhookUrl, store).catch(retryTomorrow('Making a new Asana project webhook', project));
+  }
 }
 
 export const asanaSubscriptions: ProviderSubscriptions = {
@@ -103,12 +129,15 @@ export const asanaSubscriptions: ProviderSubscriptions = {
 
   async open({ accessToken, integration, webhookUrl, store }) {
     const opened: SubscriptionRecord[] = [];
-    for (const project of await activeProjectGids(accessToken, MAX_WEBHOOKS)) opened.push(await create(accessToken, { orgId: integration.orgId, integrationId: integration.id }, project, webhookUrl, store));
+    for (const project of await activeProjectGids(accessToken, MAX_WEBHOOKS)) {
+      const made = await create(accessToken, { orgId: integration.orgId, integrationId: integration.id }, project, webhookUrl, store);
+      if (made) opened.push(made);
+    }
     return opened;
   },
 
   renew({ accessToken, subscription, webhookUrl, store }) {
-    return withLifecycleLease(subscription.orgId, subscription.integrationId, async () => {
+    return withWebhookCheckClaim(subscription.orgId, subscription.integrationId, async () => {
       const records = (await subscriptionsOf(subscription.orgId, subscription.integrationId)).sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
       const current = records.find((record) => record.subscriptionId === subscription.subscriptionId);
       if (!current || records.some((record) => replaces(record, current))) return undefined;

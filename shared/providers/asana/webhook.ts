@@ -28,7 +28,11 @@ import { changeEvents, deliversTo } from '../../webhooks/sync-request';
  *   only logged (no sync).
  */
 export const ASANA_CHANNEL = 'asana';
-const MAX_ID = 200;
+/**
+ * Each value of the target query, in bytes of UTF-8: DynamoDB measures keys that way (1024 for the sort key
+ * `SUB#<integration>#<subscription>`), so a longer value, ours never, is refused before any read.
+ */
+const MAX_ID_BYTES = 200;
 
 export const asanaEventsBody = z.object({
   events: z.array(z.looseObject({ action: z.string().max(64), resource: z.looseObject({ gid: z.string().max(64), resource_type: z.string().max(64) }) })).max(1000),
@@ -62,7 +66,7 @@ export const asanaTargetQuery = (record: Pick<SubscriptionRecord, 'orgId' | 'int
 });
 
 async function subscriptionNamed({ subscription, org, integration }: AsanaTargetQuery): Promise<SubscriptionRecord | undefined> {
-  if (!subscription || [subscription, org ?? '', integration ?? ''].some((value) => value.length > MAX_ID)) return undefined;
+  if (!subscription || [subscription, org ?? '', integration ?? ''].some((value) => Buffer.byteLength(value) > MAX_ID_BYTES)) return undefined;
   if (org === undefined || integration === undefined) return findSubscription(ASANA_CHANNEL, subscription);
   const found = await getSubscription({ orgId: org, integrationId: integration, subscriptionId: subscription });
   return found?.channel === ASANA_CHANNEL ? found : undefined;
